@@ -1,0 +1,142 @@
+/*
+ * admin - the verbs of administration, shared by every admin front-end.
+ *
+ * Each verb takes an admin_ctx (who is acting, from where, and this
+ * thread's directory connection), typed arguments, and returns an
+ * enum tern_err. Verbs that change state return only once the change is
+ * durable. Listing verbs stream rows to a dir_row_fn; file verbs fill a
+ * struct buf. Verbs validate every argument themselves: front-ends only
+ * tokenise.
+ */
+#ifndef TERN_ADMIN_H
+#define TERN_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "../core/buf.h"
+#include "../store/directory.h"
+#include "errors.h"
+
+struct admin_env {
+	char *root;      /* data root, absolute */
+	int rootfd;      /* open directory descriptor of the root */
+	struct dir *dir;
+};
+
+struct admin_ctx {
+	struct admin_env *env;
+	struct dir_conn *rd; /* this thread's reader */
+	const char *admin;   /* logged-in admin name */
+	const char *peer;    /* peer address */
+	const char *via;     /* front-end name, e.g. "ctrl" */
+};
+
+/* The placeholder shown instead of stored secrets. */
+#define ADMIN_SECRET_PLACEHOLDER "********"
+
+/* ---- names ---- */
+enum tern_err admin_check_domain(const char *name);
+enum tern_err admin_check_user(const char *name);
+enum tern_err admin_check_address(const char *addr);
+bool admin_value_ok(const char *v); /* no TAB/CR/LF/NUL and printable */
+
+/* ---- login ---- */
+/* digest_or_password: clear password, or '#' + hex MD5 of timestamp+password. */
+enum tern_err admin_login(struct admin_ctx *ctx, const char *name, const char *digest_or_password,
+			  const char *timestamp);
+/* Create or replace an admin account (hash + reversible secret box). */
+enum tern_err admin_account_set(struct admin_env *env, const char *name, const char *password);
+
+/* ---- domains ---- */
+enum tern_err admin_domain_add(struct admin_ctx *ctx, const char *domain);
+enum tern_err admin_domain_del(struct admin_ctx *ctx, const char *domain);
+enum tern_err admin_domain_list(struct admin_ctx *ctx, char **pats, int npats, dir_row_fn fn, void *arg);
+enum tern_err admin_aliasdomain_add(struct admin_ctx *ctx, const char *real, const char *alias);
+enum tern_err admin_aliasdomain_del(struct admin_ctx *ctx, const char *alias);
+/* rows: real, alias */
+enum tern_err admin_aliasdomain_list(struct admin_ctx *ctx, const char *rpat, const char *apat, dir_row_fn fn,
+				     void *arg);
+
+/* ---- users ---- */
+enum tern_err admin_user_add(struct admin_ctx *ctx, const char *domain, const char *user, const char *password,
+			     const char *type);
+enum tern_err admin_user_del(struct admin_ctx *ctx, const char *domain, const char *user);
+enum tern_err admin_user_passwd(struct admin_ctx *ctx, const char *domain, const char *user, const char *password);
+enum tern_err admin_user_auth(struct admin_ctx *ctx, const char *domain, const char *user, const char *password);
+/* rows: name, value (RealAddress, MailboxSize, MailboxMessages, LastLoginTimeDate, LastLoginIP) */
+enum tern_err admin_user_stat(struct admin_ctx *ctx, const char *domain, const char *user, dir_row_fn fn, void *arg);
+enum tern_err admin_user_vars(struct admin_ctx *ctx, const char *domain, const char *user, dir_row_fn fn, void *arg);
+enum tern_err admin_user_vars_set(struct admin_ctx *ctx, const char *domain, const char *user, char **pairs,
+				  int npairs);
+/* rows: domain, user, password placeholder, type */
+enum tern_err admin_user_list(struct admin_ctx *ctx, const char *dpat, const char *upat, int64_t start,
+			      int64_t amount, dir_row_fn fn, void *arg);
+/* rows: domain, count */
+enum tern_err admin_user_count(struct admin_ctx *ctx, const char *dpat, dir_row_fn fn, void *arg);
+
+/* Does password match the account (hash, or a password not hashed yet)? */
+bool admin_password_matches(struct dir_conn *c, const struct dir_user *u, const char *password);
+/* RFC 822 date as XMail prints it (UTC). */
+void admin_format_date(time_t t, char *out, size_t sz);
+
+/* ---- mail processing ---- */
+enum tern_err admin_mailproc_get(struct admin_ctx *ctx, const char *domain, const char *user, const char *flags,
+				 struct buf *out);
+enum tern_err admin_mailproc_check(struct admin_ctx *ctx, const char *domain, const char *user);
+enum tern_err admin_mailproc_set(struct admin_ctx *ctx, const char *domain, const char *user, const char *which,
+				 const char *data, size_t len);
+
+/* ---- mailing lists ---- */
+enum tern_err admin_mluser_add(struct admin_ctx *ctx, const char *domain, const char *list, const char *addr,
+			       const char *perms);
+enum tern_err admin_mluser_del(struct admin_ctx *ctx, const char *domain, const char *list, const char *addr);
+enum tern_err admin_mluser_list(struct admin_ctx *ctx, const char *domain, const char *list, dir_row_fn fn,
+				void *arg);
+
+/* ---- aliases ---- */
+enum tern_err admin_alias_add(struct admin_ctx *ctx, const char *domain, const char *alias, const char *target);
+enum tern_err admin_alias_del(struct admin_ctx *ctx, const char *domain, const char *alias);
+enum tern_err admin_alias_list(struct admin_ctx *ctx, const char *dpat, const char *apat, const char *tpat,
+			       dir_row_fn fn, void *arg);
+enum tern_err admin_exalias_add(struct admin_ctx *ctx, const char *local, const char *remote);
+enum tern_err admin_exalias_del(struct admin_ctx *ctx, const char *remote);
+enum tern_err admin_exalias_list(struct admin_ctx *ctx, const char *lpat, const char *rpat, dir_row_fn fn,
+				 void *arg);
+
+/* ---- custom domains ---- */
+enum tern_err admin_custdom_get(struct admin_ctx *ctx, const char *domain, struct buf *out);
+enum tern_err admin_custdom_check(struct admin_ctx *ctx, const char *domain);
+enum tern_err admin_custdom_set(struct admin_ctx *ctx, const char *domain, const char *data, size_t len);
+enum tern_err admin_custdom_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+
+/* ---- POP3 links ---- */
+enum tern_err admin_poplink_add(struct admin_ctx *ctx, const char *ld, const char *lu, const char *rh,
+				const char *ru, const char *rpass, const char *auth);
+enum tern_err admin_poplink_del(struct admin_ctx *ctx, const char *ld, const char *lu, const char *rh,
+				const char *ru);
+/* rows: ld, lu, rh, ru, password placeholder, auth, ON|OFF */
+enum tern_err admin_poplink_list(struct admin_ctx *ctx, const char *ld, const char *lu, dir_row_fn fn, void *arg);
+enum tern_err admin_poplink_enable(struct admin_ctx *ctx, const char *onoff, const char *ld, const char *lu,
+				   const char *rh, const char *ru);
+
+/* ---- files under the data root and table views ---- */
+enum tern_err admin_file_list(struct admin_ctx *ctx, const char *dir, const char *pattern, dir_row_fn fn, void *arg);
+enum tern_err admin_cfgfile_get(struct admin_ctx *ctx, const char *path, struct buf *out);
+enum tern_err admin_cfgfile_check(struct admin_ctx *ctx, const char *path);
+/* On TERN_E_BAD_FILE, *bad_line_r (if non-NULL) gets the 1-based line number. */
+enum tern_err admin_cfgfile_set(struct admin_ctx *ctx, const char *path, const char *data, size_t len,
+				int *bad_line_r);
+
+/* ---- controller access ---- */
+/* Is peer allowed by the named access map ("ctrl")? */
+bool admin_ipmap_allows(struct dir_conn *c, const char *map, const char *peer);
+
+/* ---- trash ---- */
+/* Move ROOT/rel into the trash; label names the deleted object. */
+int admin_trash_move(struct admin_env *env, const char *rel, const char *label, char *dest_r, size_t sz);
+/* Purge trash entries older than the TrashKeepDays setting. */
+void admin_trash_purge(struct admin_env *env, struct dir_conn *c);
+
+#endif

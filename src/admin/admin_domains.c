@@ -1,0 +1,171 @@
+/*
+ * admin_domains - handled domains and alias domains.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/log.h"
+#include "../core/wildmat.h"
+#include "admin.h"
+
+static void lower_copy(char *out, size_t sz, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < sz; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[i] = '\0';
+}
+
+static enum tern_err tx_domain_add(struct dir_conn *c, void *arg)
+{
+	const char *d = arg;
+	if (dir_domain_exists(c, d) || dir_aliasdomain_exists(c, d))
+		return TERN_E_DOMAIN_EXISTS;
+	return dir_domain_add(c, d);
+}
+
+enum tern_err admin_domain_add(struct admin_ctx *ctx, const char *domain)
+{
+	enum tern_err e = admin_check_domain(domain);
+	if (e)
+		return e;
+	char d[256], path[600];
+	lower_copy(d, sizeof d, domain);
+	if (dir_domain_exists(ctx->rd, d) || dir_aliasdomain_exists(ctx->rd, d))
+		return TERN_E_DOMAIN_EXISTS;
+	snprintf(path, sizeof path, "%s/domains/%s", ctx->env->root, d);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create %s: %s", path, strerror(errno));
+		return TERN_E_CREATE_DIR;
+	}
+	return dir_write(ctx->env->dir, tx_domain_add, d);
+}
+
+static enum tern_err tx_domain_del(struct dir_conn *c, void *arg)
+{
+	const char *d = arg;
+	if (!dir_domain_exists(c, d))
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	return dir_domain_del(c, d);
+}
+
+enum tern_err admin_domain_del(struct admin_ctx *ctx, const char *domain)
+{
+	char d[256], rel[300], label[300];
+	lower_copy(d, sizeof d, domain);
+	if (admin_check_domain(d) != TERN_OK)
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	enum tern_err e = dir_write(ctx->env->dir, tx_domain_del, d);
+	if (e)
+		return e;
+	snprintf(rel, sizeof rel, "domains/%s", d);
+	snprintf(label, sizeof label, "domain-%s", d);
+	char dest[600];
+	if (admin_trash_move(ctx->env, rel, label, dest, sizeof dest) == 0)
+		log_info("domaindel %s by %s from %s: mailboxes moved to %s", d, ctx->admin, ctx->peer, dest);
+	return TERN_OK;
+}
+
+struct pat_filter {
+	char **pats;
+	int npats;
+	int col;
+	dir_row_fn fn;
+	void *arg;
+};
+
+static int filter_any(void *arg, const char *const *f, int n)
+{
+	struct pat_filter *pf = arg;
+	if (pf->npats == 0)
+		return pf->fn(pf->arg, f, n);
+	for (int i = 0; i < pf->npats; i++)
+		if (wildmat(pf->pats[i], f[pf->col]))
+			return pf->fn(pf->arg, f, n);
+	return 0;
+}
+
+enum tern_err admin_domain_list(struct admin_ctx *ctx, char **pats, int npats, dir_row_fn fn, void *arg)
+{
+	struct pat_filter pf = {pats, npats, 0, fn, arg};
+	return dir_domain_list(ctx->rd, filter_any, &pf);
+}
+
+struct adom {
+	char real[256];
+	char alias[256];
+};
+
+static enum tern_err tx_aliasdomain_add(struct dir_conn *c, void *arg)
+{
+	struct adom *a = arg;
+	if (!dir_domain_exists(c, a->real))
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	if (dir_domain_exists(c, a->alias) || dir_aliasdomain_exists(c, a->alias))
+		return TERN_E_ALIASDOMAIN_EXISTS;
+	return dir_aliasdomain_add(c, a->alias, a->real);
+}
+
+static bool wild_domain_ok(const char *s)
+{
+	/* "*.example.test" style patterns: a leading wildcard label is allowed. */
+	if (s[0] == '*' && s[1] == '.')
+		return admin_check_domain(s + 2) == TERN_OK;
+	return admin_check_domain(s) == TERN_OK;
+}
+
+enum tern_err admin_aliasdomain_add(struct admin_ctx *ctx, const char *real, const char *alias)
+{
+	struct adom a;
+	lower_copy(a.real, sizeof a.real, real);
+	lower_copy(a.alias, sizeof a.alias, alias);
+	if (admin_check_domain(a.real) != TERN_OK)
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	if (!wild_domain_ok(a.alias))
+		return admin_check_domain(a.alias) ? admin_check_domain(a.alias) : TERN_E_BAD_DOMAIN;
+	return dir_write(ctx->env->dir, tx_aliasdomain_add, &a);
+}
+
+static enum tern_err tx_aliasdomain_del(struct dir_conn *c, void *arg)
+{
+	const char *alias = arg;
+	if (!dir_aliasdomain_exists(c, alias))
+		return TERN_E_ALIASDOMAIN_NOT_FOUND;
+	return dir_aliasdomain_del(c, alias);
+}
+
+enum tern_err admin_aliasdomain_del(struct admin_ctx *ctx, const char *alias)
+{
+	char a[256];
+	lower_copy(a, sizeof a, alias);
+	return dir_write(ctx->env->dir, tx_aliasdomain_del, a);
+}
+
+struct adom_filter {
+	const char *rpat, *apat;
+	dir_row_fn fn;
+	void *arg;
+};
+
+static int adom_row(void *arg, const char *const *f, int n)
+{
+	(void)n;
+	struct adom_filter *af = arg;
+	/* store rows: alias, real; listing: real, alias */
+	if (af->rpat && !wildmat(af->rpat, f[1]))
+		return 0;
+	if (af->apat && !wildmat(af->apat, f[0]))
+		return 0;
+	const char *out[2] = {f[1], f[0]};
+	return af->fn(af->arg, out, 2);
+}
+
+enum tern_err admin_aliasdomain_list(struct admin_ctx *ctx, const char *rpat, const char *apat, dir_row_fn fn,
+				     void *arg)
+{
+	struct adom_filter af = {rpat, apat, fn, arg};
+	return dir_aliasdomain_list(ctx->rd, adom_row, &af);
+}

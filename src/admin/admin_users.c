@@ -1,0 +1,433 @@
+/*
+ * admin_users - accounts: add, delete, passwords, statistics, variables,
+ * listings.
+ *
+ * Passwords are written behind: the verb stores the new password sealed in
+ * the data root's secret box (durable before the reply), and the rehash
+ * worker (auth/rehash.c) replaces it with a yescrypt hash shortly after and
+ * erases the box. Verification works in both states. This keeps bulk
+ * provisioning fast without lowering the hash cost.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../auth/password.h"
+#include "../auth/rehash.h"
+#include "../core/log.h"
+#include "../core/secret.h"
+#include "../core/tabline.h"
+#include "../core/wildmat.h"
+#include "admin.h"
+
+static void lower_copy(char *out, size_t sz, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < sz; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[i] = '\0';
+}
+
+/* A handled domain: real, or an alias domain pointing to a real one. */
+static enum tern_err handled(struct dir_conn *c, const char *domain, char *real, size_t sz)
+{
+	if (strlen(domain) > 253 || !dir_domain_resolve(c, domain, real, sz))
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	return TERN_OK;
+}
+
+/* ---- default variables (userdef.tab) ---- */
+
+struct var_list {
+	int n;
+	char *name[64];
+	char *value[64];
+	struct buf raw;
+};
+
+static void load_userdef(struct admin_env *env, const char *domain, struct var_list *vl)
+{
+	char rel[400];
+	vl->n = 0;
+	vl->raw = (struct buf)BUF_INIT;
+	snprintf(rel, sizeof rel, "domains/%s/userdef.tab", domain);
+	int fd = openat(env->rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		fd = openat(env->rootfd, "userdef.tab", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char chunk[8192];
+	ssize_t r;
+	while ((r = read(fd, chunk, sizeof chunk)) > 0 && vl->raw.len < 65536)
+		buf_append(&vl->raw, chunk, (size_t)r);
+	close(fd);
+	if (!vl->raw.data)
+		return;
+	char *save = NULL;
+	for (char *line = strtok_r(vl->raw.data, "\n", &save); line && vl->n < 64;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line);
+		while (l && line[l - 1] == '\r')
+			line[--l] = '\0';
+		if (line[0] == '#')
+			continue;
+		char *f[4];
+		if (tab_split(line, f, 4) != 2 || !f[0][0])
+			continue;
+		vl->name[vl->n] = f[0];
+		vl->value[vl->n] = f[1];
+		vl->n++;
+	}
+}
+
+/* ---- useradd ---- */
+
+struct user_add {
+	char domain[256];
+	const char *user;
+	char type;
+	struct buf box;
+	struct var_list vars;
+	int64_t id;
+};
+
+static enum tern_err tx_user_add(struct dir_conn *c, void *arg)
+{
+	struct user_add *a = arg;
+	if (!dir_domain_exists(c, a->domain))
+		return TERN_E_CREATE_DIR; /* an alias domain: no directory of its own */
+	if (dir_alias_exists(c, a->domain, a->user))
+		return TERN_E_ALIAS_EXISTS;
+	if (dir_user_get(c, a->domain, a->user, NULL))
+		return TERN_E_USER_EXISTS;
+	enum tern_err e = dir_user_add(c, a->domain, a->user, a->type, a->box.data, a->box.len, 0, &a->id);
+	for (int i = 0; !e && i < a->vars.n; i++)
+		e = dir_uservar_set(c, a->id, a->vars.name[i], a->vars.value[i]);
+	return e;
+}
+
+static void make_user_dirs(struct admin_env *env, const char *domain, const char *dir, char type)
+{
+	char rel[600];
+	snprintf(rel, sizeof rel, "domains/%s/%s", domain, dir);
+	struct stat st;
+	if (fstatat(env->rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* Left over from a deletion interrupted by a crash: never hand
+		 * old mail to a new account. */
+		char label[600], dest[800];
+		snprintf(label, sizeof label, "orphan-%s-%s", domain, dir);
+		admin_trash_move(env, rel, label, dest, sizeof dest);
+		log_warn("stale mailbox directory %s moved to %s", rel, dest);
+	}
+	char domdir[400];
+	snprintf(domdir, sizeof domdir, "domains/%s", domain);
+	mkdirat(env->rootfd, "domains", 0700);
+	mkdirat(env->rootfd, domdir, 0700);
+	if (mkdirat(env->rootfd, rel, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create %s: %s", rel, strerror(errno));
+		return;
+	}
+	if (type == 'M')
+		return;
+	static const char *const sub[] = {"Maildir", "Maildir/tmp", "Maildir/new", "Maildir/cur"};
+	for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
+		char p[700];
+		snprintf(p, sizeof p, "%s/%s", rel, sub[i]);
+		mkdirat(env->rootfd, p, 0700);
+	}
+}
+
+enum tern_err admin_user_add(struct admin_ctx *ctx, const char *domain, const char *user, const char *password,
+			     const char *type)
+{
+	struct user_add a = {.user = user, .box = BUF_INIT};
+	enum tern_err e = handled(ctx->rd, domain, a.domain, sizeof a.domain);
+	if (e)
+		return e;
+	if ((e = admin_check_domain(domain)))
+		return e;
+	if ((e = admin_check_user(user)))
+		return e;
+	if (!admin_value_ok(password) || strlen(password) > 1024)
+		return TERN_E_INVALID;
+	lower_copy(a.domain, sizeof a.domain, domain);
+	a.type = type[0] == 'M' ? 'M' : 'U';
+	secret_box_seal(password, strlen(password), &a.box);
+	load_userdef(ctx->env, a.domain, &a.vars);
+	e = dir_write(ctx->env->dir, tx_user_add, &a);
+	buf_free(&a.box);
+	buf_free(&a.vars.raw);
+	if (e)
+		return e;
+	make_user_dirs(ctx->env, a.domain, user, a.type);
+	rehash_kick();
+	return TERN_OK;
+}
+
+/* ---- userdel ---- */
+
+struct user_ref {
+	char domain[256];
+	const char *user;
+	struct dir_user u;
+	const void *box;
+	size_t box_len;
+};
+
+static enum tern_err tx_user_del(struct dir_conn *c, void *arg)
+{
+	struct user_ref *r = arg;
+	if (!dir_domain_exists(c, r->domain))
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	if (!dir_user_get(c, r->domain, r->user, &r->u))
+		return TERN_E_USER_NOT_FOUND;
+	return dir_user_del(c, r->u.id);
+}
+
+enum tern_err admin_user_del(struct admin_ctx *ctx, const char *domain, const char *user)
+{
+	struct user_ref r = {.user = user};
+	enum tern_err e = handled(ctx->rd, domain, r.domain, sizeof r.domain);
+	if (e)
+		return e;
+	if ((e = dir_write(ctx->env->dir, tx_user_del, &r)))
+		return e;
+	char rel[600], label[600], dest[800];
+	snprintf(rel, sizeof rel, "domains/%s/%s", r.u.domain, r.u.dir);
+	snprintf(label, sizeof label, "user-%s@%s", r.u.dir, r.u.domain);
+	if (admin_trash_move(ctx->env, rel, label, dest, sizeof dest) == 0)
+		log_info("userdel %s@%s by %s from %s: mailbox moved to %s", r.u.name, r.u.domain, ctx->admin,
+			 ctx->peer, dest);
+	return TERN_OK;
+}
+
+/* ---- passwords ---- */
+
+static enum tern_err tx_user_passwd(struct dir_conn *c, void *arg)
+{
+	struct user_ref *r = arg;
+	if (!dir_user_get(c, r->domain, r->user, &r->u))
+		return TERN_E_RECORD_NOT_FOUND;
+	return dir_user_set_pending(c, r->u.id, r->box, r->box_len);
+}
+
+enum tern_err admin_user_passwd(struct admin_ctx *ctx, const char *domain, const char *user, const char *password)
+{
+	struct user_ref r = {.user = user};
+	enum tern_err e = handled(ctx->rd, domain, r.domain, sizeof r.domain);
+	if (e)
+		return e;
+	if (!admin_value_ok(password) || strlen(password) > 1024)
+		return TERN_E_INVALID;
+	struct buf box = BUF_INIT;
+	secret_box_seal(password, strlen(password), &box);
+	r.box = box.data;
+	r.box_len = box.len;
+	e = dir_write(ctx->env->dir, tx_user_passwd, &r);
+	buf_free(&box);
+	if (!e)
+		rehash_kick();
+	return e;
+}
+
+bool admin_password_matches(struct dir_conn *c, const struct dir_user *u, const char *password)
+{
+	if (u->has_pending) {
+		unsigned char box[2048];
+		size_t len = sizeof box;
+		if (dir_user_pending(c, u->id, box, &len)) {
+			struct buf plain = BUF_INIT;
+			bool ok = false;
+			if (secret_box_open(box, len, &plain) == 0)
+				ok = secret_equal(plain.data, plain.len, password, strlen(password));
+			if (plain.data)
+				secret_wipe(plain.data, plain.len);
+			buf_free(&plain);
+			return ok;
+		}
+	}
+	return pw_verify(password, u->pwhash);
+}
+
+enum tern_err admin_user_auth(struct admin_ctx *ctx, const char *domain, const char *user, const char *password)
+{
+	char real[256];
+	struct dir_user u;
+	if (!dir_domain_resolve(ctx->rd, domain, real, sizeof real) || !dir_user_get(ctx->rd, real, user, &u))
+		return TERN_E_RECORD_NOT_FOUND;
+	return admin_password_matches(ctx->rd, &u, password) ? TERN_OK : TERN_E_BAD_PASSWORD;
+}
+
+/* ---- userstat ---- */
+
+static void maildir_usage(struct admin_env *env, const char *rel, uint64_t *bytes, uint64_t *count)
+{
+	static const char *const sub[] = {"new", "cur"};
+	for (int i = 0; i < 2; i++) {
+		char p[800];
+		snprintf(p, sizeof p, "%s/Maildir/%s", rel, sub[i]);
+		int fd = openat(env->rootfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			continue;
+		}
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			struct stat st;
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+				*bytes += (uint64_t)st.st_size;
+				(*count)++;
+			}
+		}
+		closedir(d);
+	}
+}
+
+/* Resolve user-or-alias in domain to an account. */
+static bool resolve_account(struct dir_conn *c, const char *domain, const char *name, struct dir_user *u)
+{
+	char real[256], target[600];
+	if (!dir_domain_resolve(c, domain, real, sizeof real))
+		return false;
+	if (dir_user_get(c, real, name, u))
+		return true;
+	if (!dir_alias_resolve(c, real, name, target, sizeof target))
+		return false;
+	char *at = strchr(target, '@');
+	if (!at)
+		return dir_user_get(c, real, target, u);
+	*at = '\0';
+	char real2[256];
+	if (!dir_domain_resolve(c, at + 1, real2, sizeof real2))
+		return false;
+	return dir_user_get(c, real2, target, u);
+}
+
+void admin_format_date(time_t t, char *out, size_t sz)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, sz, "%a, %d %b %Y %H:%M:%S -0000", &tm);
+}
+
+enum tern_err admin_user_stat(struct admin_ctx *ctx, const char *domain, const char *user, dir_row_fn fn, void *arg)
+{
+	struct dir_user u;
+	if (!resolve_account(ctx->rd, domain, user, &u))
+		return TERN_E_RECORD_NOT_FOUND;
+	uint64_t bytes = 0, count = 0;
+	if (u.type != 'M') {
+		char rel[600];
+		snprintf(rel, sizeof rel, "domains/%s/%s", u.domain, u.dir);
+		maildir_usage(ctx->env, rel, &bytes, &count);
+	}
+	char addr[600], sz[32], cnt[32], date[64];
+	snprintf(addr, sizeof addr, "%s@%s", u.name, u.domain);
+	snprintf(sz, sizeof sz, "%llu", (unsigned long long)bytes);
+	snprintf(cnt, sizeof cnt, "%llu", (unsigned long long)count);
+	admin_format_date(u.last_login_time ? (time_t)u.last_login_time : time(NULL), date, sizeof date);
+	const char *ip = u.last_login_ip[0] ? u.last_login_ip : "0.0.0.0";
+	const char *rows[5][2] = {{"RealAddress", addr},
+				  {"MailboxSize", sz},
+				  {"MailboxMessages", cnt},
+				  {"LastLoginTimeDate", date},
+				  {"LastLoginIP", ip}};
+	for (int i = 0; i < 5; i++)
+		if (fn(arg, rows[i], 2))
+			break;
+	return TERN_OK;
+}
+
+/* ---- variables ---- */
+
+enum tern_err admin_user_vars(struct admin_ctx *ctx, const char *domain, const char *user, dir_row_fn fn, void *arg)
+{
+	char real[256];
+	struct dir_user u;
+	enum tern_err e = handled(ctx->rd, domain, real, sizeof real);
+	if (e)
+		return e;
+	if (!dir_user_get(ctx->rd, real, user, &u))
+		return TERN_E_RECORD_NOT_FOUND;
+	return dir_uservar_list(ctx->rd, u.id, fn, arg);
+}
+
+struct vars_set {
+	struct user_ref r;
+	char **pairs;
+	int npairs;
+};
+
+static enum tern_err tx_vars_set(struct dir_conn *c, void *arg)
+{
+	struct vars_set *v = arg;
+	if (!dir_user_get(c, v->r.domain, v->r.user, &v->r.u))
+		return TERN_E_RECORD_NOT_FOUND;
+	for (int i = 0; i + 1 < v->npairs; i += 2) {
+		enum tern_err e;
+		if (!strcmp(v->pairs[i + 1], ".|rm"))
+			e = dir_uservar_del(c, v->r.u.id, v->pairs[i]);
+		else
+			e = dir_uservar_set(c, v->r.u.id, v->pairs[i], v->pairs[i + 1]);
+		if (e)
+			return e;
+	}
+	return TERN_OK;
+}
+
+enum tern_err admin_user_vars_set(struct admin_ctx *ctx, const char *domain, const char *user, char **pairs,
+				  int npairs)
+{
+	if (npairs < 2 || npairs % 2)
+		return TERN_E_SYNTAX;
+	struct vars_set v = {.r = {.user = user}, .pairs = pairs, .npairs = npairs};
+	enum tern_err e = handled(ctx->rd, domain, v.r.domain, sizeof v.r.domain);
+	if (e)
+		return e;
+	for (int i = 0; i < npairs; i++) {
+		if (!admin_value_ok(pairs[i]) || strlen(pairs[i]) > 4000)
+			return TERN_E_INVALID;
+		if (i % 2 == 0 && !pairs[i][0])
+			return TERN_E_INVALID;
+	}
+	return dir_write(ctx->env->dir, tx_vars_set, &v);
+}
+
+/* ---- listings ---- */
+
+struct user_rows {
+	dir_row_fn fn;
+	void *arg;
+};
+
+static int user_row(void *arg, const char *const *f, int n)
+{
+	(void)n;
+	struct user_rows *ur = arg;
+	const char *out[4] = {f[0], f[1], ADMIN_SECRET_PLACEHOLDER, f[2]};
+	return ur->fn(ur->arg, out, 4);
+}
+
+enum tern_err admin_user_list(struct admin_ctx *ctx, const char *dpat, const char *upat, int64_t start,
+			      int64_t amount, dir_row_fn fn, void *arg)
+{
+	struct user_rows ur = {fn, arg};
+	return dir_user_list(ctx->rd, dpat, upat, start, amount, user_row, &ur);
+}
+
+enum tern_err admin_user_count(struct admin_ctx *ctx, const char *dpat, dir_row_fn fn, void *arg)
+{
+	return dir_user_count(ctx->rd, dpat, fn, arg);
+}

@@ -1,0 +1,106 @@
+/*
+ * settings - registry of typed settings with defaults and validation.
+ */
+#include "settings.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/listen.h"
+
+static const struct setting_def defs[] = {
+	{"RootDomain", SET_STR, "localhost", 0, 255, "primary domain of the server"},
+	{"SmtpServerDomain", SET_STR, "", 0, 255, "name in the SMTP greeting"},
+	{"POP3Domain", SET_STR, "", 0, 255, "default domain for POP3 logins without '@'"},
+	{"HeloDomain", SET_STR, "", 0, 255, "name sent in outbound HELO/EHLO"},
+	{"PostMaster", SET_STR, "", 0, 255, "postmaster address"},
+	{"EnableCTRL-TLS", SET_BOOL, "1", 0, 1, "allow the controller's #!TLS upgrade"},
+	{"CtrlAllowCleartextLogin", SET_BOOL, "0", 0, 1,
+	 "allow clear-text controller login from non-loopback peers without TLS"},
+	{"CtrlIdleTimeout", SET_INT, "120", 5, 86400, "controller idle timeout in seconds"},
+	{"CtrlMaxSessions", SET_INT, "512", 1, 100000, "concurrent controller sessions"},
+	{"CtrlLoginFailDelay", SET_INT, "1000", 0, 30000, "delay in ms before answering a failed login"},
+	{"CtrlMaxLoginFailures", SET_INT, "10", 1, 100000, "failed logins per peer before it is blocked"},
+	{"CtrlLoginBlockTime", SET_INT, "300", 1, 86400, "seconds a peer stays blocked after too many failures"},
+	{"CtrlListen", SET_LISTEN, "0.0.0.0:6017,[::]:6017", 0, 0, "controller listeners (plain, #!TLS upgrade)"},
+	{"CtrlsListen", SET_LISTEN, "0.0.0.0:6018,[::]:6018", 0, 0, "controller listeners with implicit TLS"},
+	{"TrashKeepDays", SET_INT, "30", 0, 36500, "days deleted mailboxes are kept in the trash"},
+	{"PasswordHashCost", SET_INT, "5", 1, 11, "yescrypt cost for account passwords"},
+	{"RunAsUser", SET_STR, "tern", 1, 64, "user the daemon runs as after binding (when started as root)"},
+};
+
+const struct setting_def *settings_table(size_t *n_r)
+{
+	*n_r = sizeof defs / sizeof *defs;
+	return defs;
+}
+
+const struct setting_def *settings_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof defs / sizeof *defs; i++)
+		if (!strcmp(defs[i].name, name))
+			return &defs[i];
+	return NULL;
+}
+
+static bool name_ok(const char *name)
+{
+	if (!*name || strlen(name) > 128)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("-_.,:", *p))
+			return false;
+	return true;
+}
+
+enum tern_err settings_validate(const char *name, const char *value)
+{
+	if (!name_ok(name))
+		return TERN_E_INVALID;
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return TERN_E_INVALID;
+	if (strlen(value) > 4000)
+		return TERN_E_INVALID;
+	const struct setting_def *d = settings_find(name);
+	if (!d)
+		return TERN_OK;
+	switch (d->type) {
+	case SET_BOOL:
+		return (!strcmp(value, "0") || !strcmp(value, "1")) ? TERN_OK : TERN_E_INVALID;
+	case SET_INT: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || errno || v < d->min || v > d->max)
+			return TERN_E_INVALID;
+		return TERN_OK;
+	}
+	case SET_STR:
+		return (long)strlen(value) >= d->min && (long)strlen(value) <= d->max ? TERN_OK : TERN_E_INVALID;
+	case SET_LISTEN: {
+		struct listen_addr a[LISTEN_MAX_ADDRS];
+		return listen_parse_list(value, 1, a, LISTEN_MAX_ADDRS) >= 0 ? TERN_OK : TERN_E_INVALID;
+	}
+	}
+	return TERN_E_INVALID;
+}
+
+void settings_get(struct dir_conn *c, const char *name, char *out, size_t sz)
+{
+	if (c && dir_setting_get(c, name, out, sz))
+		return;
+	const struct setting_def *d = settings_find(name);
+	snprintf(out, sz, "%s", d ? d->def : "");
+}
+
+long settings_get_int(struct dir_conn *c, const char *name)
+{
+	char v[64];
+	settings_get(c, name, v, sizeof v);
+	return strtol(v, NULL, 10);
+}

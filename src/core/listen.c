@@ -1,0 +1,246 @@
+/*
+ * listen - binding listeners and the thread-per-session accept loop.
+ */
+#include "listen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#define MAX_SERVICES 16
+#define MAX_SESSIONS 8192
+
+static int stop_pipe[2] = {-1, -1};
+static pthread_mutex_t sess_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sess_cv = PTHREAD_COND_INITIALIZER;
+static int active[MAX_SERVICES];
+static int active_total;
+static int session_fds[MAX_SESSIONS];
+
+int listen_parse_list(const char *s, int port_offset, struct listen_addr *out, int max)
+{
+	int n = 0;
+	const char *p = s;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		if (n >= max)
+			return -1;
+		struct listen_addr *a = &out[n];
+		const char *end;
+		if (*p == '[') {
+			end = strchr(p, ']');
+			if (!end || end[1] != ':' || end - p - 1 >= (long)sizeof a->host)
+				return -1;
+			snprintf(a->host, sizeof a->host, "%.*s", (int)(end - p - 1), p + 1);
+			a->family = AF_INET6;
+			p = end + 2;
+		} else {
+			end = strchr(p, ':');
+			if (!end || end - p >= (long)sizeof a->host)
+				return -1;
+			snprintf(a->host, sizeof a->host, "%.*s", (int)(end - p), p);
+			a->family = AF_INET;
+			p = end + 1;
+		}
+		char *e;
+		long port = strtol(p, &e, 10);
+		if (e == p || port < 1 || port > 65535)
+			return -1;
+		p = e;
+		if (*p && *p != ',' && *p != ' ')
+			return -1;
+		a->port = (int)port + port_offset;
+		if (a->port > 65535)
+			return -1;
+		unsigned char tmp[16];
+		if (inet_pton(a->family, a->host, tmp) != 1)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+int listen_bind(const struct listen_addr *a)
+{
+	int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	int rc;
+	if (a->family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+		struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)a->port)};
+		inet_pton(AF_INET6, a->host, &sa.sin6_addr);
+		rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	} else {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)a->port)};
+		inet_pton(AF_INET, a->host, &sa.sin_addr);
+		rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	}
+	if (rc < 0 || listen(fd, 256) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int listen_init(void)
+{
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		session_fds[i] = -1;
+	return 0;
+}
+
+void listen_stop(void)
+{
+	if (stop_pipe[1] >= 0) {
+		ssize_t r = write(stop_pipe[1], "x", 1);
+		(void)r;
+	}
+}
+
+int listen_active(int service)
+{
+	pthread_mutex_lock(&sess_mu);
+	int n = (service >= 0 && service < MAX_SERVICES) ? active[service] : 0;
+	pthread_mutex_unlock(&sess_mu);
+	return n;
+}
+
+struct session_start {
+	int fd;
+	int slot;
+	const struct listener *l;
+	listen_session_fn fn;
+};
+
+static void *session_thread(void *arg)
+{
+	struct session_start *s = arg;
+	s->fn(s->fd, s->l);
+	pthread_mutex_lock(&sess_mu);
+	active[s->l->service]--;
+	active_total--;
+	session_fds[s->slot] = -1;
+	pthread_cond_broadcast(&sess_cv);
+	pthread_mutex_unlock(&sess_mu);
+	free(s);
+	return NULL;
+}
+
+static bool peer_refused(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family != AF_INET6)
+		return false;
+	const struct sockaddr_in6 *a = (const void *)ss;
+	return IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
+}
+
+static void start_session(const struct listener *l, int fd, listen_session_fn fn)
+{
+	pthread_mutex_lock(&sess_mu);
+	int slot = -1;
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		if (session_fds[i] < 0) {
+			slot = i;
+			break;
+		}
+	if (slot < 0) {
+		pthread_mutex_unlock(&sess_mu);
+		close(fd);
+		return;
+	}
+	session_fds[slot] = fd;
+	active[l->service]++;
+	active_total++;
+	pthread_mutex_unlock(&sess_mu);
+	struct session_start *s = xmalloc(sizeof *s);
+	*s = (struct session_start){.fd = fd, .slot = slot, .l = l, .fn = fn};
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	pthread_t t;
+	if (pthread_create(&t, &attr, session_thread, s) != 0) {
+		log_err("cannot start session thread");
+		pthread_mutex_lock(&sess_mu);
+		active[l->service]--;
+		active_total--;
+		session_fds[slot] = -1;
+		pthread_mutex_unlock(&sess_mu);
+		close(fd);
+		free(s);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+void listen_run(struct listener *ls, int n, listen_session_fn fn)
+{
+	struct pollfd *pfd = xcalloc((size_t)n + 1, sizeof *pfd);
+	for (int i = 0; i < n; i++) {
+		pfd[i].fd = ls[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	pfd[n].fd = stop_pipe[0];
+	pfd[n].events = POLLIN;
+	for (;;) {
+		int r = poll(pfd, (nfds_t)n + 1, -1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[n].revents)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof ss;
+			int fd = accept4(ls[i].fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (peer_refused(&ss)) {
+				close(fd);
+				continue;
+			}
+			start_session(&ls[i], fd, fn);
+		}
+	}
+	free(pfd);
+	for (int i = 0; i < n; i++)
+		close(ls[i].fd);
+	/* Ask running sessions to end and wait for them (bounded). */
+	pthread_mutex_lock(&sess_mu);
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		if (session_fds[i] >= 0)
+			shutdown(session_fds[i], SHUT_RDWR);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	while (active_total > 0)
+		if (pthread_cond_timedwait(&sess_cv, &sess_mu, &until) != 0)
+			break;
+	pthread_mutex_unlock(&sess_mu);
+}

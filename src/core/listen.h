@@ -1,0 +1,44 @@
+/*
+ * listen - listener addresses, binding, and the accept loop.
+ *
+ * Listener lists are written "addr:port,[v6addr]:port,...". listen_bind()
+ * binds one address (IPv6 sockets are IPv6-only, so "0.0.0.0" and "::"
+ * can both be bound on the same port).
+ *
+ * listen_run() accepts on every listener until listen_stop() is called
+ * (async-signal-safe), running the session function in a new thread for
+ * each connection. Connections from link-local or IPv4-mapped IPv6
+ * addresses are refused. After listen_run() returns, open sessions have
+ * been asked to stop (their sockets are shut down) and waited for.
+ */
+#ifndef TERN_LISTEN_H
+#define TERN_LISTEN_H
+
+#include <stdbool.h>
+
+#define LISTEN_MAX_ADDRS 16
+
+struct listen_addr {
+	int family;
+	char host[64];
+	int port;
+};
+
+struct listener {
+	int fd;
+	int service; /* caller's service id */
+	bool tls;    /* implicit TLS */
+	char desc[96];
+};
+
+typedef void (*listen_session_fn)(int fd, const struct listener *l);
+
+int listen_parse_list(const char *s, int port_offset, struct listen_addr *out, int max);
+int listen_bind(const struct listen_addr *a);
+int listen_init(void);
+void listen_stop(void);
+void listen_run(struct listener *ls, int n, listen_session_fn fn);
+/* Number of sessions of a service currently running. */
+int listen_active(int service);
+
+#endif

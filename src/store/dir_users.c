@@ -1,0 +1,220 @@
+/*
+ * dir_users - accounts, their variables and mailing-list members.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/wildmat.h"
+#include "../core/xmalloc.h"
+#include "dir_internal.h"
+
+static void fill_user(sqlite3_stmt *st, struct dir_user *u)
+{
+	u->id = sqlite3_column_int64(st, 0);
+	dir_copy_col(st, 1, u->domain, sizeof u->domain);
+	dir_copy_col(st, 2, u->name, sizeof u->name);
+	dir_copy_col(st, 3, u->dir, sizeof u->dir);
+	const char *t = (const char *)sqlite3_column_text(st, 4);
+	u->type = t && t[0] == 'M' ? 'M' : 'U';
+	dir_copy_col(st, 5, u->pwhash, sizeof u->pwhash);
+	u->has_pending = sqlite3_column_type(st, 6) != SQLITE_NULL;
+	u->last_login_time = sqlite3_column_int64(st, 7);
+	dir_copy_col(st, 8, u->last_login_ip, sizeof u->last_login_ip);
+}
+
+bool dir_user_get(struct dir_conn *c, const char *domain, const char *name, struct dir_user *u_r)
+{
+	sqlite3_stmt *st = dir_q(c,
+				 "SELECT id, domain, name, dir, type, pwhash, pending IS NOT NULL,"
+				 " last_login_time, last_login_ip FROM users WHERE domain = ? AND name = ?",
+				 "ss", domain, name);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	if (found && u_r) {
+		fill_user(st, u_r);
+		u_r->has_pending = sqlite3_column_int(st, 6) != 0;
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+bool dir_user_pending(struct dir_conn *c, int64_t id, void *box, size_t *len_io)
+{
+	sqlite3_stmt *st = dir_q(c, "SELECT pending FROM users WHERE id = ? AND pending IS NOT NULL", "i", id);
+	bool ok = false;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (n <= *len_io) {
+			memcpy(box, sqlite3_column_blob(st, 0), n);
+			*len_io = n;
+			ok = true;
+		}
+	}
+	sqlite3_reset(st);
+	return ok;
+}
+
+enum tern_err dir_user_add(struct dir_conn *c, const char *domain, const char *name, char type,
+			   const void *pending, size_t pending_len, int64_t id_or_0, int64_t *id_r)
+{
+	char t[2] = {type == 'M' ? 'M' : 'U', 0};
+	enum tern_err e;
+	if (id_or_0 > 0)
+		e = dir_exec(c, "INSERT INTO users(id, domain, name, dir, type, pending) VALUES(?, ?, ?, ?, ?, ?)",
+			     "issssb", id_or_0, domain, name, name, t, pending, pending_len);
+	else
+		e = dir_exec(c, "INSERT INTO users(domain, name, dir, type, pending) VALUES(?, ?, ?, ?, ?)", "ssssb",
+			     domain, name, name, t, pending, pending_len);
+	if (e == TERN_OK && id_r)
+		*id_r = sqlite3_last_insert_rowid(c->db);
+	return e;
+}
+
+enum tern_err dir_user_del(struct dir_conn *c, int64_t id)
+{
+	sqlite3_stmt *st = dir_q(c, "SELECT domain, name FROM users WHERE id = ?", "i", id);
+	char dom[256], name[256], full[520];
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return TERN_E_USER_NOT_FOUND;
+	}
+	dir_copy_col(st, 0, dom, sizeof dom);
+	dir_copy_col(st, 1, name, sizeof name);
+	sqlite3_reset(st);
+	snprintf(full, sizeof full, "%s@%s", name, dom);
+	enum tern_err e;
+	if ((e = dir_exec(c, "DELETE FROM uservars WHERE user_id = ?", "i", id)) ||
+	    (e = dir_exec(c, "DELETE FROM mlusers WHERE list_id = ?", "i", id)) ||
+	    (e = dir_exec(c, "DELETE FROM poplinks WHERE ldomain = ? AND luser = ?", "ss", dom, name)) ||
+	    (e = dir_exec(c, "DELETE FROM exaliases WHERE ldomain = ? AND lname = ?", "ss", dom, name)) ||
+	    (e = dir_exec(c, "DELETE FROM aliases WHERE (domain = ? AND target = ?) OR target = ?", "sss", dom,
+			  name, full)) ||
+	    (e = dir_exec(c, "DELETE FROM users WHERE id = ?", "i", id)))
+		return e;
+	return TERN_OK;
+}
+
+enum tern_err dir_user_set_pending(struct dir_conn *c, int64_t id, const void *box, size_t len)
+{
+	return dir_exec(c, "UPDATE users SET pending = ?, pwhash = NULL WHERE id = ?", "bi", box, len, id);
+}
+
+enum tern_err dir_user_set_hash_if(struct dir_conn *c, int64_t id, const char *hash, const void *box, size_t len)
+{
+	return dir_exec(c, "UPDATE users SET pwhash = ?, pending = NULL WHERE id = ? AND pending = ?", "sib", hash,
+			id, box, len);
+}
+
+int dir_user_pending_batch(struct dir_conn *c, int max, int64_t *ids, void **boxes, size_t *lens)
+{
+	sqlite3_stmt *st = dir_q(c, "SELECT id, pending FROM users WHERE pending IS NOT NULL ORDER BY id LIMIT ?",
+				 "i", (int64_t)max);
+	int n = 0;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		lens[n] = (size_t)sqlite3_column_bytes(st, 1);
+		boxes[n] = xmalloc(lens[n] + 1);
+		memcpy(boxes[n], sqlite3_column_blob(st, 1), lens[n]);
+		n++;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+enum tern_err dir_user_list(struct dir_conn *c, const char *dpat, const char *upat, int64_t offset, int64_t limit,
+			    dir_row_fn fn, void *arg)
+{
+	const char *sql;
+	const char *dexact = NULL, *dwild = NULL, *uexact = NULL, *uwild = NULL;
+	if (dpat) {
+		if (wildmat_has_wild(dpat))
+			dwild = dpat;
+		else
+			dexact = dpat;
+	}
+	if (upat) {
+		if (wildmat_has_wild(upat))
+			uwild = upat;
+		else
+			uexact = upat;
+	}
+	if (dexact && uexact)
+		return dir_rows(c, fn, arg,
+				"SELECT domain, name, type, id, dir FROM users WHERE domain = ?1 AND name = ?2"
+				" LIMIT ?3 OFFSET ?4",
+				"ssii", dexact, uexact, limit < 0 ? (int64_t)-1 : limit, offset < 0 ? (int64_t)0 : offset);
+	sql = "SELECT domain, name, type, id, dir FROM users WHERE"
+	      " (?1 IS NULL OR domain = ?1) AND (?2 IS NULL OR wildmat(?2, domain))"
+	      " AND (?3 IS NULL OR name = ?3) AND (?4 IS NULL OR wildmat(?4, name))"
+	      " ORDER BY id LIMIT ?5 OFFSET ?6";
+	return dir_rows(c, fn, arg, sql, "ssssii", dexact, dwild, uexact, uwild, limit < 0 ? (int64_t)-1 : limit,
+			offset < 0 ? (int64_t)0 : offset);
+}
+
+enum tern_err dir_user_count(struct dir_conn *c, const char *dpat, dir_row_fn fn, void *arg)
+{
+	return dir_rows(c, fn, arg,
+			"SELECT d.name, (SELECT count(*) FROM users u WHERE u.domain = d.name) FROM domains d"
+			" WHERE ?1 IS NULL OR wildmat(?1, d.name) ORDER BY d.id",
+			"s", dpat);
+}
+
+enum tern_err dir_user_delete_all(struct dir_conn *c)
+{
+	enum tern_err e;
+	if ((e = dir_exec(c, "DELETE FROM uservars", "")) || (e = dir_exec(c, "DELETE FROM mlusers", "")))
+		return e;
+	return dir_exec(c, "DELETE FROM users", "");
+}
+
+enum tern_err dir_uservar_list(struct dir_conn *c, int64_t uid, dir_row_fn fn, void *arg)
+{
+	return dir_rows(c, fn, arg, "SELECT name, value FROM uservars WHERE user_id = ? ORDER BY seq", "i", uid);
+}
+
+enum tern_err dir_uservar_set(struct dir_conn *c, int64_t uid, const char *name, const char *value)
+{
+	enum tern_err e = dir_exec(c, "UPDATE uservars SET value = ? WHERE user_id = ? AND name = ?", "sis", value,
+				   uid, name);
+	if (e)
+		return e;
+	if (sqlite3_changes(c->db) > 0)
+		return TERN_OK;
+	return dir_exec(c, "INSERT INTO uservars(user_id, name, value) VALUES(?, ?, ?)", "iss", uid, name, value);
+}
+
+enum tern_err dir_uservar_del(struct dir_conn *c, int64_t uid, const char *name)
+{
+	return dir_exec(c, "DELETE FROM uservars WHERE user_id = ? AND name = ?", "is", uid, name);
+}
+
+bool dir_mluser_exists(struct dir_conn *c, int64_t list_id, const char *addr)
+{
+	return dir_has_row(c, "SELECT 1 FROM mlusers WHERE list_id = ? AND address = ?", "is", list_id, addr) == 1;
+}
+
+enum tern_err dir_mluser_add(struct dir_conn *c, int64_t list_id, const char *addr, const char *perms)
+{
+	return dir_exec(c, "INSERT INTO mlusers(list_id, address, perms) VALUES(?, ?, ?)", "iss", list_id, addr,
+			perms);
+}
+
+enum tern_err dir_mluser_del(struct dir_conn *c, int64_t list_id, const char *addr)
+{
+	return dir_exec(c, "DELETE FROM mlusers WHERE list_id = ? AND address = ?", "is", list_id, addr);
+}
+
+enum tern_err dir_mluser_list(struct dir_conn *c, int64_t list_id, dir_row_fn fn, void *arg)
+{
+	return dir_rows(c, fn, arg, "SELECT address, perms FROM mlusers WHERE list_id = ? ORDER BY id", "i",
+			list_id);
+}
+
+enum tern_err dir_user_set_type(struct dir_conn *c, int64_t id, char type)
+{
+	return dir_exec(c, "UPDATE users SET type = ? WHERE id = ?", "si", type == 'M' ? "M" : "U", id);
+}
+
+bool dir_user_id_taken(struct dir_conn *c, int64_t id)
+{
+	return dir_has_row(c, "SELECT 1 FROM users WHERE id = ?", "i", id) != 0;
+}

@@ -1,0 +1,316 @@
+/*
+ * ternd - the Tern mail server daemon.
+ *
+ * Usage: ternd [--root DIR] [--dev] [--port-offset N]
+ *
+ * Opens (and on first start initialises) the data root: the directory
+ * store, the secret key, the TLS identity and the first admin account
+ * ("admin", password from TERN_ADMIN_PASSWORD or generated and printed
+ * once). Then binds the listeners, drops privileges when started as root
+ * (production mode), and serves until SIGTERM or SIGINT.
+ *
+ * --dev listens on loopback (127.0.0.1 and ::1) on the development ports
+ * (controller 6017, controller with implicit TLS 6018); --port-offset adds
+ * N to every development port, for tests. Without --dev the listener
+ * settings decide.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin/admin.h"
+#include "admin/settings.h"
+#include "auth/rehash.h"
+#include "core/fsutil.h"
+#include "core/listen.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "core/tls.h"
+#include "ctrl/ctrl.h"
+#include "version.h"
+
+enum { SVC_CTRL = 0 };
+
+static struct ctrl_server ctrl_srv;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	listen_stop();
+}
+
+static void session(int fd, const struct listener *l)
+{
+	if (l->service == SVC_CTRL)
+		ctrl_session_run(&ctrl_srv, fd, l->tls);
+	else
+		close(fd);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ternd [--root DIR] [--dev] [--port-offset N] [--version]\n");
+}
+
+static const char default_userdef[] = "\"RealName\"\t\"??\"\n"
+				      "\"HomePage\"\t\"??\"\n"
+				      "\"Address\"\t\"??\"\n"
+				      "\"Telephone\"\t\"??\"\n"
+				      "\"MaxMBSize\"\t\"10000\"\n"
+				      "\"SmtpPerms\"\t\"MR\"\n"
+				      "\"ReceiveEnable\"\t\"1\"\n"
+				      "\"PopEnable\"\t\"1\"\n";
+
+static int init_root(const char *root)
+{
+	static const char *const dirs[] = {"", "/logs", "/tls", "/keys", "/domains", "/trash", "/custdomains", "/spool"};
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof p, "%s%s", root, dirs[i]);
+		if (fs_mkdir_p(p, 0700) < 0) {
+			fprintf(stderr, "ternd: cannot create %s: %s\n", p, strerror(errno));
+			return -1;
+		}
+	}
+	char p[PATH_MAX + 32];
+	snprintf(p, sizeof p, "%s/userdef.tab", root);
+	if (access(p, F_OK) != 0)
+		fs_write_atomic(p, default_userdef, sizeof default_userdef - 1, 0600);
+	return 0;
+}
+
+static int first_admin(struct admin_env *env, struct dir_conn *c)
+{
+	if (dir_admin_count(c) > 0)
+		return 0;
+	const char *pw = getenv("TERN_ADMIN_PASSWORD");
+	char gen[25];
+	if (!pw || !*pw) {
+		secret_random_hex(gen, 12);
+		pw = gen;
+		fprintf(stdout,
+			"ternd: created admin account 'admin' with password %s\n"
+			"ternd: this password is shown only once; keep it.\n",
+			pw);
+		fflush(stdout);
+	}
+	if (admin_account_set(env, "admin", pw) != TERN_OK) {
+		log_err("cannot create the admin account");
+		return -1;
+	}
+	log_info("created admin account 'admin'");
+	return 0;
+}
+
+static int add_listeners(struct listener *ls, int *n, const char *list, int offset, int service, bool tls,
+			 const char *what)
+{
+	struct listen_addr a[LISTEN_MAX_ADDRS];
+	int k = listen_parse_list(list, offset, a, LISTEN_MAX_ADDRS);
+	if (k < 0) {
+		log_err("bad listener list for %s: %s", what, list);
+		return -1;
+	}
+	for (int i = 0; i < k; i++) {
+		int fd = listen_bind(&a[i]);
+		if (fd < 0) {
+			log_err("cannot listen on %s port %d for %s: %s", a[i].host, a[i].port, what, strerror(errno));
+			return -1;
+		}
+		struct listener *l = &ls[(*n)++];
+		l->fd = fd;
+		l->service = service;
+		l->tls = tls;
+		snprintf(l->desc, sizeof l->desc, "%s %s%s%s:%d", what, a[i].family == 10 ? "[" : "", a[i].host,
+			 a[i].family == 10 ? "]" : "", a[i].port);
+		log_info("listening: %s", l->desc);
+	}
+	return 0;
+}
+
+static int drop_privileges(const char *root, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		log_warn("user '%s' does not exist: still running as root (create it to drop privileges)", user);
+		return 0;
+	}
+	if (chown(root, pw->pw_uid, pw->pw_gid) < 0)
+		log_warn("cannot chown %s: %s", root, strerror(errno));
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_err("cannot drop privileges to %s: %s", user, strerror(errno));
+		return -1;
+	}
+	log_info("running as %s", user);
+	return 0;
+}
+
+static pthread_mutex_t hk_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hk_cv = PTHREAD_COND_INITIALIZER;
+static bool hk_stop;
+
+static void *housekeeping(void *arg)
+{
+	struct admin_env *env = arg;
+	struct dir_conn *c = dir_conn_open(env->dir);
+	pthread_mutex_lock(&hk_mu);
+	while (!hk_stop) {
+		pthread_mutex_unlock(&hk_mu);
+		if (c)
+			admin_trash_purge(env, c);
+		pthread_mutex_lock(&hk_mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 3600;
+		while (!hk_stop && pthread_cond_timedwait(&hk_cv, &hk_mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&hk_mu);
+	dir_conn_close(c);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *root_arg = "./var";
+	bool dev = false;
+	int offset = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+			root_arg = argv[++i];
+		} else if (!strcmp(argv[i], "--dev")) {
+			dev = true;
+		} else if (!strcmp(argv[i], "--port-offset") && i + 1 < argc) {
+			offset = atoi(argv[++i]);
+			if (offset < 0 || offset > 50000) {
+				fprintf(stderr, "ternd: bad --port-offset\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("ternd %s\n", TERN_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (fs_mkdir_p(root_arg, 0700) < 0) {
+		fprintf(stderr, "ternd: cannot create %s: %s\n", root_arg, strerror(errno));
+		return 1;
+	}
+	char root[PATH_MAX];
+	if (!realpath(root_arg, root)) {
+		fprintf(stderr, "ternd: %s: %s\n", root_arg, strerror(errno));
+		return 1;
+	}
+	if (init_root(root) < 0)
+		return 1;
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/logs/ternd.log", root);
+	log_open(path);
+	snprintf(path, sizeof path, "%s/ternd.pid", root);
+	int pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (pidfd < 0 || flock(pidfd, LOCK_EX | LOCK_NB) < 0) {
+		log_err("another ternd is running on %s", root);
+		return 1;
+	}
+	char pidtxt[32];
+	int pl = snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
+	if (ftruncate(pidfd, 0) < 0 || write(pidfd, pidtxt, (size_t)pl) != pl)
+		log_warn("cannot write %s", path);
+
+	snprintf(path, sizeof path, "%s/keys/secret.key", root);
+	if (secret_box_init(path) < 0) {
+		log_err("cannot load or create %s", path);
+		return 1;
+	}
+	struct admin_env env = {.root = root};
+	env.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof path, "%s/tern.db", root);
+	if (env.rootfd < 0 || dir_open(path, &env.dir) != TERN_OK) {
+		log_err("cannot open the directory store %s", path);
+		return 1;
+	}
+	struct dir_conn *c = dir_conn_open(env.dir);
+	if (!c || first_admin(&env, c) < 0)
+		return 1;
+
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	char cert[PATH_MAX + 64], key[PATH_MAX + 64];
+	snprintf(cert, sizeof cert, "%s/tls/server.crt", root);
+	snprintf(key, sizeof key, "%s/tls/server.key", root);
+	SSL_CTX *tls = NULL;
+	if (tls_ensure_identity(cert, key, host) == 0)
+		tls = tls_server_ctx(cert, key);
+	if (!tls)
+		log_warn("TLS is not available: #!TLS and the implicit-TLS listeners are off");
+
+	ctrl_srv = (struct ctrl_server){.env = &env, .tls = tls, .service_id = SVC_CTRL, .version = TERN_VERSION};
+	if (listen_init() < 0)
+		return 1;
+	struct listener ls[2 * LISTEN_MAX_ADDRS];
+	int nls = 0;
+	char ctrl_list[512], ctrls_list[512];
+	if (dev) {
+		snprintf(ctrl_list, sizeof ctrl_list, "127.0.0.1:6017,[::1]:6017");
+		snprintf(ctrls_list, sizeof ctrls_list, "127.0.0.1:6018,[::1]:6018");
+	} else {
+		settings_get(c, "CtrlListen", ctrl_list, sizeof ctrl_list);
+		settings_get(c, "CtrlsListen", ctrls_list, sizeof ctrls_list);
+	}
+	int off = dev ? offset : 0;
+	if (add_listeners(ls, &nls, ctrl_list, off, SVC_CTRL, false, "controller") < 0)
+		return 1;
+	if (tls && add_listeners(ls, &nls, ctrls_list, off, SVC_CTRL, true, "controller-tls") < 0)
+		return 1;
+	if (!dev && geteuid() == 0) {
+		char user[128];
+		settings_get(c, "RunAsUser", user, sizeof user);
+		if (drop_privileges(root, user) < 0)
+			return 1;
+	}
+	dir_conn_close(c);
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	rehash_start(&env);
+	pthread_t hk;
+	pthread_create(&hk, NULL, housekeeping, &env);
+	log_info("ternd %s ready (data root %s%s)", TERN_VERSION, root, dev ? ", development mode" : "");
+	listen_run(ls, nls, session);
+	log_info("stopping");
+	pthread_mutex_lock(&hk_mu);
+	hk_stop = true;
+	pthread_cond_broadcast(&hk_cv);
+	pthread_mutex_unlock(&hk_mu);
+	pthread_join(hk, NULL);
+	rehash_stop();
+	dir_close(env.dir);
+	if (tls)
+		SSL_CTX_free(tls);
+	close(env.rootfd);
+	log_info("stopped");
+	log_close();
+	return 0;
+}
