@@ -17,6 +17,7 @@ import secrets
 import socket
 import ssl
 import sys
+import multiprocessing
 import threading
 import time
 
@@ -255,6 +256,35 @@ def connect(args):
 # --------------------------------------------------------------------------------------------
 # Statistics and output
 # --------------------------------------------------------------------------------------------
+
+def _parallel_worker(args, dom, lo, hi, barrier, queue):
+    """Runs in its own process: sequential useradds lo..hi-1 over one connection."""
+    cl = None
+    try:
+        try:
+            cl = connect(args)
+        finally:
+            barrier.wait()
+        lats = []
+        send = cl.sock.sendall
+        recv_response = cl.read_response
+        t_start = perf()
+        for i in range(lo, hi):
+            line = useradd_line(dom, i)
+            t0 = perf()
+            send(line)
+            r = recv_response()
+            lats.append(perf() - t0)
+            if r.line[:6] != '+00000':
+                raise CommandFailed('useradd %s %s' % (dom, user_name(i)), r)
+        queue.put(('ok', (lats, t_start, perf())))
+    except BaseException as e:
+        queue.put(('error', 'users %d-%d: %s' % (lo, hi - 1, e)))
+    finally:
+        if cl is not None:
+            cl.close()
+
+
 
 def percentile(sorted_vals, p):
     """Nearest-rank percentile of an already sorted list."""
@@ -593,58 +623,29 @@ class Bench:
         finally:
             c.close()
 
-        start = {}
-        errors = []
-        stop = threading.Event()
-        results = [None] * conns
-
-        def started():
-            start['t'] = perf()
-
-        barrier = threading.Barrier(conns, action=started)
-
-        def worker(k):
-            lo, hi = k * n // conns, (k + 1) * n // conns
-            cl = None
-            try:
-                try:
-                    cl = connect(self.args)
-                finally:
-                    barrier.wait()
-                lats = []
-                send = cl.sock.sendall
-                recv_response = cl.read_response
-                for i in range(lo, hi):
-                    if stop.is_set():
-                        break
-                    line = useradd_line(dom, i)
-                    t0 = perf()
-                    send(line)
-                    r = recv_response()
-                    lats.append(perf() - t0)
-                    if r.line[:6] != '+00000':
-                        raise CommandFailed('useradd %s %s' % (dom, user_name(i)), r)
-                results[k] = (lats, perf())
-            except threading.BrokenBarrierError:
-                pass
-            except BaseException as e:   # reported by the main thread
-                errors.append('connection %d: %s' % (k + 1, e))
-                stop.set()
-                barrier.abort()
-            finally:
-                if cl is not None:
-                    cl.close()
-
-        threads = [threading.Thread(target=worker, args=(k,), daemon=True)
-                   for k in range(conns)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
+        # One process per connection: a single Python process cannot drive
+        # several connections at full speed (the GIL would measure itself).
+        ctx = multiprocessing.get_context('fork')
+        barrier = ctx.Barrier(conns)
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_parallel_worker,
+                             args=(self.args, dom, k * n // conns, (k + 1) * n // conns, barrier, queue),
+                             daemon=True)
+                 for k in range(conns)]
+        for pr in procs:
+            pr.start()
+        results, errors = [], []
+        for _ in procs:
+            kind, payload = queue.get()
+            if kind == 'ok':
+                results.append(payload)
+            else:
+                errors.append(payload)
+        for pr in procs:
+            pr.join()
         if errors:
             raise CtrlError('parallel phase failed: ' + '; '.join(errors))
-        end = max(res[1] for res in results)
-        total = end - start['t']
+        total = max(r[2] for r in results) - min(r[1] for r in results)
         lats = [x for res in results for x in res[0]]
         rate = n / total if total > 0 else float('inf')
         self.summary['par_rate'] = rate

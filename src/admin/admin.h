@@ -81,6 +81,10 @@ bool admin_password_matches(struct dir_conn *c, const struct dir_user *u, const 
 /* RFC 822 date as XMail prints it (UTC). */
 void admin_format_date(time_t t, char *out, size_t sz);
 
+/* The variables a new account of domain starts with (userdef.tab),
+ * serialised "name<TAB>value<LF>"...; the caller frees the string. */
+char *admin_userdef_vars(struct admin_env *env, const char *domain);
+
 /* ---- mail processing ---- */
 enum tern_err admin_mailproc_get(struct admin_ctx *ctx, const char *domain, const char *user, const char *flags,
 				 struct buf *out);

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,9 @@
 
 #include "../auth/password.h"
 #include "../auth/rehash.h"
+#include "../core/fsutil.h"
 #include "../core/log.h"
+#include "../core/xmalloc.h"
 #include "../core/secret.h"
 #include "../core/tabline.h"
 #include "../core/wildmat.h"
@@ -43,48 +46,84 @@ static enum tern_err handled(struct dir_conn *c, const char *domain, char *real,
 	return TERN_OK;
 }
 
-/* ---- default variables (userdef.tab) ---- */
+/* ---- default variables (userdef.tab) ----
+ *
+ * domains/D/userdef.tab, else ROOT/userdef.tab, serialised the way the
+ * store keeps variables ("name<TAB>value<LF>"). Parsed files are cached and
+ * re-read when their size, time or inode change. */
 
-struct var_list {
-	int n;
-	char *name[64];
-	char *value[64];
-	struct buf raw;
+struct userdef_cache {
+	char rel[300];
+	struct stat st;
+	char *vars;
 };
 
-static void load_userdef(struct admin_env *env, const char *domain, struct var_list *vl)
+#define USERDEF_CACHE 32
+static struct userdef_cache udcache[USERDEF_CACHE];
+static int udnext;
+static pthread_mutex_t udmu = PTHREAD_MUTEX_INITIALIZER;
+
+static char *parse_userdef(const char *data, size_t len)
 {
-	char rel[400];
-	vl->n = 0;
-	vl->raw = (struct buf)BUF_INIT;
-	snprintf(rel, sizeof rel, "domains/%s/userdef.tab", domain);
-	int fd = openat(env->rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		fd = openat(env->rootfd, "userdef.tab", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	char chunk[8192];
-	ssize_t r;
-	while ((r = read(fd, chunk, sizeof chunk)) > 0 && vl->raw.len < 65536)
-		buf_append(&vl->raw, chunk, (size_t)r);
-	close(fd);
-	if (!vl->raw.data)
-		return;
+	struct buf out = BUF_INIT;
+	char *copy = xstrndup(data, len);
 	char *save = NULL;
-	for (char *line = strtok_r(vl->raw.data, "\n", &save); line && vl->n < 64;
-	     line = strtok_r(NULL, "\n", &save)) {
+	int n = 0;
+	for (char *line = strtok_r(copy, "\n", &save); line && n < 256; line = strtok_r(NULL, "\n", &save)) {
 		size_t l = strlen(line);
 		while (l && line[l - 1] == '\r')
 			line[--l] = '\0';
 		if (line[0] == '#')
 			continue;
 		char *f[4];
-		if (tab_split(line, f, 4) != 2 || !f[0][0])
+		if (tab_split(line, f, 4) != 2 || !f[0][0] || !admin_value_ok(f[0]) || !admin_value_ok(f[1]))
 			continue;
-		vl->name[vl->n] = f[0];
-		vl->value[vl->n] = f[1];
-		vl->n++;
+		buf_printf(&out, "%s\t%s\n", f[0], f[1]);
+		n++;
 	}
+	free(copy);
+	char *r = xstrdup(out.data ? out.data : "");
+	buf_free(&out);
+	return r;
+}
+
+char *admin_userdef_vars(struct admin_env *env, const char *domain)
+{
+	char rel[300];
+	struct stat st;
+	snprintf(rel, sizeof rel, "domains/%s/userdef.tab", domain);
+	if (fstatat(env->rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(rel, sizeof rel, "userdef.tab");
+		if (fstatat(env->rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+			return xstrdup("");
+	}
+	pthread_mutex_lock(&udmu);
+	for (int i = 0; i < USERDEF_CACHE; i++) {
+		struct userdef_cache *e = &udcache[i];
+		if (e->vars && !strcmp(e->rel, rel) && e->st.st_ino == st.st_ino && e->st.st_size == st.st_size &&
+		    e->st.st_mtim.tv_sec == st.st_mtim.tv_sec && e->st.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
+			char *r = xstrdup(e->vars);
+			pthread_mutex_unlock(&udmu);
+			return r;
+		}
+	}
+	pthread_mutex_unlock(&udmu);
+	struct buf raw = BUF_INIT;
+	if (fs_read_all_at(env->rootfd, rel, 65536, &raw) < 0) {
+		buf_free(&raw);
+		return xstrdup("");
+	}
+	char *vars = parse_userdef(raw.data ? raw.data : "", raw.len);
+	buf_free(&raw);
+	pthread_mutex_lock(&udmu);
+	struct userdef_cache *e = &udcache[udnext];
+	udnext = (udnext + 1) % USERDEF_CACHE;
+	free(e->vars);
+	snprintf(e->rel, sizeof e->rel, "%s", rel);
+	e->st = st;
+	e->vars = xstrdup(vars);
+	pthread_mutex_unlock(&udmu);
+	return vars;
 }
 
 /* ---- useradd ---- */
@@ -94,7 +133,7 @@ struct user_add {
 	const char *user;
 	char type;
 	struct buf box;
-	struct var_list vars;
+	char *vars;
 	int64_t id;
 };
 
@@ -107,41 +146,25 @@ static enum tern_err tx_user_add(struct dir_conn *c, void *arg)
 		return TERN_E_ALIAS_EXISTS;
 	if (dir_user_get(c, a->domain, a->user, NULL))
 		return TERN_E_USER_EXISTS;
-	enum tern_err e = dir_user_add(c, a->domain, a->user, a->type, a->box.data, a->box.len, 0, &a->id);
-	for (int i = 0; !e && i < a->vars.n; i++)
-		e = dir_uservar_set(c, a->id, a->vars.name[i], a->vars.value[i]);
-	return e;
+	return dir_user_add(c, a->domain, a->user, a->type, a->box.data, a->box.len, a->vars, 0, &a->id);
 }
 
-static void make_user_dirs(struct admin_env *env, const char *domain, const char *dir, char type)
+/* Account directories are created on first use (delivery, mailproc upload),
+ * not here: creating them costs more than the whole durable commit. What
+ * is checked here is that no directory is left over under the new name. */
+static void clear_stale_dir(struct admin_env *env, const char *domain, const char *dir)
 {
 	char rel[600];
 	snprintf(rel, sizeof rel, "domains/%s/%s", domain, dir);
 	struct stat st;
-	if (fstatat(env->rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		/* Left over from a deletion interrupted by a crash: never hand
-		 * old mail to a new account. */
-		char label[600], dest[800];
-		snprintf(label, sizeof label, "orphan-%s-%s", domain, dir);
-		admin_trash_move(env, rel, label, dest, sizeof dest);
+	if (fstatat(env->rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	/* Left over from a deletion interrupted by a crash: never hand old
+	 * mail to a new account. */
+	char label[600], dest[800];
+	snprintf(label, sizeof label, "orphan-%s-%s", domain, dir);
+	if (admin_trash_move(env, rel, label, dest, sizeof dest) == 0)
 		log_warn("stale mailbox directory %s moved to %s", rel, dest);
-	}
-	char domdir[400];
-	snprintf(domdir, sizeof domdir, "domains/%s", domain);
-	mkdirat(env->rootfd, "domains", 0700);
-	mkdirat(env->rootfd, domdir, 0700);
-	if (mkdirat(env->rootfd, rel, 0700) < 0 && errno != EEXIST) {
-		log_err("cannot create %s: %s", rel, strerror(errno));
-		return;
-	}
-	if (type == 'M')
-		return;
-	static const char *const sub[] = {"Maildir", "Maildir/tmp", "Maildir/new", "Maildir/cur"};
-	for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
-		char p[700];
-		snprintf(p, sizeof p, "%s/%s", rel, sub[i]);
-		mkdirat(env->rootfd, p, 0700);
-	}
 }
 
 enum tern_err admin_user_add(struct admin_ctx *ctx, const char *domain, const char *user, const char *password,
@@ -160,13 +183,13 @@ enum tern_err admin_user_add(struct admin_ctx *ctx, const char *domain, const ch
 	lower_copy(a.domain, sizeof a.domain, domain);
 	a.type = type[0] == 'M' ? 'M' : 'U';
 	secret_box_seal(password, strlen(password), &a.box);
-	load_userdef(ctx->env, a.domain, &a.vars);
+	a.vars = admin_userdef_vars(ctx->env, a.domain);
 	e = dir_write(ctx->env->dir, tx_user_add, &a);
 	buf_free(&a.box);
-	buf_free(&a.vars.raw);
+	free(a.vars);
 	if (e)
 		return e;
-	make_user_dirs(ctx->env, a.domain, user, a.type);
+	clear_stale_dir(ctx->env, a.domain, user);
 	rehash_kick();
 	return TERN_OK;
 }

@@ -155,6 +155,7 @@ static bool check_domain_rec(struct rec *r)
 }
 
 struct dropped {
+	struct admin_env *env;
 	int n, cap;
 	char **rel;   /* paths under the root to move to the trash */
 	char **label;
@@ -431,7 +432,9 @@ static enum tern_err apply_users(struct dir_conn *c, struct parsed *p, void *ext
 				int64_t want = strtoll(r->f[3], NULL, 10), id = 0;
 				if (want > 0 && dir_user_id_taken(c, want))
 					want = 0;
-				e = dir_user_add(c, r->f[0], r->f[1], r->f[5][0], box.data, box.len, want, &id);
+				char *vars = admin_userdef_vars(dr->env, r->f[0]);
+				e = dir_user_add(c, r->f[0], r->f[1], r->f[5][0], box.data, box.len, vars, want, &id);
+				free(vars);
 				kept[nkept++] = id;
 			}
 		}
@@ -679,7 +682,7 @@ enum tern_err view_replace(struct admin_ctx *ctx, const char *name, const char *
 		return TERN_E_NO_FILE;
 	struct parsed p;
 	enum tern_err e = parse_upload(data, len, v->min_fields, v->max_fields, v->check, &p);
-	struct replace_job j = {.v = v, .p = &p};
+	struct replace_job j = {.v = v, .p = &p, .dropped = {.env = ctx->env}};
 	if (!e)
 		e = dir_write(ctx->env->dir, tx_replace, &j);
 	if (e == TERN_E_BAD_FILE && bad_line_r)

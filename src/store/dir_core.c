@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/log.h"
 #include "../core/wildmat.h"
@@ -28,6 +29,8 @@ struct dir {
 	struct write_req *head, *tail;
 	bool busy;
 	uint64_t commits, writes;
+	int64_t last_write_ms; /* monotonic, of writes other than idle_except */
+	dir_write_fn idle_except;
 };
 
 static const char schema[] =
@@ -40,10 +43,9 @@ static const char schema[] =
 	" domain TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL COLLATE NOCASE,"
 	" dir TEXT NOT NULL, type TEXT NOT NULL, pwhash TEXT, pending BLOB,"
 	" last_login_time INTEGER NOT NULL DEFAULT 0, last_login_ip TEXT NOT NULL DEFAULT '',"
+	" vars TEXT NOT NULL DEFAULT '',"
 	" UNIQUE(domain, name));"
 	"CREATE INDEX IF NOT EXISTS users_pending ON users(id) WHERE pending IS NOT NULL;"
-	"CREATE TABLE IF NOT EXISTS uservars(seq INTEGER PRIMARY KEY, user_id INTEGER NOT NULL,"
-	" name TEXT NOT NULL, value TEXT NOT NULL, UNIQUE(user_id, name));"
 	"CREATE TABLE IF NOT EXISTS aliases(id INTEGER PRIMARY KEY,"
 	" domain TEXT NOT NULL COLLATE NOCASE, alias TEXT NOT NULL COLLATE NOCASE,"
 	" target TEXT NOT NULL COLLATE NOCASE, UNIQUE(domain, alias));"
@@ -142,6 +144,22 @@ void dir_conn_close(struct dir_conn *c)
 	free(c);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t dir_idle_ms(struct dir *d, dir_write_fn except)
+{
+	pthread_mutex_lock(&d->mu);
+	d->idle_except = except;
+	int64_t idle = now_ms() - d->last_write_ms;
+	pthread_mutex_unlock(&d->mu);
+	return idle;
+}
+
 static void run_batch(struct dir *d, struct write_req *batch)
 {
 	sqlite3 *db = d->wconn->db;
@@ -152,7 +170,10 @@ static void run_batch(struct dir *d, struct write_req *batch)
 		return;
 	}
 	uint64_t n = 0;
+	bool foreground = false;
 	for (struct write_req *r = batch; r; r = r->next) {
+		if (r->fn != d->idle_except)
+			foreground = true;
 		sqlite3_exec(db, "SAVEPOINT w", NULL, NULL, NULL);
 		r->rc = r->fn(d->wconn, r->arg);
 		if (r->rc != TERN_OK)
@@ -169,6 +190,8 @@ static void run_batch(struct dir *d, struct write_req *batch)
 	}
 	d->commits++;
 	d->writes += n;
+	if (foreground)
+		d->last_write_ms = now_ms();
 }
 
 enum tern_err dir_write(struct dir *d, dir_write_fn fn, void *arg)

@@ -50,7 +50,6 @@ enum tern_err dir_domain_add(struct dir_conn *c, const char *name)
 enum tern_err dir_domain_del(struct dir_conn *c, const char *name)
 {
 	static const char *const steps[] = {
-		"DELETE FROM uservars WHERE user_id IN (SELECT id FROM users WHERE domain = ?1)",
 		"DELETE FROM mlusers WHERE list_id IN (SELECT id FROM users WHERE domain = ?1)",
 		"DELETE FROM users WHERE domain = ?1",
 		"DELETE FROM aliases WHERE domain = ?1",

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/buf.h"
 #include "../core/wildmat.h"
 #include "../core/xmalloc.h"
 #include "dir_internal.h"
@@ -54,16 +55,18 @@ bool dir_user_pending(struct dir_conn *c, int64_t id, void *box, size_t *len_io)
 }
 
 enum tern_err dir_user_add(struct dir_conn *c, const char *domain, const char *name, char type,
-			   const void *pending, size_t pending_len, int64_t id_or_0, int64_t *id_r)
+			   const void *pending, size_t pending_len, const char *vars, int64_t id_or_0,
+			   int64_t *id_r)
 {
 	char t[2] = {type == 'M' ? 'M' : 'U', 0};
 	enum tern_err e;
 	if (id_or_0 > 0)
-		e = dir_exec(c, "INSERT INTO users(id, domain, name, dir, type, pending) VALUES(?, ?, ?, ?, ?, ?)",
-			     "issssb", id_or_0, domain, name, name, t, pending, pending_len);
+		e = dir_exec(c,
+			     "INSERT INTO users(id, domain, name, dir, type, pending, vars) VALUES(?, ?, ?, ?, ?, ?, ?)",
+			     "issssbs", id_or_0, domain, name, name, t, pending, pending_len, vars ? vars : "");
 	else
-		e = dir_exec(c, "INSERT INTO users(domain, name, dir, type, pending) VALUES(?, ?, ?, ?, ?)", "ssssb",
-			     domain, name, name, t, pending, pending_len);
+		e = dir_exec(c, "INSERT INTO users(domain, name, dir, type, pending, vars) VALUES(?, ?, ?, ?, ?, ?)",
+			     "ssssbs", domain, name, name, t, pending, pending_len, vars ? vars : "");
 	if (e == TERN_OK && id_r)
 		*id_r = sqlite3_last_insert_rowid(c->db);
 	return e;
@@ -82,8 +85,7 @@ enum tern_err dir_user_del(struct dir_conn *c, int64_t id)
 	sqlite3_reset(st);
 	snprintf(full, sizeof full, "%s@%s", name, dom);
 	enum tern_err e;
-	if ((e = dir_exec(c, "DELETE FROM uservars WHERE user_id = ?", "i", id)) ||
-	    (e = dir_exec(c, "DELETE FROM mlusers WHERE list_id = ?", "i", id)) ||
+	if ((e = dir_exec(c, "DELETE FROM mlusers WHERE list_id = ?", "i", id)) ||
 	    (e = dir_exec(c, "DELETE FROM poplinks WHERE ldomain = ? AND luser = ?", "ss", dom, name)) ||
 	    (e = dir_exec(c, "DELETE FROM exaliases WHERE ldomain = ? AND lname = ?", "ss", dom, name)) ||
 	    (e = dir_exec(c, "DELETE FROM aliases WHERE (domain = ? AND target = ?) OR target = ?", "sss", dom,
@@ -161,30 +163,82 @@ enum tern_err dir_user_count(struct dir_conn *c, const char *dpat, dir_row_fn fn
 enum tern_err dir_user_delete_all(struct dir_conn *c)
 {
 	enum tern_err e;
-	if ((e = dir_exec(c, "DELETE FROM uservars", "")) || (e = dir_exec(c, "DELETE FROM mlusers", "")))
+	if ((e = dir_exec(c, "DELETE FROM mlusers", "")))
 		return e;
 	return dir_exec(c, "DELETE FROM users", "");
 }
 
+static bool vars_get(struct dir_conn *c, int64_t uid, struct buf *out)
+{
+	sqlite3_stmt *st = dir_q(c, "SELECT vars FROM users WHERE id = ?", "i", uid);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		buf_puts(out, t ? t : "");
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
 enum tern_err dir_uservar_list(struct dir_conn *c, int64_t uid, dir_row_fn fn, void *arg)
 {
-	return dir_rows(c, fn, arg, "SELECT name, value FROM uservars WHERE user_id = ? ORDER BY seq", "i", uid);
+	struct buf v = BUF_INIT;
+	if (!vars_get(c, uid, &v))
+		return TERN_OK;
+	char *save = NULL;
+	for (char *line = strtok_r(v.data ? v.data : (char[]){0}, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		const char *f[2] = {line, tab + 1};
+		if (fn(arg, f, 2))
+			break;
+	}
+	buf_free(&v);
+	return TERN_OK;
+}
+
+/* Rewrite the serialised variables with name removed and, when value is
+ * not NULL, set (in place, or appended when new). */
+static enum tern_err vars_edit(struct dir_conn *c, int64_t uid, const char *name, const char *value)
+{
+	struct buf v = BUF_INIT, out = BUF_INIT;
+	if (!vars_get(c, uid, &v))
+		return TERN_E_RECORD_NOT_FOUND;
+	size_t nl = strlen(name);
+	bool done = false;
+	char *p = v.data ? v.data : (char[]){0};
+	while (*p) {
+		char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		bool same = len > nl && p[nl] == '\t' && !strncmp(p, name, nl);
+		if (!same) {
+			buf_append(&out, p, len);
+			buf_putc(&out, '\n');
+		} else if (value && !done) {
+			buf_printf(&out, "%s\t%s\n", name, value);
+			done = true;
+		}
+		p += len + (end ? 1 : 0);
+	}
+	if (value && !done)
+		buf_printf(&out, "%s\t%s\n", name, value);
+	enum tern_err e = dir_exec(c, "UPDATE users SET vars = ? WHERE id = ?", "si", out.data ? out.data : "", uid);
+	buf_free(&v);
+	buf_free(&out);
+	return e;
 }
 
 enum tern_err dir_uservar_set(struct dir_conn *c, int64_t uid, const char *name, const char *value)
 {
-	enum tern_err e = dir_exec(c, "UPDATE uservars SET value = ? WHERE user_id = ? AND name = ?", "sis", value,
-				   uid, name);
-	if (e)
-		return e;
-	if (sqlite3_changes(c->db) > 0)
-		return TERN_OK;
-	return dir_exec(c, "INSERT INTO uservars(user_id, name, value) VALUES(?, ?, ?)", "iss", uid, name, value);
+	return vars_edit(c, uid, name, value);
 }
 
 enum tern_err dir_uservar_del(struct dir_conn *c, int64_t uid, const char *name)
 {
-	return dir_exec(c, "DELETE FROM uservars WHERE user_id = ? AND name = ?", "is", uid, name);
+	return vars_edit(c, uid, name, NULL);
 }
 
 bool dir_mluser_exists(struct dir_conn *c, int64_t list_id, const char *addr)

@@ -39,6 +39,9 @@ typedef enum tern_err (*dir_write_fn)(struct dir_conn *c, void *arg);
 enum tern_err dir_write(struct dir *d, dir_write_fn fn, void *arg);
 /* Statistics: transactions committed and callbacks run (for benchmarks/logs). */
 void dir_write_stats(struct dir *d, uint64_t *commits_r, uint64_t *writes_r);
+/* Milliseconds since the last write transaction by anyone else than the
+ * given callback (background work uses it to stay out of busy periods). */
+int64_t dir_idle_ms(struct dir *d, dir_write_fn except);
 
 /* ---- domains ---- */
 bool dir_domain_exists(struct dir_conn *c, const char *name);
@@ -73,8 +76,10 @@ struct dir_user {
 bool dir_user_get(struct dir_conn *c, const char *domain, const char *name, struct dir_user *u_r);
 /* The pending secret box of an account whose hash is not computed yet. */
 bool dir_user_pending(struct dir_conn *c, int64_t id, void *box, size_t *len_io);
+/* vars: the account's variables serialised as "name<TAB>value<LF>"... */
 enum tern_err dir_user_add(struct dir_conn *c, const char *domain, const char *name, char type,
-			   const void *pending, size_t pending_len, int64_t id_or_0, int64_t *id_r);
+			   const void *pending, size_t pending_len, const char *vars, int64_t id_or_0,
+			   int64_t *id_r);
 enum tern_err dir_user_del(struct dir_conn *c, int64_t id);
 enum tern_err dir_user_set_type(struct dir_conn *c, int64_t id, char type);
 bool dir_user_id_taken(struct dir_conn *c, int64_t id);
@@ -92,7 +97,7 @@ enum tern_err dir_user_count(struct dir_conn *c, const char *dpat, dir_row_fn fn
 enum tern_err dir_user_delete_all(struct dir_conn *c);
 /* rows: directory names (domain, dir) of every account of a domain */
 
-/* ---- account variables ---- */
+/* ---- account variables (kept in order; setting a new one appends) ---- */
 enum tern_err dir_uservar_list(struct dir_conn *c, int64_t uid, dir_row_fn fn, void *arg);
 enum tern_err dir_uservar_set(struct dir_conn *c, int64_t uid, const char *name, const char *value);
 enum tern_err dir_uservar_del(struct dir_conn *c, int64_t uid, const char *name);
