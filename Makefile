@@ -83,7 +83,7 @@ build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
 
 fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do echo "== $$f"; ./$$f -max_total_time=$${FUZZ_SECONDS:-20} -rss_limit_mb=2048 tests/fuzz/corpus/$$(basename $$f) >/dev/null 2>build-fuzz/$$(basename $$f).log || { tail -40 build-fuzz/$$(basename $$f).log; exit 1; }; grep -E '^#[0-9]+.*DONE' build-fuzz/$$(basename $$f).log | tail -1; done
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); echo "== $$n"; mkdir -p build-fuzz/corpus-$$n; ./$$f -max_total_time=$${FUZZ_SECONDS:-20} -rss_limit_mb=2048 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n >/dev/null 2>build-fuzz/$$n.log || { tail -40 build-fuzz/$$n.log; exit 1; }; grep -E '^#[0-9]+.*DONE' build-fuzz/$$n.log | tail -1; done
 
 bench: all
 	bash bench/run_ctrl_bench.sh

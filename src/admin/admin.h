@@ -136,6 +136,9 @@ enum tern_err admin_cfgfile_set(struct admin_ctx *ctx, const char *path, const c
 /* ---- controller access ---- */
 /* Is peer allowed by the named access map ("ctrl")? */
 bool admin_ipmap_allows(struct dir_conn *c, const char *map, const char *peer);
+bool admin_ipmap_rule_matches(const char *addr, const char *mask, const char *peer);
+/* Does (addr, mask) parse as an access-map rule? */
+bool admin_ipmap_rule_valid(const char *addr, const char *mask);
 
 /* ---- trash ---- */
 /* Move ROOT/rel into the trash; label names the deleted object. */

@@ -76,7 +76,8 @@ static enum tern_err parse_rel(const char *in, struct rel_path *p)
 /* Open the directory made of the first n components. */
 static enum tern_err open_dir(struct admin_env *env, struct rel_path *p, int n, int *fd_r)
 {
-	int fd = dup(env->rootfd);
+	/* A fresh open, not dup(): a dup shares the directory read offset. */
+	int fd = openat(env->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return TERN_E_INTERNAL;
 	for (int i = 0; i < n; i++) {
@@ -559,6 +560,27 @@ bool admin_ipmap_rule_matches(const char *addr, const char *mask, const char *pe
 	if (pf != rf)
 		return false;
 	return prefix_match(p, r, bits);
+}
+
+bool admin_ipmap_rule_valid(const char *addr, const char *mask)
+{
+	unsigned char r[16];
+	int rf;
+	char a[128];
+	if (strlen(addr) >= sizeof a)
+		return false;
+	snprintf(a, sizeof a, "%s", addr);
+	char *slash = strchr(a, '/');
+	if (slash)
+		*slash = '\0';
+	if (!parse_ip(a, r, &rf))
+		return false;
+	if (slash) {
+		char *end;
+		long v = strtol(slash + 1, &end, 10);
+		return slash[1] && !*end && v >= 0 && v <= (rf == AF_INET ? 32 : 128);
+	}
+	return mask_bits(mask, rf) >= 0;
 }
 
 struct ipmap_eval {

@@ -544,7 +544,6 @@ static enum tern_err apply_links(struct dir_conn *c, struct parsed *p, void *ext
 
 /* ---- ctrl.ipmap.tab: addr, mask, action, precedence ---- */
 
-bool admin_ipmap_rule_matches(const char *addr, const char *mask, const char *peer);
 
 static enum tern_err render_ipmap(struct admin_ctx *ctx, struct buf *out)
 {
@@ -560,12 +559,7 @@ static bool check_ipmap_rec(struct rec *r)
 		return false;
 	if (strcasecmp(r->f[2], "ALLOW") && strcasecmp(r->f[2], "DENY"))
 		return false;
-	/* A rule must parse: test it against any address of its family. */
-	return admin_ipmap_rule_matches(r->f[0], r->f[1], "0.0.0.0") ||
-	       admin_ipmap_rule_matches(r->f[0], r->f[1], "::") ||
-	       admin_ipmap_rule_matches(r->f[0], r->f[1], "255.255.255.255") ||
-	       admin_ipmap_rule_matches(r->f[0], r->f[1], "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff") ||
-	       strchr(r->f[0], '.') || strchr(r->f[0], ':');
+	return admin_ipmap_rule_valid(r->f[0], r->f[1]);
 }
 
 static enum tern_err apply_ipmap(struct dir_conn *c, struct parsed *p, void *extra)
@@ -661,6 +655,19 @@ enum tern_err view_render(struct admin_ctx *ctx, const char *name, struct buf *o
 {
 	const struct view *v = view_find(name);
 	return v ? v->render(ctx, out) : TERN_E_NO_FILE;
+}
+
+enum tern_err view_check_upload(const char *name, const char *data, size_t len, int *bad_line_r)
+{
+	const struct view *v = view_find(name);
+	if (!v)
+		return TERN_E_NO_FILE;
+	struct parsed p;
+	enum tern_err e = parse_upload(data, len, v->min_fields, v->max_fields, v->check, &p);
+	if (e == TERN_E_BAD_FILE && bad_line_r)
+		*bad_line_r = p.bad_line;
+	parsed_free(&p);
+	return e;
 }
 
 struct replace_job {

@@ -24,6 +24,8 @@ struct view;
 const struct view *view_find(const char *name);
 enum tern_err view_render(struct admin_ctx *ctx, const char *name, struct buf *out);
 enum tern_err view_replace(struct admin_ctx *ctx, const char *name, const char *data, size_t len, int *bad_line_r);
+/* Parse and validate an upload without applying it (no store needed). */
+enum tern_err view_check_upload(const char *name, const char *data, size_t len, int *bad_line_r);
 /* Names of all views, NULL-terminated. */
 const char *const *view_names(void);
 /* XMail's reversible password encoding. Returns -1 on bad input. */
