@@ -1,1 +1,364 @@
-int main(void) { return 0; }
+/*
+ * tern - the Tern admin client.
+ *
+ * This first version speaks the XMail controller protocol:
+ *
+ *   tern ctrl [options] COMMAND [ARG...]     run one controller command
+ *   tern ctrl [options] --script FILE        run TAB-separated command lines
+ *
+ * Options: --host H (TERN_HOST, default 127.0.0.1), --port P (TERN_PORT,
+ * default 6017), --user U (TERN_USER, default admin), --pass P (TERN_PASS;
+ * asked on the terminal when missing), --tls (#!TLS upgrade), --ssl
+ * (implicit TLS, e.g. port 6018), --clear (clear-text login instead of the
+ * MD5 challenge), --continue-on-error. Listings go to stdout with one
+ * leading dot removed; uploads (cfgfileset, custdomset, usersetmproc) are
+ * read from stdin. Exit status: 0 success, 1 a command failed, 2 no
+ * connection or login.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "../../src/core/buf.h"
+#include "../../src/core/secret.h"
+#include "../../src/core/tabline.h"
+#include "../../src/version.h"
+
+struct client {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	struct buf in;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tern ctrl [--host H] [--port P] [--user U] [--pass P] [--tls|--ssl] [--clear]\n"
+		   "                 [--continue-on-error] (COMMAND [ARG...] | --script FILE)\n"
+		   "       tern --version\n");
+}
+
+static int sock_connect(const char *host, const char *port)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	int fd = -1;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int start_tls(struct client *c)
+{
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx)
+		return -1;
+	/* The server's certificate is self-signed by default; certificate
+	 * verification options come with the full client. */
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	return SSL_connect(c->ssl) == 1 ? 0 : -1;
+}
+
+static int send_all(struct client *c, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = c->ssl ? SSL_write(c->ssl, p, (int)n) : send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One line without CR LF into out; 0 ok, -1 EOF/error. */
+static int read_line(struct client *c, struct buf *out)
+{
+	for (;;) {
+		char *lf = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
+		if (lf) {
+			size_t len = (size_t)(lf - c->in.data), keep = len;
+			while (keep && c->in.data[keep - 1] == '\r')
+				keep--;
+			buf_reset(out);
+			buf_append(out, c->in.data, keep);
+			buf_consume(&c->in, len + 1);
+			return 0;
+		}
+		char chunk[16384];
+		ssize_t n = c->ssl ? SSL_read(c->ssl, chunk, sizeof chunk) : recv(c->fd, chunk, sizeof chunk, 0);
+		if (n <= 0)
+			return -1;
+		buf_append(&c->in, chunk, (size_t)n);
+	}
+}
+
+static void quote_into(struct buf *b, char **args, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, '\t');
+		buf_putc(b, '"');
+		for (const char *p = args[i]; *p; p++) {
+			if (*p == '"')
+				buf_putc(b, '\\');
+			buf_putc(b, *p);
+		}
+		buf_putc(b, '"');
+	}
+	buf_puts(b, "\r\n");
+}
+
+static void read_password(char *out, size_t sz)
+{
+	out[0] = '\0';
+	if (!isatty(STDIN_FILENO))
+		return;
+	struct termios old, quiet;
+	fprintf(stderr, "password: ");
+	tcgetattr(STDIN_FILENO, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+	if (fgets(out, (int)sz, stdin))
+		out[strcspn(out, "\r\n")] = '\0';
+	tcsetattr(STDIN_FILENO, TCSANOW, &old);
+	fputc('\n', stderr);
+}
+
+static bool is_upload(const char *cmd)
+{
+	return !strcasecmp(cmd, "cfgfileset") || !strcasecmp(cmd, "custdomset") || !strcasecmp(cmd, "usersetmproc");
+}
+
+/* Run one already-encoded command line. Returns 0, 1 (error answer) or 2 (connection). */
+static int run(struct client *c, const char *line, size_t len, const char *cmd, FILE *upload)
+{
+	struct buf r = BUF_INIT;
+	int rc = 0;
+	if (send_all(c, line, len) < 0 || read_line(c, &r) < 0) {
+		buf_free(&r);
+		return 2;
+	}
+	if (!strncmp(r.data, "+00101", 6) && is_upload(cmd)) {
+		struct buf up = BUF_INIT;
+		char *l = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		while (upload && (n = getline(&l, &cap, upload)) >= 0) {
+			while (n && (l[n - 1] == '\n' || l[n - 1] == '\r'))
+				n--;
+			if (n && l[0] == '.')
+				buf_putc(&up, '.');
+			buf_append(&up, l, (size_t)n);
+			buf_puts(&up, "\r\n");
+		}
+		free(l);
+		buf_puts(&up, ".\r\n");
+		if (send_all(c, up.data, up.len) < 0 || read_line(c, &r) < 0) {
+			buf_free(&up);
+			buf_free(&r);
+			return 2;
+		}
+		buf_free(&up);
+	}
+	if (!strncmp(r.data, "+00100", 6)) {
+		struct buf l = BUF_INIT;
+		for (;;) {
+			if (read_line(c, &l) < 0) {
+				rc = 2;
+				break;
+			}
+			if (l.len == 1 && l.data[0] == '.')
+				break;
+			const char *p = l.data ? l.data : "";
+			fputs(p[0] == '.' ? p + 1 : p, stdout);
+			fputc('\n', stdout);
+		}
+		buf_free(&l);
+	} else if (r.data[0] == '-') {
+		fprintf(stderr, "%s\n", r.data);
+		rc = 1;
+	}
+	buf_free(&r);
+	return rc;
+}
+
+static int ctrl_main(int argc, char **argv)
+{
+	const char *host = getenv("TERN_HOST") ? getenv("TERN_HOST") : "127.0.0.1";
+	const char *port = getenv("TERN_PORT") ? getenv("TERN_PORT") : "6017";
+	const char *user = getenv("TERN_USER") ? getenv("TERN_USER") : "admin";
+	const char *pass = getenv("TERN_PASS");
+	const char *script = NULL;
+	bool tls = false, ssl = false, clear = false, keep_going = false;
+	int i = 0;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+		const char *o = argv[i];
+		bool has = i + 1 < argc;
+		if (!strcmp(o, "--host") && has)
+			host = argv[++i];
+		else if (!strcmp(o, "--port") && has)
+			port = argv[++i];
+		else if (!strcmp(o, "--user") && has)
+			user = argv[++i];
+		else if (!strcmp(o, "--pass") && has)
+			pass = argv[++i];
+		else if (!strcmp(o, "--script") && has)
+			script = argv[++i];
+		else if (!strcmp(o, "--tls"))
+			tls = true;
+		else if (!strcmp(o, "--ssl"))
+			ssl = true;
+		else if (!strcmp(o, "--clear"))
+			clear = true;
+		else if (!strcmp(o, "--continue-on-error"))
+			keep_going = true;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!script && i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	char typed[256];
+	if (!pass) {
+		read_password(typed, sizeof typed);
+		pass = typed;
+	}
+	struct client c = {.fd = sock_connect(host, port)};
+	if (c.fd < 0) {
+		fprintf(stderr, "tern: cannot connect to %s port %s\n", host, port);
+		return 2;
+	}
+	struct buf line = BUF_INIT, greet = BUF_INIT;
+	if ((ssl && start_tls(&c) < 0) || read_line(&c, &greet) < 0 || greet.data[0] != '+') {
+		fprintf(stderr, "tern: no controller greeting from %s: %s\n", host, greet.data ? greet.data : "");
+		return 2;
+	}
+	if (tls) {
+		if (send_all(&c, "#!TLS\r\n", 7) < 0 || read_line(&c, &line) < 0 || line.data[0] != '+' ||
+		    start_tls(&c) < 0) {
+			fprintf(stderr, "tern: TLS upgrade failed\n");
+			return 2;
+		}
+	}
+	char *ts0 = strchr(greet.data, '<'), *ts1 = ts0 ? strchr(ts0, '>') : NULL;
+	buf_reset(&line);
+	char *login[2] = {(char *)user, (char *)pass};
+	char digest[34];
+	if (!clear && ts0 && ts1) {
+		struct buf in = BUF_INIT;
+		buf_append(&in, ts0, (size_t)(ts1 - ts0 + 1));
+		buf_puts(&in, pass);
+		digest[0] = '#';
+		secret_md5_hex(in.data, in.len, digest + 1);
+		buf_free(&in);
+		login[1] = digest;
+	}
+	quote_into(&line, login, 2);
+	struct buf r = BUF_INIT;
+	if (send_all(&c, line.data, line.len) < 0 || read_line(&c, &r) < 0 || strncmp(r.data, "+00000", 6)) {
+		fprintf(stderr, "tern: login failed: %s\n", r.data ? r.data : "connection closed");
+		return 2;
+	}
+	int rc = 0;
+	if (script) {
+		FILE *f = strcmp(script, "-") ? fopen(script, "r") : stdin;
+		if (!f) {
+			fprintf(stderr, "tern: %s: %s\n", script, strerror(errno));
+			return 2;
+		}
+		char *l = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		int lineno = 0;
+		while ((n = getline(&l, &cap, f)) >= 0) {
+			lineno++;
+			while (n && (l[n - 1] == '\n' || l[n - 1] == '\r'))
+				l[--n] = '\0';
+			if (!n || l[0] == '#')
+				continue;
+			char *copy = strdup(l), *f0[2];
+			int k = tab_split(copy, f0, 1);
+			char cmd[64] = "";
+			if (k >= 1 || k == TAB_TOO_MANY)
+				snprintf(cmd, sizeof cmd, "%s", k >= 1 ? f0[0] : "");
+			free(copy);
+			if (is_upload(cmd)) {
+				fprintf(stderr, "tern: %s:%d: uploads are not supported in scripts\n", script, lineno);
+				rc = 1;
+				if (!keep_going)
+					break;
+				continue;
+			}
+			buf_reset(&line);
+			buf_append(&line, l, (size_t)n);
+			buf_puts(&line, "\r\n");
+			int r1 = run(&c, line.data, line.len, cmd, NULL);
+			if (r1)
+				fprintf(stderr, "tern: %s:%d: command failed\n", script, lineno);
+			if (r1 == 2)
+				return 2;
+			if (r1)
+				rc = 1;
+			if (r1 && !keep_going)
+				break;
+		}
+		free(l);
+		if (f != stdin)
+			fclose(f);
+	} else {
+		buf_reset(&line);
+		quote_into(&line, argv + i, argc - i);
+		rc = run(&c, line.data, line.len, argv[i], stdin);
+	}
+	send_all(&c, "\"quit\"\r\n", 8);
+	read_line(&c, &r);
+	buf_free(&r);
+	buf_free(&line);
+	buf_free(&greet);
+	buf_free(&c.in);
+	if (c.ssl) {
+		SSL_shutdown(c.ssl);
+		SSL_free(c.ssl);
+	}
+	SSL_CTX_free(c.ctx);
+	close(c.fd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		printf("tern %s\n", TERN_VERSION);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "ctrl"))
+		return ctrl_main(argc - 2, argv + 2);
+	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+	return 2;
+}
