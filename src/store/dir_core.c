@@ -87,9 +87,12 @@ static struct dir_conn *conn_new(const char *path, bool create)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 30000);
+	/* The writer gets a larger page cache; readers (one per session
+	 * thread) stay small, so memory does not grow with sessions. */
 	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
-			 "PRAGMA secure_delete=ON; PRAGMA cache_size=-16000;",
+			 "PRAGMA secure_delete=ON;",
 		     NULL, NULL, NULL);
+	sqlite3_exec(db, create ? "PRAGMA cache_size=-16000;" : "PRAGMA cache_size=-2000;", NULL, NULL, NULL);
 	sqlite3_create_function(db, "wildmat", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_wildmat,
 				NULL, NULL);
 	struct dir_conn *c = xcalloc(1, sizeof *c);
