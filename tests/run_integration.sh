@@ -6,7 +6,7 @@ mode=${1:-plain}
 cd "$(dirname "$0")/.."
 if [ "$mode" = asan ]; then
 	export TERN_BIN=$PWD/build-asan/ternd
-	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else
 	export TERN_BIN=$PWD/build/ternd

@@ -34,8 +34,19 @@
 #define MAX_FILE (16u << 20)
 #define MAX_COMPS 32
 
-static const char *const protected_top[] = {"tern.db", "tern.db-wal", "tern.db-shm", "tern.db-journal",
-					   "tls", "keys", "ternd.pid"};
+static const char *const protected_top[] = {"tls", "keys", "ternd.pid"};
+
+/* The store and every file SQLite keeps beside it (and any copy named
+ * after it) are never served. */
+static bool protected_name(const char *name)
+{
+	if (!strncmp(name, "tern.db", 7))
+		return true;
+	for (size_t i = 0; i < sizeof protected_top / sizeof *protected_top; i++)
+		if (!strcmp(name, protected_top[i]))
+			return true;
+	return false;
+}
 
 struct rel_path {
 	char buf[1024];
@@ -63,10 +74,8 @@ static enum tern_err parse_rel(const char *in, struct rel_path *p)
 			return TERN_E_BAD_PATH;
 		p->comp[p->n++] = t;
 	}
-	if (p->n > 0)
-		for (size_t i = 0; i < sizeof protected_top / sizeof *protected_top; i++)
-			if (!strcmp(p->comp[0], protected_top[i]))
-				return TERN_E_FORBIDDEN;
+	if (p->n > 0 && protected_name(p->comp[0]))
+		return TERN_E_FORBIDDEN;
 	for (int i = 0; i < p->n; i++)
 		if (!strncmp(p->comp[i], ".tmp.", 5))
 			return TERN_E_FORBIDDEN;
@@ -128,13 +137,8 @@ enum tern_err admin_file_list(struct admin_ctx *ctx, const char *dir, const char
 			continue;
 		if (!strncmp(de->d_name, ".tmp.", 5))
 			continue;
-		if (p.n == 0) {
-			bool hidden = false;
-			for (size_t i = 0; i < sizeof protected_top / sizeof *protected_top; i++)
-				hidden |= !strcmp(de->d_name, protected_top[i]);
-			if (hidden)
-				continue;
-		}
+		if (p.n == 0 && protected_name(de->d_name))
+			continue;
 		if (fnmatch(pattern, de->d_name, FNM_PERIOD) != 0)
 			continue;
 		if (n == cap) {
@@ -151,7 +155,8 @@ enum tern_err admin_file_list(struct admin_ctx *ctx, const char *dir, const char
 		names[n++] = s;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n)
+		qsort(names, n, sizeof *names, name_cmp);
 	int stop = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *row[2] = {names[i], names[i] + strlen(names[i]) + 1};
@@ -327,7 +332,8 @@ enum tern_err admin_custdom_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg
 		list[n++] = strndup(de->d_name, l - 4);
 	}
 	closedir(d);
-	qsort(list, (size_t)n, sizeof *list, name_cmp);
+	if (n)
+		qsort(list, (size_t)n, sizeof *list, name_cmp);
 	int stop = 0;
 	for (int i = 0; i < n; i++) {
 		const char *row[1] = {list[i]};
