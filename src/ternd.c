@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
@@ -139,6 +140,18 @@ static int add_listeners(struct listener *ls, int *n, const char *list, int offs
 	return 0;
 }
 
+static uid_t own_uid;
+static gid_t own_gid;
+
+static int own_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	if ((st->st_uid != own_uid || st->st_gid != own_gid) && lchown(path, own_uid, own_gid) < 0)
+		log_warn("cannot chown %s: %s", path, strerror(errno));
+	return 0;
+}
+
 static int drop_privileges(const char *root, const char *user)
 {
 	struct passwd *pw = getpwnam(user);
@@ -146,8 +159,11 @@ static int drop_privileges(const char *root, const char *user)
 		log_warn("user '%s' does not exist: still running as root (create it to drop privileges)", user);
 		return 0;
 	}
-	if (chown(root, pw->pw_uid, pw->pw_gid) < 0)
-		log_warn("cannot chown %s: %s", root, strerror(errno));
+	/* Everything under the data root must belong to the daemon's user,
+	 * including what an earlier run as root created. */
+	own_uid = pw->pw_uid;
+	own_gid = pw->pw_gid;
+	nftw(root, own_entry, 32, FTW_PHYS | FTW_MOUNT);
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_err("cannot drop privileges to %s: %s", user, strerror(errno));
 		return -1;
@@ -222,6 +238,12 @@ int main(int argc, char **argv)
 	}
 	if (init_root(root) < 0)
 		return 1;
+	/* Work inside the root: after the privilege drop, paths must not
+	 * depend on the parent directories being reachable. */
+	if (chdir(root) < 0) {
+		fprintf(stderr, "ternd: cannot enter %s: %s\n", root, strerror(errno));
+		return 1;
+	}
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/logs/ternd.log", root);
 	log_open(path);
@@ -244,7 +266,7 @@ int main(int argc, char **argv)
 	struct admin_env env = {.root = root};
 	env.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(path, sizeof path, "%s/tern.db", root);
-	if (env.rootfd < 0 || dir_open(path, &env.dir) != TERN_OK) {
+	if (env.rootfd < 0 || dir_open("tern.db", &env.dir) != TERN_OK) {
 		log_err("cannot open the directory store %s", path);
 		return 1;
 	}
@@ -286,6 +308,14 @@ int main(int argc, char **argv)
 		settings_get(c, "RunAsUser", user, sizeof user);
 		if (drop_privileges(root, user) < 0)
 			return 1;
+		struct dir_conn *probe = dir_conn_open(env.dir);
+		if (!probe) {
+			log_err("user %s cannot open %s/tern.db: every parent directory of the data root must be "
+				"searchable by that user",
+				user, root);
+			return 1;
+		}
+		dir_conn_close(probe);
 	}
 	dir_conn_close(c);
 

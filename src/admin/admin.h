@@ -76,6 +76,9 @@ enum tern_err admin_user_list(struct admin_ctx *ctx, const char *dpat, const cha
 /* rows: domain, count */
 enum tern_err admin_user_count(struct admin_ctx *ctx, const char *dpat, dir_row_fn fn, void *arg);
 
+/* The clear password of an account that opted in to challenge-response
+ * logins (variable EnableChallengeAuth = 1), for CRAM-MD5 and APOP. */
+enum tern_err admin_user_secret(struct admin_ctx *ctx, const char *domain, const char *user, struct buf *plain_r);
 /* Does password match the account (hash, or a password not hashed yet)? */
 bool admin_password_matches(struct dir_conn *c, const struct dir_user *u, const char *password);
 /* RFC 822 date as XMail prints it (UTC). */

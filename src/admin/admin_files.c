@@ -482,10 +482,10 @@ void admin_trash_purge(struct admin_env *env, struct dir_conn *c)
 		time_t t = timegm(&tm);
 		if (now - t < days * 86400)
 			continue;
-		char path[4600];
-		snprintf(path, sizeof path, "%s/trash/%s", env->root, de->d_name);
-		if (fs_rm_rf(path) == 0)
-			log_info("purged %s from the trash (older than %ld days)", path, days);
+		char rel[600];
+		snprintf(rel, sizeof rel, "trash/%s", de->d_name);
+		if (fs_rm_rf_at(env->rootfd, rel) == 0)
+			log_info("purged %s/%s from the trash (older than %ld days)", env->root, rel, days);
 	}
 	closedir(d);
 }

@@ -279,6 +279,19 @@ bool admin_password_matches(struct dir_conn *c, const struct dir_user *u, const 
 	return pw_verify(password, u->pwhash);
 }
 
+enum tern_err admin_user_secret(struct admin_ctx *ctx, const char *domain, const char *user, struct buf *plain_r)
+{
+	char real[256];
+	struct dir_user u;
+	if (!dir_domain_resolve(ctx->rd, domain, real, sizeof real) || !dir_user_get(ctx->rd, real, user, &u))
+		return TERN_E_RECORD_NOT_FOUND;
+	unsigned char box[2048];
+	size_t len = sizeof box;
+	if (!dir_user_secret(ctx->rd, u.id, box, &len))
+		return TERN_E_RECORD_NOT_FOUND;
+	return secret_box_open(box, len, plain_r) == 0 ? TERN_OK : TERN_E_INTERNAL;
+}
+
 enum tern_err admin_user_auth(struct admin_ctx *ctx, const char *domain, const char *user, const char *password)
 {
 	char real[256];
@@ -400,10 +413,14 @@ static enum tern_err tx_vars_set(struct dir_conn *c, void *arg)
 		return TERN_E_RECORD_NOT_FOUND;
 	for (int i = 0; i + 1 < v->npairs; i += 2) {
 		enum tern_err e;
-		if (!strcmp(v->pairs[i + 1], ".|rm"))
+		bool rm = !strcmp(v->pairs[i + 1], ".|rm");
+		if (rm)
 			e = dir_uservar_del(c, v->r.u.id, v->pairs[i]);
 		else
 			e = dir_uservar_set(c, v->r.u.id, v->pairs[i], v->pairs[i + 1]);
+		/* Opting out of challenge-response erases the reversible secret. */
+		if (!e && !strcmp(v->pairs[i], "EnableChallengeAuth") && (rm || strcmp(v->pairs[i + 1], "1")))
+			e = dir_user_clear_secret(c, v->r.u.id);
 		if (e)
 			return e;
 	}

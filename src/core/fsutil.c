@@ -185,6 +185,11 @@ int fs_rm_rf(const char *path)
 	return rm_rf_at(AT_FDCWD, path);
 }
 
+int fs_rm_rf_at(int dirfd, const char *path)
+{
+	return rm_rf_at(dirfd, path);
+}
+
 int fs_move(const char *from, const char *to)
 {
 	if (rename(from, to) < 0)

@@ -25,6 +25,7 @@ int fs_read_all(const char *path, size_t max, struct buf *out);
 int fs_mkdir_p(const char *path, mode_t mode);
 /* Remove a tree (no symlinks are followed). */
 int fs_rm_rf(const char *path);
+int fs_rm_rf_at(int dirfd, const char *path);
 /* rename() then fsync both parent directories. */
 int fs_move(const char *from, const char *to);
 /* Unlink and fsync the parent directory; a missing file is success. */

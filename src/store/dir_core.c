@@ -43,7 +43,7 @@ static const char schema[] =
 	" domain TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL COLLATE NOCASE,"
 	" dir TEXT NOT NULL, type TEXT NOT NULL, pwhash TEXT, pending BLOB,"
 	" last_login_time INTEGER NOT NULL DEFAULT 0, last_login_ip TEXT NOT NULL DEFAULT '',"
-	" vars TEXT NOT NULL DEFAULT '',"
+	" vars TEXT NOT NULL DEFAULT '', secret BLOB,"
 	" UNIQUE(domain, name));"
 	"CREATE INDEX IF NOT EXISTS users_pending ON users(id) WHERE pending IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS aliases(id INTEGER PRIMARY KEY,"

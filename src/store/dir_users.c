@@ -97,13 +97,41 @@ enum tern_err dir_user_del(struct dir_conn *c, int64_t id)
 
 enum tern_err dir_user_set_pending(struct dir_conn *c, int64_t id, const void *box, size_t len)
 {
-	return dir_exec(c, "UPDATE users SET pending = ?, pwhash = NULL WHERE id = ?", "bi", box, len, id);
+	return dir_exec(c, "UPDATE users SET pending = ?, pwhash = NULL, secret = NULL WHERE id = ?", "bi", box, len,
+			id);
 }
 
 enum tern_err dir_user_set_hash_if(struct dir_conn *c, int64_t id, const char *hash, const void *box, size_t len)
 {
-	return dir_exec(c, "UPDATE users SET pwhash = ?, pending = NULL WHERE id = ? AND pending = ?", "sib", hash,
-			id, box, len);
+	return dir_exec(c,
+			"UPDATE users SET pwhash = ?1,"
+			" secret = CASE WHEN instr(char(10) || vars, char(10) || 'EnableChallengeAuth' || char(9) || '1'"
+			" || char(10)) > 0 THEN pending ELSE NULL END, pending = NULL WHERE id = ?2 AND pending = ?3",
+			"sib", hash, id, box, len);
+}
+
+bool dir_user_secret(struct dir_conn *c, int64_t id, void *box, size_t *len_io)
+{
+	sqlite3_stmt *st = dir_q(c, "SELECT coalesce(pending, secret) FROM users WHERE id = ?"
+				    " AND (secret IS NOT NULL OR (pending IS NOT NULL AND instr(char(10) || vars,"
+				    " char(10) || 'EnableChallengeAuth' || char(9) || '1' || char(10)) > 0))",
+				 "i", id);
+	bool ok = false;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (n <= *len_io) {
+			memcpy(box, sqlite3_column_blob(st, 0), n);
+			*len_io = n;
+			ok = true;
+		}
+	}
+	sqlite3_reset(st);
+	return ok;
+}
+
+enum tern_err dir_user_clear_secret(struct dir_conn *c, int64_t id)
+{
+	return dir_exec(c, "UPDATE users SET secret = NULL WHERE id = ?", "i", id);
 }
 
 int dir_user_pending_batch(struct dir_conn *c, int max, int64_t *ids, void **boxes, size_t *lens)

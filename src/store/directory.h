@@ -84,9 +84,14 @@ enum tern_err dir_user_del(struct dir_conn *c, int64_t id);
 enum tern_err dir_user_set_type(struct dir_conn *c, int64_t id, char type);
 bool dir_user_id_taken(struct dir_conn *c, int64_t id);
 enum tern_err dir_user_set_pending(struct dir_conn *c, int64_t id, const void *box, size_t len);
-/* Replace the pending box by a hash, only if the box is still the same. */
+/* Replace the pending box by a hash, only if the box is still the same.
+ * Accounts whose variables say EnableChallengeAuth=1 keep the box as their
+ * reversible secret (for challenge-response logins); others lose it. */
 enum tern_err dir_user_set_hash_if(struct dir_conn *c, int64_t id, const char *hash, const void *box,
 				   size_t len);
+/* The sealed reversible secret of an opted-in account. */
+bool dir_user_secret(struct dir_conn *c, int64_t id, void *box, size_t *len_io);
+enum tern_err dir_user_clear_secret(struct dir_conn *c, int64_t id);
 /* Up to max accounts with a pending box: rows id, box (as raw). */
 int dir_user_pending_batch(struct dir_conn *c, int max, int64_t *ids, void **boxes, size_t *lens);
 /* rows: domain, name, type, id, dir. offset/limit < 0 mean none. */

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../src/admin/admin.h"
 #include "../../src/admin/views.h"
 #include "../../src/core/fsutil.h"
+#include "../../src/auth/password.h"
 #include "../../src/core/secret.h"
 
 struct fixture {
@@ -133,6 +135,54 @@ static void test_ipmap_view_and_evaluation(void **state)
 	assert_int_equal(set(f, "ctrl.ipmap.tab", "\"1.2.3.4\"\t\"x\"\t\"ALLOW\"\tfirst\n", &bad), TERN_E_BAD_FILE);
 }
 
+/* What the rehash worker does, run inline. */
+static enum tern_err tx_rehash(struct dir_conn *c, void *arg)
+{
+	(void)arg;
+	int64_t ids[8];
+	void *boxes[8];
+	size_t lens[8];
+	int n = dir_user_pending_batch(c, 8, ids, boxes, lens);
+	enum tern_err e = TERN_OK;
+	for (int i = 0; i < n; i++) {
+		struct buf plain = BUF_INIT;
+		char hash[160];
+		if (!e && secret_box_open(boxes[i], lens[i], &plain) == 0 && pw_hash(plain.data, 1, hash, sizeof hash) == 0)
+			e = dir_user_set_hash_if(c, ids[i], hash, boxes[i], lens[i]);
+		buf_free(&plain);
+		free(boxes[i]);
+	}
+	return e;
+}
+
+static void test_challenge_secret_opt_in(void **state)
+{
+	struct fixture *f = *state;
+	char p[128];
+	snprintf(p, sizeof p, "%s/domains", f->root);
+	mkdir(p, 0700);
+	assert_int_equal(admin_domain_add(&f->ctx, "ex.test"), TERN_OK);
+	assert_int_equal(admin_user_add(&f->ctx, "ex.test", "alice", "pw1", "U"), TERN_OK);
+	struct buf sec = BUF_INIT;
+	assert_int_equal(admin_user_secret(&f->ctx, "ex.test", "alice", &sec), TERN_E_RECORD_NOT_FOUND);
+	char *on[2] = {"EnableChallengeAuth", "1"};
+	assert_int_equal(admin_user_vars_set(&f->ctx, "ex.test", "alice", on, 2), TERN_OK);
+	assert_int_equal(admin_user_passwd(&f->ctx, "ex.test", "alice", "pw2"), TERN_OK);
+	assert_int_equal(dir_write(f->env.dir, tx_rehash, NULL), TERN_OK);
+	struct dir_user u;
+	assert_true(dir_user_get(f->ctx.rd, "ex.test", "alice", &u));
+	assert_false(u.has_pending);
+	assert_memory_equal(u.pwhash, "$y$", 3);
+	assert_int_equal(admin_user_auth(&f->ctx, "ex.test", "alice", "pw2"), TERN_OK);
+	assert_int_equal(admin_user_secret(&f->ctx, "ex.test", "alice", &sec), TERN_OK);
+	assert_string_equal(sec.data, "pw2");
+	buf_free(&sec);
+	char *off[2] = {"EnableChallengeAuth", ".|rm"};
+	assert_int_equal(admin_user_vars_set(&f->ctx, "ex.test", "alice", off, 2), TERN_OK);
+	assert_int_equal(admin_user_secret(&f->ctx, "ex.test", "alice", &sec), TERN_E_RECORD_NOT_FOUND);
+	assert_int_equal(admin_user_auth(&f->ctx, "ex.test", "alice", "pw2"), TERN_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +191,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_line_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_tab_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipmap_view_and_evaluation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenge_secret_opt_in, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
