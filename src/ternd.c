@@ -61,7 +61,34 @@ static void session(int fd, const struct listener *l)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ternd [--root DIR] [--dev] [--port-offset N] [--version]\n");
+	fprintf(f, "usage: ternd [--root DIR] [--dev] [--port-offset N] [--version]\n"
+		   "       ternd [--root DIR] --set-admin NAME   (password from TERN_ADMIN_PASSWORD or stdin)\n");
+}
+
+/* Offline: create an admin account or replace its password. */
+static int set_admin(struct admin_env *env, const char *name)
+{
+	const char *pw = getenv("TERN_ADMIN_PASSWORD");
+	char line[1024];
+	if (!pw || !*pw) {
+		if (isatty(STDIN_FILENO))
+			fprintf(stderr, "password for %s: ", name);
+		if (!fgets(line, sizeof line, stdin)) {
+			fprintf(stderr, "ternd: no password given\n");
+			return 1;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		pw = line;
+	}
+	if (!*pw || admin_check_user(name) != TERN_OK || !admin_value_ok(pw)) {
+		fprintf(stderr, "ternd: bad admin name or password\n");
+		return 1;
+	}
+	if (admin_account_set(env, name, pw) != TERN_OK)
+		return 1;
+	log_info("admin account '%s' set from the command line", name);
+	secret_wipe(line, sizeof line);
+	return 0;
 }
 
 static const char default_userdef[] = "\"RealName\"\t\"??\"\n"
@@ -200,6 +227,7 @@ static void *housekeeping(void *arg)
 int main(int argc, char **argv)
 {
 	const char *root_arg = "./var";
+	const char *admin_name = NULL;
 	bool dev = false;
 	int offset = 0;
 	for (int i = 1; i < argc; i++) {
@@ -213,6 +241,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ternd: bad --port-offset\n");
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--set-admin") && i + 1 < argc) {
+			admin_name = argv[++i];
 		} else if (!strcmp(argv[i], "--version")) {
 			printf("ternd %s\n", TERN_VERSION);
 			return 0;
@@ -247,16 +277,20 @@ int main(int argc, char **argv)
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/logs/ternd.log", root);
 	log_open(path);
-	snprintf(path, sizeof path, "%s/ternd.pid", root);
-	int pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (pidfd < 0 || flock(pidfd, LOCK_EX | LOCK_NB) < 0) {
-		log_err("another ternd is running on %s", root);
-		return 1;
+	if (!admin_name) {
+		/* One daemon per data root. (--set-admin may run beside it:
+		 * the store takes care of concurrent writers.) */
+		snprintf(path, sizeof path, "%s/ternd.pid", root);
+		int pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (pidfd < 0 || flock(pidfd, LOCK_EX | LOCK_NB) < 0) {
+			log_err("another ternd is running on %s", root);
+			return 1;
+		}
+		char pidtxt[32];
+		int pl = snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
+		if (ftruncate(pidfd, 0) < 0 || write(pidfd, pidtxt, (size_t)pl) != pl)
+			log_warn("cannot write %s", path);
 	}
-	char pidtxt[32];
-	int pl = snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
-	if (ftruncate(pidfd, 0) < 0 || write(pidfd, pidtxt, (size_t)pl) != pl)
-		log_warn("cannot write %s", path);
 
 	snprintf(path, sizeof path, "%s/keys/secret.key", root);
 	if (secret_box_init(path) < 0) {
@@ -269,6 +303,11 @@ int main(int argc, char **argv)
 	if (env.rootfd < 0 || dir_open("tern.db", &env.dir) != TERN_OK) {
 		log_err("cannot open the directory store %s", path);
 		return 1;
+	}
+	if (admin_name) {
+		int rc = set_admin(&env, admin_name);
+		dir_close(env.dir);
+		return rc;
 	}
 	struct dir_conn *c = dir_conn_open(env.dir);
 	if (!c || first_admin(&env, c) < 0)

@@ -34,7 +34,9 @@
 #define MAX_FILE (16u << 20)
 #define MAX_COMPS 32
 
-static const char *const protected_top[] = {"tls", "keys", "ternd.pid"};
+/* Admin accounts live in the store, never in a file: ctrlaccounts.tab is
+ * refused rather than silently ignored. */
+static const char *const protected_top[] = {"tls", "keys", "ternd.pid", "ctrlaccounts.tab"};
 
 /* The store and every file SQLite keeps beside it (and any copy named
  * after it) are never served. */

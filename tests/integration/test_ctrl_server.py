@@ -255,3 +255,26 @@ def test_cleartext_login_refused_for_remote_peer_without_tls(fresh_server, tmp_p
         assert _stop(p) == 0
     assert "clear-text login without TLS from a remote peer" in (srv.root / "logs" / "ternd.log").read_text()
     srv.start()
+
+
+def test_set_admin_offline_and_online(fresh_server):
+    srv = fresh_server
+    env = dict(os.environ, TERN_ADMIN_PASSWORD="ops-pass-1")
+    r = subprocess.run([str(ternd_binary()), "--root", str(srv.root), "--set-admin", "ops"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    with srv.connect(user="ops", password="ops-pass-1") as c:      # MD5 login
+        c.ok("noop")
+    with srv.connect(user="ops", password="ops-pass-1", md5=False) as c:
+        c.ok("noop")
+    # a bad name is refused, and the daemon on the same root keeps running
+    r = subprocess.run([str(ternd_binary()), "--root", str(srv.root), "--set-admin", "bad name"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    # a second daemon on the same root is refused
+    r = subprocess.run([str(ternd_binary()), "--root", str(srv.root), "--dev", "--port-offset", "1"],
+                       env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "another ternd is running" in r.stderr
+    with srv.connect() as c:
+        c.ok("noop")
+        c.expect(-150, "cfgfileget", "ctrlaccounts.tab")
