@@ -37,11 +37,17 @@
 #include "core/listen.h"
 #include "core/log.h"
 #include "core/secret.h"
+#include "core/evloop.h"
 #include "core/tls.h"
+#include "core/workq.h"
+#include "deliver/deliver.h"
+#include "pop3/pop3.h"
+#include "queue/spool.h"
+#include "smtp/smtp.h"
 #include "ctrl/ctrl.h"
 #include "version.h"
 
-enum { SVC_CTRL = 0 };
+enum { SVC_CTRL = 0, SVC_SMTP = 10, SVC_SUBMISSION = 11, SVC_SMTPS = 12, SVC_POP3 = 20, SVC_POP3S = 21 };
 
 static struct ctrl_server ctrl_srv;
 
@@ -342,6 +348,32 @@ int main(int argc, char **argv)
 		return 1;
 	if (tls && add_listeners(ls, &nls, ctrls_list, off, SVC_CTRL, true, "controller-tls") < 0)
 		return 1;
+	/* Mail services: bound now (before dropping privileges), served by the
+	 * event loop. */
+	static const struct {
+		const char *setting, *dev, *what;
+		int service;
+		bool tls;
+	} mail[] = {
+		{"SmtpListen", "127.0.0.1:2525,[::1]:2525", "smtp", SVC_SMTP, false},
+		{"SubmissionListen", "127.0.0.1:2587,[::1]:2587", "submission", SVC_SUBMISSION, false},
+		{"SmtpsListen", "127.0.0.1:2465,[::1]:2465", "smtps", SVC_SMTPS, true},
+		{"Pop3Listen", "127.0.0.1:2110,[::1]:2110", "pop3", SVC_POP3, false},
+		{"Pop3sListen", "127.0.0.1:2995,[::1]:2995", "pop3s", SVC_POP3S, true},
+	};
+	struct listener mls[5 * LISTEN_MAX_ADDRS];
+	int nmls = 0;
+	for (size_t i = 0; i < sizeof mail / sizeof *mail; i++) {
+		if (mail[i].tls && !tls)
+			continue;
+		char list[512];
+		if (dev)
+			snprintf(list, sizeof list, "%s", mail[i].dev);
+		else
+			settings_get(c, mail[i].setting, list, sizeof list);
+		if (add_listeners(mls, &nmls, list, off, mail[i].service, mail[i].tls, mail[i].what) < 0)
+			return 1;
+	}
 	if (!dev && geteuid() == 0) {
 		char user[128];
 		settings_get(c, "RunAsUser", user, sizeof user);
@@ -363,12 +395,39 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	if (spool_init(env.rootfd) < 0) {
+		log_err("cannot prepare the spool: %s", strerror(errno));
+		return 1;
+	}
+	struct workq *io = workq_new(16, "io");
+	struct deliver *dl = deliver_start(&env, 4);
+	struct evloop *lp = evloop_new();
+	struct smtp_server *smtp = smtp_server_new(&env, lp, io, dl, tls);
+	struct pop3_server *pop3 = pop3_server_new(&env, lp, io, tls);
+	for (int i = 0; i < nmls; i++) {
+		bool is_smtp = mls[i].service < SVC_POP3;
+		if (evloop_listen(lp, &mls[i], is_smtp ? smtp_accept : pop3_accept, is_smtp ? (void *)smtp : (void *)pop3) <
+		    0) {
+			log_err("cannot attach listener %s", mls[i].desc);
+			return 1;
+		}
+	}
+	if (evloop_start(lp) < 0)
+		return 1;
+	deliver_recover(dl);
+
 	rehash_start(&env);
 	pthread_t hk;
 	pthread_create(&hk, NULL, housekeeping, &env);
 	log_info("ternd %s ready (data root %s%s)", TERN_VERSION, root, dev ? ", development mode" : "");
 	listen_run(ls, nls, session);
 	log_info("stopping");
+	evloop_halt(lp);
+	workq_free(io);
+	smtp_server_free(smtp);
+	pop3_server_free(pop3);
+	evloop_free(lp);
+	deliver_stop(dl);
 	pthread_mutex_lock(&hk_mu);
 	hk_stop = true;
 	pthread_cond_broadcast(&hk_cv);

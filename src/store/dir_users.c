@@ -300,3 +300,8 @@ bool dir_user_id_taken(struct dir_conn *c, int64_t id)
 {
 	return dir_has_row(c, "SELECT 1 FROM users WHERE id = ?", "i", id) != 0;
 }
+
+enum tern_err dir_user_set_login(struct dir_conn *c, int64_t id, int64_t when, const char *ip)
+{
+	return dir_exec(c, "UPDATE users SET last_login_time = ?, last_login_ip = ? WHERE id = ?", "isi", when, ip, id);
+}

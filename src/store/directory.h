@@ -83,6 +83,7 @@ enum tern_err dir_user_add(struct dir_conn *c, const char *domain, const char *n
 enum tern_err dir_user_del(struct dir_conn *c, int64_t id);
 enum tern_err dir_user_set_type(struct dir_conn *c, int64_t id, char type);
 bool dir_user_id_taken(struct dir_conn *c, int64_t id);
+enum tern_err dir_user_set_login(struct dir_conn *c, int64_t id, int64_t when, const char *ip);
 enum tern_err dir_user_set_pending(struct dir_conn *c, int64_t id, const void *box, size_t len);
 /* Replace the pending box by a hash, only if the box is still the same.
  * Accounts whose variables say EnableChallengeAuth=1 keep the box as their

@@ -1,0 +1,151 @@
+/*
+ * evloop - libevent base in its own thread, listeners, TLS bufferevents.
+ */
+#include "evloop.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#define MAX_LISTENERS 32
+#define MAX_SERVICES 16
+
+struct evloop_listener {
+	struct evloop *lp;
+	struct evconnlistener *el;
+	struct listener l;
+	evloop_accept_fn fn;
+	void *arg;
+};
+
+struct evloop {
+	struct event_base *base;
+	pthread_t thread;
+	bool running;
+	struct evloop_listener ls[MAX_LISTENERS];
+	int nls;
+	int counters[MAX_SERVICES];
+};
+
+static void use_threads(void)
+{
+	if (evthread_use_pthreads() < 0)
+		fatal("libevent without thread support");
+}
+
+struct evloop *evloop_new(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, use_threads);
+	struct evloop *lp = xcalloc(1, sizeof *lp);
+	lp->base = event_base_new();
+	if (!lp->base)
+		fatal("event_base_new failed");
+	return lp;
+}
+
+struct event_base *evloop_base(struct evloop *lp)
+{
+	return lp->base;
+}
+
+int *evloop_counter(struct evloop *lp, int service)
+{
+	return &lp->counters[service % MAX_SERVICES];
+}
+
+static bool peer_refused(const struct sockaddr *sa)
+{
+	if (sa->sa_family != AF_INET6)
+		return false;
+	const struct sockaddr_in6 *a = (const void *)sa;
+	return IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
+}
+
+static void on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, int len, void *p)
+{
+	(void)el;
+	(void)len;
+	struct evloop_listener *x = p;
+	if (peer_refused(sa)) {
+		close(fd);
+		return;
+	}
+	x->fn(x->lp, fd, &x->l, x->arg);
+}
+
+int evloop_listen(struct evloop *lp, struct listener *l, evloop_accept_fn fn, void *arg)
+{
+	if (lp->nls >= MAX_LISTENERS)
+		return -1;
+	struct evloop_listener *x = &lp->ls[lp->nls];
+	x->lp = lp;
+	x->l = *l;
+	x->fn = fn;
+	x->arg = arg;
+	evutil_make_socket_nonblocking(l->fd);
+	x->el = evconnlistener_new(lp->base, on_accept, x, LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
+	if (!x->el)
+		return -1;
+	lp->nls++;
+	return 0;
+}
+
+static void *loop_main(void *p)
+{
+	struct evloop *lp = p;
+	event_base_loop(lp->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int evloop_start(struct evloop *lp)
+{
+	if (pthread_create(&lp->thread, NULL, loop_main, lp) != 0)
+		return -1;
+	lp->running = true;
+	return 0;
+}
+
+void evloop_halt(struct evloop *lp)
+{
+	if (!lp || !lp->running)
+		return;
+	event_base_loopexit(lp->base, NULL);
+	pthread_join(lp->thread, NULL);
+	lp->running = false;
+}
+
+void evloop_free(struct evloop *lp)
+{
+	if (!lp)
+		return;
+	evloop_halt(lp);
+	for (int i = 0; i < lp->nls; i++)
+		evconnlistener_free(lp->ls[i].el);
+	event_base_free(lp->base);
+	free(lp);
+}
+
+struct bufferevent *evloop_tls_socket(struct event_base *b, int fd, SSL_CTX *ctx)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl)
+		return NULL;
+	return bufferevent_openssl_socket_new(b, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+struct bufferevent *evloop_tls_upgrade(struct event_base *b, struct bufferevent *plain, SSL_CTX *ctx)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl)
+		return NULL;
+	return bufferevent_openssl_filter_new(b, plain, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}

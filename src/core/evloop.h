@@ -1,0 +1,39 @@
+/*
+ * evloop - the event loop the mail protocols run on (libevent).
+ *
+ * One loop thread owns every mail connection. evloop_listen() attaches an
+ * already bound listener; each accepted connection is handed to the accept
+ * function on the loop thread. Blocking work goes to a workq; results come
+ * back with event_active() on an event of the session.
+ *
+ * evloop_tls_bev() wraps a socket (implicit TLS) or an existing bufferevent
+ * (STARTTLS) in a server-side TLS bufferevent.
+ */
+#ifndef TERN_EVLOOP_H
+#define TERN_EVLOOP_H
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "listen.h"
+
+struct evloop;
+
+typedef void (*evloop_accept_fn)(struct evloop *lp, int fd, const struct listener *l, void *arg);
+
+struct evloop *evloop_new(void);
+struct event_base *evloop_base(struct evloop *lp);
+int evloop_listen(struct evloop *lp, struct listener *l, evloop_accept_fn fn, void *arg);
+int evloop_start(struct evloop *lp);
+/* Stop accepting, end the loop and join its thread; sessions still hold
+ * their bufferevents, so free them before evloop_free(). */
+void evloop_halt(struct evloop *lp);
+void evloop_free(struct evloop *lp);
+/* Connections currently open for a service (loop thread only). */
+int *evloop_counter(struct evloop *lp, int service);
+
+struct bufferevent *evloop_tls_socket(struct event_base *b, int fd, SSL_CTX *ctx);
+struct bufferevent *evloop_tls_upgrade(struct event_base *b, struct bufferevent *plain, SSL_CTX *ctx);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * deliver - spool -> Maildir, idempotent per recipient.
+ */
+#include "deliver.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../admin/admin.h"
+#include "../core/fsutil.h"
+#include "../core/log.h"
+#include "../core/workq.h"
+#include "../core/xmalloc.h"
+#include "../queue/spool.h"
+#include "resolve.h"
+
+struct deliver {
+	struct admin_env *env;
+	struct workq *q;
+	char host[128];
+};
+
+struct job {
+	struct deliver *dl;
+	char id[64];
+	bool recovery;
+};
+
+static pthread_key_t conn_key;
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+
+static void close_conn(void *p)
+{
+	dir_conn_close(p);
+}
+
+static void make_key(void)
+{
+	pthread_key_create(&conn_key, close_conn);
+}
+
+static struct dir_conn *thread_conn(struct deliver *dl)
+{
+	pthread_once(&conn_once, make_key);
+	struct dir_conn *c = pthread_getspecific(conn_key);
+	if (!c) {
+		c = dir_conn_open(dl->env->dir);
+		pthread_setspecific(conn_key, c);
+	}
+	return c;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int copy_body(int out, int in, off_t off)
+{
+	struct stat st;
+	if (fstat(in, &st) < 0)
+		return -1;
+	while (off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+	}
+	return 0;
+}
+
+/* Is a copy named base already in new/ or cur/ (with any flags)? */
+static bool already_delivered(int mdfd, const char *base)
+{
+	char p[600];
+	snprintf(p, sizeof p, "new/%s", base);
+	if (faccessat(mdfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return true;
+	int fd = openat(mdfd, "cur", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	size_t bl = strlen(base);
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d)))
+		found = !strncmp(de->d_name, base, bl) && (de->d_name[bl] == ':' || de->d_name[bl] == '\0');
+	closedir(d);
+	return found;
+}
+
+static int open_maildir(struct admin_env *env, const struct mailbox_ref *m)
+{
+	char rel[700];
+	snprintf(rel, sizeof rel, "domains/%s/%s/Maildir", m->domain, m->dir);
+	int fd = openat(env->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && faccessat(fd, "new", F_OK, 0) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	/* first delivery: create the account's directories */
+	char p[760];
+	snprintf(p, sizeof p, "domains/%s", m->domain);
+	mkdirat(env->rootfd, "domains", 0700);
+	mkdirat(env->rootfd, p, 0700);
+	snprintf(p, sizeof p, "domains/%s/%s", m->domain, m->dir);
+	mkdirat(env->rootfd, p, 0700);
+	mkdirat(env->rootfd, rel, 0700);
+	fd = openat(env->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	mkdirat(fd, "tmp", 0700);
+	mkdirat(fd, "new", 0700);
+	mkdirat(fd, "cur", 0700);
+	fsync(fd);
+	return fd;
+}
+
+static int maildir_put(struct deliver *dl, const struct mailbox_ref *m, const struct envelope *env, const char *rcpt,
+		       int spoolfd, off_t body_off, const char *base, bool recovery)
+{
+	int md = open_maildir(dl->env, m);
+	if (md < 0)
+		return -1;
+	if (recovery && already_delivered(md, base)) {
+		close(md);
+		return 0;
+	}
+	char tmp[600], dst[600];
+	snprintf(tmp, sizeof tmp, "tmp/%s", base);
+	snprintf(dst, sizeof dst, "new/%s", base);
+	unlinkat(md, tmp, 0);
+	int fd = openat(md, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		close(md);
+		return -1;
+	}
+	struct buf h = BUF_INIT;
+	buf_printf(&h, "Return-Path: <%s>\nDelivered-To: %s\n", env->from, rcpt);
+	int rc = write_all(fd, h.data, h.len);
+	buf_free(&h);
+	if (rc == 0)
+		rc = copy_body(fd, spoolfd, body_off);
+	if (rc == 0)
+		rc = fsync(fd);
+	close(fd);
+	if (rc == 0)
+		rc = renameat(md, tmp, md, dst);
+	if (rc == 0)
+		rc = fs_fsync_dir_at(md, "new");
+	if (rc < 0)
+		unlinkat(md, tmp, 0);
+	close(md);
+	return rc;
+}
+
+/* Durably write a copy of the message for some recipients into
+ * spool/<dir>/<id>, with a log line beside it. Running it again after a
+ * crash replaces the copy with an identical one. */
+static int spool_fork(struct deliver *dl, int spoolfd, off_t body_off, const struct envelope *env, char **rcpts,
+		      int n, const char *dir, const char *why)
+{
+	struct envelope e = *env;
+	e.rcpt = NULL;
+	e.nrcpt = 0;
+	for (int i = 0; i < n; i++)
+		envelope_add_rcpt(&e, rcpts[i]);
+	char logrel[200], line[700];
+	snprintf(logrel, sizeof logrel, "spool/%s/%s.log", dir, env->id);
+	int lf = openat(dl->env->rootfd, logrel, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lf >= 0) {
+		for (int i = 0; i < n; i++) {
+			int l = snprintf(line, sizeof line, "%lld <%s> %s\n", (long long)time(NULL), rcpts[i], why);
+			if (write(lf, line, (size_t)l) < 0)
+				break;
+		}
+		if (fsync(lf) < 0)
+			log_warn("cannot sync %s", logrel);
+		close(lf);
+	}
+	struct spool_file sf;
+	int rc = spool_create(dl->env->rootfd, &sf, &e);
+	if (rc == 0) {
+		rc = copy_body(sf.fd, spoolfd, body_off);
+		if (rc == 0)
+			rc = spool_commit_to(dl->env->rootfd, &sf, dir);
+		else
+			spool_abort(dl->env->rootfd, &sf);
+	}
+	envelope_free(&e);
+	return rc;
+}
+
+static void deliver_one(void *arg)
+{
+	struct job *j = arg;
+	struct deliver *dl = j->dl;
+	char rel[128];
+	snprintf(rel, sizeof rel, "spool/queue/%s", j->id);
+	int fd = openat(dl->env->rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		free(j);
+		return;
+	}
+	struct envelope env;
+	off_t body_off;
+	if (spool_read_envelope(fd, &env, &body_off) < 0) {
+		log_err("deliver: %s is not a valid spool file; moved to spool/held", j->id);
+		close(fd);
+		spool_move(dl->env->rootfd, j->id, "held");
+		free(j);
+		return;
+	}
+	struct dir_conn *c = thread_conn(dl);
+	char **remote = NULL, **held = NULL;
+	int nremote = 0, nheld = 0;
+	bool failed = false;
+	for (int i = 0; i < env.nrcpt && !failed; i++) {
+		struct resolved r;
+		enum resolve_kind k = c ? resolve_rcpt(c, env.rcpt[i], &r) : RESOLVE_UNKNOWN;
+		if (k == RESOLVE_UNKNOWN || k == RESOLVE_LOOP || (k == RESOLVE_LOCAL && !r.nlocal && !r.nremote)) {
+			held = xrealloc(held, (size_t)(nheld + 1) * sizeof *held);
+			held[nheld++] = env.rcpt[i];
+			log_warn("deliver %s: <%s> %s; message kept in spool/held", env.id, env.rcpt[i],
+				 k == RESOLVE_LOOP ? "expands too deep (alias or list loop)" : "no longer exists");
+		}
+		for (int t = 0; t < r.nlocal && !failed; t++) {
+			char base[300];
+			char uid[64];
+			snprintf(uid, sizeof uid, "%s", env.id);
+			for (char *p = uid; *p; p++)
+				if (*p == '.' || *p == '/' || *p == ':')
+					*p = '_';
+			snprintf(base, sizeof base, "%lld.T%sR%dN%d.%s", (long long)env.received, uid, i, t, dl->host);
+			if (maildir_put(dl, &r.local[t], &env, env.rcpt[i], fd, body_off, base, j->recovery) < 0) {
+				log_err("deliver %s: cannot write to %s/%s: %s; will retry", env.id, r.local[t].domain,
+					r.local[t].dir, strerror(errno));
+				failed = true;
+			} else {
+				log_info("deliver %s: <%s> -> %s@%s", env.id, env.rcpt[i], r.local[t].name,
+					 r.local[t].domain);
+			}
+		}
+		for (int t = 0; t < r.nremote; t++) {
+			remote = xrealloc(remote, (size_t)(nremote + 1) * sizeof *remote);
+			remote[nremote++] = xstrdup(r.remote[t]);
+		}
+		if (k != RESOLVE_UNKNOWN)
+			resolved_free(&r);
+	}
+	if (!failed && nremote &&
+	    spool_fork(dl, fd, body_off, &env, remote, nremote, "remote", "waiting for outbound delivery") < 0)
+		failed = true;
+	if (!failed && nheld &&
+	    spool_fork(dl, fd, body_off, &env, held, nheld, "held", "recipient does not exist any more") < 0)
+		failed = true;
+	close(fd);
+	if (!failed && !nremote && !nheld)
+		spool_done(dl->env->rootfd, env.id);
+	if (failed) {
+		/* Leave it in the queue; a later pass (restart) retries. */
+		log_err("deliver %s: kept in the spool queue for a later attempt", env.id);
+	}
+	for (int i = 0; i < nremote; i++)
+		free(remote[i]);
+	free(remote);
+	free(held);
+	envelope_free(&env);
+	free(j);
+}
+
+struct deliver *deliver_start(struct admin_env *env, int threads)
+{
+	struct deliver *dl = xcalloc(1, sizeof *dl);
+	dl->env = env;
+	if (gethostname(dl->host, sizeof dl->host - 1) < 0 || !dl->host[0])
+		snprintf(dl->host, sizeof dl->host, "localhost");
+	for (char *p = dl->host; *p; p++)
+		if (*p == '/' || *p == ':' || *p == '.')
+			*p = '_';
+	dl->q = workq_new(threads, "delivery");
+	return dl;
+}
+
+static void submit(struct deliver *dl, const char *id, bool recovery)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+	j->dl = dl;
+	j->recovery = recovery;
+	snprintf(j->id, sizeof j->id, "%s", id);
+	workq_submit(dl->q, deliver_one, j);
+}
+
+void deliver_enqueue(struct deliver *dl, const char *id)
+{
+	submit(dl, id, false);
+}
+
+void deliver_recover(struct deliver *dl)
+{
+	char **ids;
+	int n = spool_list_queue(dl->env->rootfd, &ids);
+	if (n)
+		log_info("deliver: %d message(s) left in the spool queue, delivering", n);
+	for (int i = 0; i < n; i++) {
+		submit(dl, ids[i], true);
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+void deliver_stop(struct deliver *dl)
+{
+	if (!dl)
+		return;
+	workq_free(dl->q);
+	free(dl);
+}

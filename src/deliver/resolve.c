@@ -1,0 +1,120 @@
+/*
+ * resolve - recipient expansion through the directory.
+ */
+#include "resolve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/xmalloc.h"
+#include "../smtp/smtp_parse.h"
+
+#define MAX_DEPTH 8
+#define MAX_TARGETS 1000
+
+bool resolve_domain_is_local(struct dir_conn *c, const char *domain)
+{
+	char real[256];
+	return dir_domain_resolve(c, domain, real, sizeof real);
+}
+
+static void add_local(struct resolved *r, const struct dir_user *u)
+{
+	for (int i = 0; i < r->nlocal; i++)
+		if (!strcasecmp(r->local[i].domain, u->domain) && !strcasecmp(r->local[i].dir, u->dir))
+			return;
+	if (r->nlocal + r->nremote >= MAX_TARGETS)
+		return;
+	r->local = xrealloc(r->local, (size_t)(r->nlocal + 1) * sizeof *r->local);
+	struct mailbox_ref *m = &r->local[r->nlocal++];
+	snprintf(m->domain, sizeof m->domain, "%s", u->domain);
+	snprintf(m->dir, sizeof m->dir, "%s", u->dir);
+	snprintf(m->name, sizeof m->name, "%s", u->name);
+}
+
+static void add_remote(struct resolved *r, const char *addr)
+{
+	for (int i = 0; i < r->nremote; i++)
+		if (!strcasecmp(r->remote[i], addr))
+			return;
+	if (r->nlocal + r->nremote >= MAX_TARGETS)
+		return;
+	r->remote = xrealloc(r->remote, (size_t)(r->nremote + 1) * sizeof *r->remote);
+	r->remote[r->nremote++] = xstrdup(addr);
+}
+
+struct member_list {
+	int n;
+	char **addr;
+};
+
+static int collect_member(void *arg, const char *const *f, int n)
+{
+	(void)n;
+	struct member_list *m = arg;
+	if (m->n >= MAX_TARGETS)
+		return 1;
+	m->addr = xrealloc(m->addr, (size_t)(m->n + 1) * sizeof *m->addr);
+	m->addr[m->n++] = xstrdup(f[0]);
+	return 0;
+}
+
+static enum resolve_kind expand(struct dir_conn *c, const char *addr, struct resolved *out, int depth)
+{
+	if (depth > MAX_DEPTH)
+		return RESOLVE_LOOP;
+	char local[256], dom[256], real[256];
+	if (!smtp_addr_split(addr, local, sizeof local, dom, sizeof dom))
+		return RESOLVE_UNKNOWN;
+	if (!dir_domain_resolve(c, dom, real, sizeof real)) {
+		add_remote(out, addr);
+		return RESOLVE_REMOTE;
+	}
+	struct dir_user u;
+	if (dir_user_get(c, real, local, &u)) {
+		if (u.type != 'M') {
+			add_local(out, &u);
+			return RESOLVE_LOCAL;
+		}
+		struct member_list m = {0};
+		dir_mluser_list(c, u.id, collect_member, &m);
+		enum resolve_kind k = RESOLVE_LOCAL;
+		for (int i = 0; i < m.n; i++) {
+			enum resolve_kind mk = expand(c, m.addr[i], out, depth + 1);
+			if (mk == RESOLVE_LOOP)
+				k = RESOLVE_LOOP;
+			free(m.addr[i]);
+		}
+		free(m.addr);
+		return k;
+	}
+	char target[600];
+	if (dir_alias_resolve(c, real, local, target, sizeof target) ||
+	    (strcmp(real, dom) && dir_alias_resolve(c, dom, local, target, sizeof target))) {
+		char full[900];
+		if (strchr(target, '@'))
+			snprintf(full, sizeof full, "%s", target);
+		else
+			snprintf(full, sizeof full, "%s@%s", target, real);
+		enum resolve_kind k = expand(c, full, out, depth + 1);
+		return k == RESOLVE_REMOTE ? RESOLVE_LOCAL : k;
+	}
+	return RESOLVE_UNKNOWN;
+}
+
+enum resolve_kind resolve_rcpt(struct dir_conn *c, const char *addr, struct resolved *out)
+{
+	memset(out, 0, sizeof *out);
+	return expand(c, addr, out, 0);
+}
+
+void resolved_free(struct resolved *r)
+{
+	for (int i = 0; i < r->nremote; i++)
+		free(r->remote[i]);
+	free(r->remote);
+	free(r->local);
+	memset(r, 0, sizeof *r);
+}

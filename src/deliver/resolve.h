@@ -1,0 +1,40 @@
+/*
+ * resolve - what a recipient address means to this server.
+ *
+ * resolve_rcpt() follows alias domains (exact, then wildcard), accounts,
+ * exact and wildcard aliases and mailing lists (every member receives) to
+ * the list of local mailboxes and remote addresses a message for addr must
+ * reach. Expansion is bounded (depth 8, 1000 targets) and deduplicated.
+ */
+#ifndef TERN_RESOLVE_H
+#define TERN_RESOLVE_H
+
+#include <stdbool.h>
+
+#include "../store/directory.h"
+
+enum resolve_kind {
+	RESOLVE_LOCAL,   /* at least one local mailbox and/or remote member */
+	RESOLVE_REMOTE,  /* not a domain of ours */
+	RESOLVE_UNKNOWN, /* our domain, no such account or alias */
+	RESOLVE_LOOP,    /* alias/list expansion too deep */
+};
+
+struct mailbox_ref {
+	char domain[256];
+	char dir[256];
+	char name[256];
+};
+
+struct resolved {
+	int nlocal, nremote;
+	struct mailbox_ref *local;
+	char **remote;
+};
+
+enum resolve_kind resolve_rcpt(struct dir_conn *c, const char *addr, struct resolved *out);
+void resolved_free(struct resolved *r);
+/* Is domain (or an alias of it) handled here? */
+bool resolve_domain_is_local(struct dir_conn *c, const char *domain);
+
+#endif

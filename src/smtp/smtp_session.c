@@ -1,0 +1,862 @@
+/*
+ * smtp_session - one SMTP connection on the event loop.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../admin/admin.h"
+#include "../admin/settings.h"
+#include "../core/evloop.h"
+#include "../core/log.h"
+#include "../core/secret.h"
+#include "../core/workq.h"
+#include "../core/xmalloc.h"
+#include "../deliver/deliver.h"
+#include "../deliver/resolve.h"
+#include "../queue/spool.h"
+#include "smtp.h"
+#include "smtp_data.h"
+#include "smtp_parse.h"
+
+#define SMTP_MAX_CMD 1000
+#define PEER_SLOTS 4096
+
+struct peer_count {
+	char addr[64];
+	int n;
+};
+
+struct smtp_server {
+	struct admin_env *env;
+	struct evloop *lp;
+	struct workq *io;
+	struct deliver *dl;
+	SSL_CTX *tls;
+	struct dir_conn *rd; /* loop thread's reader */
+	char host[256];
+	struct peer_count peers[PEER_SLOTS];
+	struct smtp_session *sessions; /* loop thread only */
+};
+
+enum job_kind { JOB_NONE, JOB_AUTH, JOB_COMMIT };
+
+struct smtp_session {
+	struct smtp_server *srv;
+	struct bufferevent *bev;
+	struct event *done_ev;
+	enum smtp_kind kind;
+	char peer[64], local[64];
+	bool tls, ehlo, esmtp, authed, in_tx, in_data, discarding, closing, busy, quitting;
+	struct smtp_session *prev, *next;
+	char helo[256];
+	char auth_user[320];
+	struct envelope env;
+	bool body_8bit;
+	struct smtp_data data;
+	struct spool_file sf;
+	bool sf_open;
+	struct buf out;
+	int errors;
+	int auth_step; /* 0 none, 1 AUTH LOGIN wants user, 2 wants password, 3 AUTH PLAIN wants response */
+	char login_user[320];
+	/* job */
+	enum job_kind job;
+	int job_rc;
+	char job_user[320];
+	char job_pass[512];
+	/* settings read at connect */
+	long max_size, max_rcpts, max_line, max_errors;
+	bool reject_bare;
+};
+
+static void session_free(struct smtp_session *s);
+static void read_cb(struct bufferevent *bev, void *arg);
+
+static void reply(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(struct smtp_session *s, const char *fmt, ...)
+{
+	struct evbuffer *o = bufferevent_get_output(s->bev);
+	va_list ap;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(o, fmt, ap);
+	va_end(ap);
+	evbuffer_add(o, "\r\n", 2);
+}
+
+static struct peer_count *peer_slot(struct smtp_server *srv, const char *addr, bool create)
+{
+	struct peer_count *free_slot = NULL;
+	for (int i = 0; i < PEER_SLOTS; i++) {
+		if (srv->peers[i].n > 0 && !strcmp(srv->peers[i].addr, addr))
+			return &srv->peers[i];
+		if (!free_slot && srv->peers[i].n == 0)
+			free_slot = &srv->peers[i];
+	}
+	if (!create || !free_slot)
+		return NULL;
+	snprintf(free_slot->addr, sizeof free_slot->addr, "%s", addr);
+	return free_slot;
+}
+
+static void tx_reset(struct smtp_session *s)
+{
+	if (s->sf_open) {
+		spool_abort(s->srv->env->rootfd, &s->sf);
+		s->sf_open = false;
+	}
+	envelope_free(&s->env);
+	s->in_tx = false;
+	s->in_data = false;
+	s->body_8bit = false;
+	s->env.from[0] = '\0';
+}
+
+static void close_after_flush(struct smtp_session *s);
+
+static void count_error(struct smtp_session *s)
+{
+	if (++s->errors >= s->max_errors) {
+		reply(s, "421 4.7.0 %s Too many errors, closing connection", s->srv->host);
+		close_after_flush(s);
+	}
+}
+
+/* ---- closing ---- */
+
+static void write_done_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct smtp_session *s = arg;
+	if (s->closing && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_free(s);
+}
+
+static void close_after_flush(struct smtp_session *s)
+{
+	s->closing = true;
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setcb(s->bev, NULL, write_done_cb, NULL, s);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 && !s->busy)
+		session_free(s);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	struct smtp_session *s = arg;
+	if (what & BEV_EVENT_TIMEOUT) {
+		reply(s, "421 4.4.2 %s Timeout, closing connection", s->srv->host);
+		close_after_flush(s);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		s->closing = true;
+		if (!s->busy)
+			session_free(s);
+	}
+}
+
+static void session_free(struct smtp_session *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	tx_reset(s);
+	struct peer_count *pc = peer_slot(s->srv, s->peer, false);
+	if (pc && pc->n > 0)
+		pc->n--;
+	if (s->bev)
+		bufferevent_free(s->bev);
+	if (s->done_ev)
+		event_free(s->done_ev);
+	buf_free(&s->out);
+	secret_wipe(s->job_pass, sizeof s->job_pass);
+	free(s);
+}
+
+/* ---- worker jobs ---- */
+
+static void job_run(void *arg)
+{
+	struct smtp_session *s = arg;
+	if (s->job == JOB_COMMIT) {
+		s->job_rc = spool_commit(s->srv->env->rootfd, &s->sf);
+	} else if (s->job == JOB_AUTH) {
+		s->job_rc = -1;
+		struct dir_conn *c = dir_conn_open(s->srv->env->dir);
+		char local[256], dom[256], real[256];
+		struct dir_user u;
+		if (c && smtp_addr_split(s->job_user, local, sizeof local, dom, sizeof dom) &&
+		    dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
+		    u.type == 'U' && admin_password_matches(c, &u, s->job_pass))
+			s->job_rc = 0;
+		dir_conn_close(c);
+		secret_wipe(s->job_pass, sizeof s->job_pass);
+		if (s->job_rc < 0)
+			sleep(1); /* slow down password guessing */
+	}
+	event_active(s->done_ev, EV_READ, 0);
+}
+
+static void start_job(struct smtp_session *s, enum job_kind kind)
+{
+	s->job = kind;
+	s->busy = true;
+	bufferevent_disable(s->bev, EV_READ);
+	workq_submit(s->srv->io, job_run, s);
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_session *s = arg;
+	s->busy = false;
+	enum job_kind k = s->job;
+	s->job = JOB_NONE;
+	if (k == JOB_COMMIT) {
+		s->sf_open = false;
+		if (s->job_rc == 0) {
+			if (!s->closing)
+				reply(s, "250 2.0.0 Ok: queued as %s", s->env.id);
+			log_info("smtp %s: from=<%s> rcpts=%d size=%llu id=%s", s->peer, s->env.from, s->env.nrcpt,
+				 (unsigned long long)s->data.size, s->env.id);
+			deliver_enqueue(s->srv->dl, s->env.id);
+		} else if (!s->closing) {
+			reply(s, "451 4.3.0 Cannot store the message, try again later");
+		}
+		tx_reset(s);
+	} else if (k == JOB_AUTH && !s->closing) {
+		if (s->job_rc == 0) {
+			s->authed = true;
+			snprintf(s->auth_user, sizeof s->auth_user, "%s", s->job_user);
+			log_info("smtp %s: authenticated as %s", s->peer, s->auth_user);
+			reply(s, "235 2.7.0 Authentication successful");
+		} else {
+			log_warn("smtp %s: authentication failed for %s", s->peer, s->job_user);
+			reply(s, "535 5.7.8 Authentication credentials invalid");
+			count_error(s);
+		}
+	}
+	if (s->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 || !s->quitting)
+			session_free(s);
+		return;
+	}
+	bufferevent_enable(s->bev, EV_READ);
+	read_cb(s->bev, s);
+}
+
+/* ---- commands ---- */
+
+static bool tls_available(struct smtp_session *s)
+{
+	return s->srv->tls && !s->tls && settings_get_int(s->srv->rd, "EnableSMTP-TLS");
+}
+
+static bool auth_allowed(struct smtp_session *s)
+{
+	return s->tls;
+}
+
+static void cmd_ehlo(struct smtp_session *s, const char *arg, bool ehlo)
+{
+	if (!*arg || strlen(arg) >= sizeof s->helo || strchr(arg, ' ')) {
+		reply(s, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" : "HELO");
+		count_error(s);
+		return;
+	}
+	tx_reset(s);
+	snprintf(s->helo, sizeof s->helo, "%s", arg);
+	s->ehlo = true;
+	s->esmtp = ehlo;
+	if (!ehlo) {
+		reply(s, "250 %s", s->srv->host);
+		return;
+	}
+	char size[48];
+	snprintf(size, sizeof size, "SIZE %ld", s->max_size);
+	const char *lines[10];
+	int n = 0;
+	lines[n++] = s->srv->host;
+	lines[n++] = "PIPELINING";
+	lines[n++] = size;
+	lines[n++] = "8BITMIME";
+	lines[n++] = "ENHANCEDSTATUSCODES";
+	lines[n++] = "DSN";
+	if (tls_available(s))
+		lines[n++] = "STARTTLS";
+	if (auth_allowed(s))
+		lines[n++] = "AUTH PLAIN LOGIN";
+	struct evbuffer *o = bufferevent_get_output(s->bev);
+	for (int i = 0; i < n; i++)
+		evbuffer_add_printf(o, "250%c%s\r\n", i + 1 < n ? '-' : ' ', lines[i]);
+}
+
+static bool relay_allowed(struct smtp_session *s)
+{
+	if (s->authed)
+		return true;
+	char nets[4096];
+	settings_get(s->srv->rd, "SmtpRelayNetworks", nets, sizeof nets);
+	char *save = NULL;
+	for (char *t = strtok_r(nets, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		if (admin_ipmap_rule_matches(t, "", s->peer))
+			return true;
+	return false;
+}
+
+static void cmd_mail(struct smtp_session *s, const char *arg)
+{
+	if (!s->ehlo) {
+		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		count_error(s);
+		return;
+	}
+	if (s->in_tx) {
+		reply(s, "503 5.5.1 Error: nested MAIL command");
+		count_error(s);
+		return;
+	}
+	if (s->kind != SMTP_KIND_MX && !s->authed) {
+		reply(s, "530 5.7.0 Authentication required");
+		count_error(s);
+		return;
+	}
+	struct smtp_path p;
+	if (smtp_parse_path(arg, "FROM:", true, &p) < 0) {
+		reply(s, "501 5.1.7 Bad sender address syntax");
+		count_error(s);
+		return;
+	}
+	for (int i = 0; i < p.nparams; i++) {
+		if (!strcmp(p.key[i], "SIZE")) {
+			char *end;
+			long long sz = strtoll(p.value[i], &end, 10);
+			if (*end || sz < 0) {
+				reply(s, "501 5.5.4 Bad SIZE parameter");
+				count_error(s);
+				return;
+			}
+			if (sz > s->max_size) {
+				reply(s, "552 5.3.4 Message size exceeds fixed limit");
+				return;
+			}
+		} else if (!strcmp(p.key[i], "BODY")) {
+			if (strcasecmp(p.value[i], "8BITMIME") && strcasecmp(p.value[i], "7BIT")) {
+				reply(s, "501 5.5.4 Bad BODY parameter");
+				count_error(s);
+				return;
+			}
+			s->body_8bit = !strcasecmp(p.value[i], "8BITMIME");
+		} else if (strcmp(p.key[i], "RET") && strcmp(p.key[i], "ENVID") && strcmp(p.key[i], "AUTH")) {
+			reply(s, "555 5.5.4 Unsupported parameter %s", p.key[i]);
+			count_error(s);
+			return;
+		}
+	}
+	tx_reset(s);
+	snprintf(s->env.from, sizeof s->env.from, "%s", p.addr);
+	s->in_tx = true;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static void cmd_rcpt(struct smtp_session *s, const char *arg)
+{
+	if (!s->in_tx) {
+		reply(s, "503 5.5.1 Error: need MAIL command");
+		count_error(s);
+		return;
+	}
+	struct smtp_path p;
+	if (smtp_parse_path(arg, "TO:", false, &p) < 0) {
+		reply(s, "501 5.1.3 Bad recipient address syntax");
+		count_error(s);
+		return;
+	}
+	for (int i = 0; i < p.nparams; i++)
+		if (strcmp(p.key[i], "NOTIFY") && strcmp(p.key[i], "ORCPT")) {
+			reply(s, "555 5.5.4 Unsupported parameter %s", p.key[i]);
+			count_error(s);
+			return;
+		}
+	if (s->env.nrcpt >= s->max_rcpts) {
+		reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	struct resolved r;
+	enum resolve_kind k = resolve_rcpt(s->srv->rd, p.addr, &r);
+	if (k != RESOLVE_UNKNOWN)
+		resolved_free(&r);
+	switch (k) {
+	case RESOLVE_UNKNOWN:
+		reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", p.addr);
+		count_error(s);
+		return;
+	case RESOLVE_LOOP:
+		reply(s, "550 5.4.6 <%s>: Alias or list expansion loop", p.addr);
+		count_error(s);
+		return;
+	case RESOLVE_REMOTE:
+		if (!relay_allowed(s)) {
+			reply(s, "550 5.7.1 <%s>: Relay access denied", p.addr);
+			count_error(s);
+			return;
+		}
+		break;
+	case RESOLVE_LOCAL:
+		break;
+	}
+	envelope_add_rcpt(&s->env, p.addr);
+	reply(s, "250 2.1.5 Ok");
+}
+
+static void cmd_data(struct smtp_session *s, const char *arg)
+{
+	if (*arg) {
+		reply(s, "501 5.5.4 Syntax: DATA");
+		count_error(s);
+		return;
+	}
+	if (!s->in_tx || s->env.nrcpt == 0) {
+		reply(s, "503 5.5.1 Error: need RCPT command");
+		count_error(s);
+		return;
+	}
+	spool_new_id(s->env.id);
+	s->env.received = time(NULL);
+	snprintf(s->env.peer, sizeof s->env.peer, "%s", s->peer);
+	snprintf(s->env.helo, sizeof s->env.helo, "%s", s->helo);
+	snprintf(s->env.auth, sizeof s->env.auth, "%s", s->auth_user);
+	if (spool_create(s->srv->env->rootfd, &s->sf, &s->env) < 0) {
+		log_err("smtp: cannot create a spool file: %s", strerror(errno));
+		reply(s, "451 4.3.0 Cannot store the message, try again later");
+		return;
+	}
+	s->sf_open = true;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	struct buf h = BUF_INIT;
+	buf_printf(&h, "Received: from %s ([%s])\n\tby %s (Tern) with %s%s%s id %s", s->helo, s->peer, s->srv->host,
+		   s->esmtp ? "ESMTP" : "SMTP", s->tls ? "S" : "", s->authed ? "A" : "", s->env.id);
+	if (s->env.nrcpt == 1)
+		buf_printf(&h, "\n\tfor <%s>", s->env.rcpt[0]);
+	buf_printf(&h, ";\n\t%s\n", date);
+	spool_write(&s->sf, h.data, h.len);
+	buf_free(&h);
+	smtp_data_init(&s->data, (uint64_t)s->max_size, (size_t)s->max_line);
+	s->in_data = true;
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void finish_data(struct smtp_session *s)
+{
+	s->in_data = false;
+	if (s->data.too_big) {
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		tx_reset(s);
+		return;
+	}
+	if (s->reject_bare && (s->data.bare_lf || s->data.bare_cr)) {
+		log_warn("smtp %s: message with bare %s refused", s->peer, s->data.bare_lf ? "LF" : "CR");
+		reply(s, "550 5.6.0 Message contains bare CR or LF line endings");
+		tx_reset(s);
+		return;
+	}
+	if (s->data.line_too_long) {
+		reply(s, "552 5.3.4 Message line too long");
+		tx_reset(s);
+		return;
+	}
+	if (s->sf.failed) {
+		reply(s, "451 4.3.0 Cannot store the message, try again later");
+		tx_reset(s);
+		return;
+	}
+	start_job(s, JOB_COMMIT);
+}
+
+static void cmd_starttls(struct smtp_session *s, const char *arg)
+{
+	if (*arg) {
+		reply(s, "501 5.5.4 Syntax: STARTTLS");
+		count_error(s);
+		return;
+	}
+	if (!tls_available(s)) {
+		reply(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	/* Whatever the client sent after STARTTLS in plain text is dropped. */
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	struct bufferevent *t = evloop_tls_upgrade(evloop_base(s->srv->lp), s->bev, s->srv->tls);
+	if (!t) {
+		close_after_flush(s);
+		return;
+	}
+	s->bev = t;
+	s->tls = true;
+	s->ehlo = false;
+	tx_reset(s);
+	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static int b64_decode(const char *in, char *out, size_t outsz)
+{
+	size_t n = strlen(in);
+	if (n == 0 || n % 4 || n / 4 * 3 >= outsz)
+		return -1;
+	int len = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in, (int)n);
+	if (len < 0)
+		return -1;
+	if (n >= 1 && in[n - 1] == '=')
+		len--;
+	if (n >= 2 && in[n - 2] == '=')
+		len--;
+	out[len] = '\0';
+	return len;
+}
+
+static void auth_plain(struct smtp_session *s, const char *b64)
+{
+	char raw[1200];
+	int n = b64_decode(b64, raw, sizeof raw);
+	/* authzid NUL authcid NUL password */
+	const char *authz = raw, *user = NULL, *pass = NULL;
+	if (n > 0) {
+		const char *z1 = memchr(raw, 0, (size_t)n);
+		if (z1) {
+			user = z1 + 1;
+			const char *z2 = memchr(user, 0, (size_t)(raw + n - user));
+			if (z2)
+				pass = z2 + 1;
+		}
+	}
+	if (!user || !pass || (*authz && strcasecmp(authz, user)) || strlen(user) >= sizeof s->job_user ||
+	    strlen(pass) >= sizeof s->job_pass) {
+		secret_wipe(raw, sizeof raw);
+		reply(s, "501 5.5.2 Bad AUTH PLAIN response");
+		count_error(s);
+		return;
+	}
+	snprintf(s->job_user, sizeof s->job_user, "%s", user);
+	snprintf(s->job_pass, sizeof s->job_pass, "%s", pass);
+	secret_wipe(raw, sizeof raw);
+	start_job(s, JOB_AUTH);
+}
+
+static void cmd_auth(struct smtp_session *s, const char *arg)
+{
+	if (!auth_allowed(s)) {
+		reply(s, "538 5.7.11 Encryption required for requested authentication mechanism");
+		count_error(s);
+		return;
+	}
+	if (!s->ehlo) {
+		reply(s, "503 5.5.1 Error: send EHLO first");
+		count_error(s);
+		return;
+	}
+	if (s->authed) {
+		reply(s, "503 5.5.1 Error: already authenticated");
+		count_error(s);
+		return;
+	}
+	if (s->in_tx) {
+		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		count_error(s);
+		return;
+	}
+	char mech[32] = "";
+	const char *sp = strchr(arg, ' ');
+	size_t ml = sp ? (size_t)(sp - arg) : strlen(arg);
+	if (ml >= sizeof mech) {
+		reply(s, "504 5.5.4 Unrecognized authentication type");
+		return;
+	}
+	memcpy(mech, arg, ml);
+	mech[ml] = '\0';
+	const char *initial = sp ? sp + 1 : NULL;
+	if (!strcasecmp(mech, "PLAIN")) {
+		if (initial && strcmp(initial, "="))
+			auth_plain(s, initial);
+		else {
+			s->auth_step = 3;
+			reply(s, "334 ");
+		}
+	} else if (!strcasecmp(mech, "LOGIN")) {
+		if (initial) {
+			char u[300];
+			if (b64_decode(initial, u, sizeof u) <= 0) {
+				reply(s, "501 5.5.2 Bad base64");
+				return;
+			}
+			snprintf(s->login_user, sizeof s->login_user, "%s", u);
+			s->auth_step = 2;
+			reply(s, "334 UGFzc3dvcmQ6");
+		} else {
+			s->auth_step = 1;
+			reply(s, "334 VXNlcm5hbWU6");
+		}
+	} else {
+		reply(s, "504 5.5.4 Unrecognized authentication type");
+		count_error(s);
+	}
+}
+
+static void auth_continue(struct smtp_session *s, const char *line)
+{
+	int step = s->auth_step;
+	s->auth_step = 0;
+	if (!strcmp(line, "*")) {
+		reply(s, "501 5.7.0 Authentication aborted");
+		return;
+	}
+	if (step == 3) {
+		auth_plain(s, line);
+		return;
+	}
+	char dec[600];
+	int n = b64_decode(line, dec, sizeof dec);
+	if (n <= 0) {
+		reply(s, "501 5.5.2 Bad base64");
+		count_error(s);
+		return;
+	}
+	if (step == 1) {
+		snprintf(s->login_user, sizeof s->login_user, "%s", dec);
+		s->auth_step = 2;
+		reply(s, "334 UGFzc3dvcmQ6");
+		return;
+	}
+	if (strlen(dec) >= sizeof s->job_pass) {
+		secret_wipe(dec, sizeof dec);
+		reply(s, "501 5.5.2 Bad AUTH LOGIN response");
+		return;
+	}
+	snprintf(s->job_user, sizeof s->job_user, "%s", s->login_user);
+	snprintf(s->job_pass, sizeof s->job_pass, "%s", dec);
+	secret_wipe(dec, sizeof dec);
+	start_job(s, JOB_AUTH);
+}
+
+static void run_line(struct smtp_session *s, char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '\0' || (unsigned char)line[i] > 127) {
+			reply(s, "500 5.5.2 Invalid characters in command");
+			count_error(s);
+			return;
+		}
+	if (s->auth_step) {
+		auth_continue(s, line);
+		return;
+	}
+	struct smtp_cmd cmd;
+	smtp_parse_command(line, &cmd);
+	switch (cmd.verb) {
+	case SMTP_EHLO:
+		cmd_ehlo(s, cmd.arg, true);
+		break;
+	case SMTP_HELO:
+		cmd_ehlo(s, cmd.arg, false);
+		break;
+	case SMTP_MAIL:
+		cmd_mail(s, cmd.arg);
+		break;
+	case SMTP_RCPT:
+		cmd_rcpt(s, cmd.arg);
+		break;
+	case SMTP_DATA:
+		cmd_data(s, cmd.arg);
+		break;
+	case SMTP_RSET:
+		tx_reset(s);
+		reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_NOOP:
+		reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_QUIT:
+		reply(s, "221 2.0.0 Bye");
+		s->quitting = true;
+		close_after_flush(s);
+		break;
+	case SMTP_VRFY:
+		reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+		break;
+	case SMTP_EXPN:
+		reply(s, "502 5.5.1 EXPN not available");
+		break;
+	case SMTP_HELP:
+		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS AUTH");
+		break;
+	case SMTP_STARTTLS:
+		cmd_starttls(s, cmd.arg);
+		break;
+	case SMTP_AUTH:
+		cmd_auth(s, cmd.arg);
+		break;
+	case SMTP_ETRN:
+		reply(s, "458 4.3.0 Unable to queue messages: outbound delivery is not available");
+		break;
+	case SMTP_BDAT:
+	case SMTP_UNKNOWN:
+		reply(s, "500 5.5.1 Command unrecognized");
+		count_error(s);
+		break;
+	}
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct smtp_session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	while (!s->busy && !s->closing) {
+		size_t avail = evbuffer_get_length(in);
+		if (avail == 0)
+			break;
+		if (s->in_data) {
+			struct evbuffer_iovec v[4];
+			int nv = evbuffer_peek(in, -1, NULL, v, 4);
+			size_t used_total = 0;
+			buf_reset(&s->out);
+			for (int i = 0; i < nv && !s->data.done; i++) {
+				size_t used = smtp_data_feed(&s->data, v[i].iov_base, v[i].iov_len, &s->out);
+				used_total += used;
+			}
+			if (s->out.len)
+				spool_write(&s->sf, s->out.data, s->out.len);
+			evbuffer_drain(in, used_total);
+			if (s->data.done)
+				finish_data(s);
+			continue;
+		}
+		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			if (avail > SMTP_MAX_CMD) {
+				evbuffer_drain(in, avail);
+				s->discarding = true;
+			}
+			break;
+		}
+		size_t len = (size_t)eol.pos;
+		if (s->discarding || len > SMTP_MAX_CMD + 1) {
+			evbuffer_drain(in, len + 1);
+			s->discarding = false;
+			reply(s, "500 5.5.2 Line too long");
+			count_error(s);
+			continue;
+		}
+		char line[SMTP_MAX_CMD + 2];
+		evbuffer_remove(in, line, len + 1);
+		line[len] = '\0';
+		if (len && line[len - 1] == '\r')
+			line[--len] = '\0';
+		run_line(s, line, len);
+	}
+}
+
+void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
+{
+	struct smtp_server *srv = arg;
+	(void)lp;
+	struct smtp_session *s = xcalloc(1, sizeof *s);
+	s->srv = srv;
+	s->kind = (enum smtp_kind)(l->service - 10);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->peer, sizeof s->peer);
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer, sizeof s->peer);
+	}
+	struct dir_conn *rd = srv->rd;
+	s->max_size = settings_get_int(rd, "MaxMessageSize") * 1024;
+	s->max_rcpts = settings_get_int(rd, "SmtpMaxRecipients");
+	s->max_line = settings_get_int(rd, "SmtpMaxLineLength");
+	s->max_errors = settings_get_int(rd, "SmtpMaxErrors");
+	s->reject_bare = settings_get_int(rd, "SmtpRejectBareLineEnds") != 0;
+	long timeout = settings_get_int(rd, "SmtpTimeout");
+	struct event_base *base = evloop_base(srv->lp);
+	if (l->tls) {
+		s->bev = evloop_tls_socket(base, fd, srv->tls);
+		s->tls = true;
+	} else {
+		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!s->bev) {
+		close(fd);
+		free(s);
+		return;
+	}
+	s->done_ev = event_new(base, -1, 0, done_cb, s);
+	s->next = srv->sessions;
+	if (srv->sessions)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	struct peer_count *pc = peer_slot(srv, s->peer, true);
+	if (pc)
+		pc->n++;
+	struct timeval tv = {timeout, 0};
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (pc && pc->n > settings_get_int(rd, "SmtpMaxConnsPerIP")) {
+		reply(s, "421 4.7.0 %s Too many connections from your address", srv->host);
+		close_after_flush(s);
+		return;
+	}
+	reply(s, "220 %s ESMTP Tern", srv->host);
+}
+
+struct smtp_server *smtp_server_new(struct admin_env *env, struct evloop *lp, struct workq *io, struct deliver *dl,
+				    SSL_CTX *tls)
+{
+	struct smtp_server *srv = xcalloc(1, sizeof *srv);
+	srv->env = env;
+	srv->lp = lp;
+	srv->io = io;
+	srv->dl = dl;
+	srv->tls = tls;
+	srv->rd = dir_conn_open(env->dir);
+	settings_get(srv->rd, "SmtpServerDomain", srv->host, sizeof srv->host);
+	if (!srv->host[0] && gethostname(srv->host, sizeof srv->host - 1) < 0)
+		snprintf(srv->host, sizeof srv->host, "localhost");
+	return srv;
+}
+
+void smtp_server_free(struct smtp_server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->sessions)
+		session_free(srv->sessions);
+	dir_conn_close(srv->rd);
+	free(srv);
+}
