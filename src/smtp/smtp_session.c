@@ -639,27 +639,27 @@ static void auth_continue(struct smtp_session *s, const char *line)
 		auth_plain(s, line);
 		return;
 	}
-	char dec[600];
-	int n = b64_decode(line, dec, sizeof dec);
-	if (n <= 0) {
-		reply(s, "501 5.5.2 Bad base64");
-		count_error(s);
-		return;
-	}
 	if (step == 1) {
-		snprintf(s->login_user, sizeof s->login_user, "%s", dec);
+		char user[sizeof s->login_user];
+		if (b64_decode(line, user, sizeof user) <= 0) {
+			reply(s, "501 5.5.2 Bad base64");
+			count_error(s);
+			return;
+		}
+		memcpy(s->login_user, user, sizeof user);
 		s->auth_step = 2;
 		reply(s, "334 UGFzc3dvcmQ6");
 		return;
 	}
-	if (strlen(dec) >= sizeof s->job_pass) {
-		secret_wipe(dec, sizeof dec);
+	char pass[sizeof s->job_pass];
+	if (b64_decode(line, pass, sizeof pass) <= 0) {
 		reply(s, "501 5.5.2 Bad AUTH LOGIN response");
+		count_error(s);
 		return;
 	}
-	snprintf(s->job_user, sizeof s->job_user, "%s", s->login_user);
-	snprintf(s->job_pass, sizeof s->job_pass, "%s", dec);
-	secret_wipe(dec, sizeof dec);
+	memcpy(s->job_user, s->login_user, sizeof s->job_user);
+	memcpy(s->job_pass, pass, sizeof pass);
+	secret_wipe(pass, sizeof pass);
 	start_job(s, JOB_AUTH);
 }
 

@@ -3,7 +3,11 @@
 The binary under test is $TERN_BIN if set, else <repo>/build/ternd.
 Each server runs as
     ternd --root DIR --dev --port-offset N      (TERN_ADMIN_PASSWORD=secret)
-with the controller on 127.0.0.1/::1 port 6017+N and CTRLS on 6018+N.
+with the controller on 127.0.0.1/::1 port 6017+N and CTRLS on 6018+N, and
+(once the mail services exist) SMTP 2525+N, submission 2587+N, SMTPS 2465+N,
+POP3 2110+N and POP3S 2995+N.  start() waits for the controller ports, then
+up to MAIL_START_TIMEOUT for the SMTP port; a binary that never opened it is
+remembered so that later starts do not pay that wait again.
 
 Fixtures:
   server        module scoped, shared by the tests of one file
@@ -36,10 +40,21 @@ ADMIN_USER = "admin"
 ADMIN_PASS = "secret"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+MAIL_START_TIMEOUT = 5.0
+
+# Development ports (before --port-offset).  CTRL/CTRLS are waited for at
+# start-up; the mail ports only when the binary serves them.
+CTRL_PORT, CTRLS_PORT = 6017, 6018
+SMTP_PORT, SUBMISSION_PORT, SMTPS_PORT = 2525, 2587, 2465
+POP3_PORT, POP3S_PORT = 2110, 2995
+# every development port ternd may open (README), all must be free
+DEV_PORTS = (CTRL_PORT, CTRLS_PORT, SMTP_PORT, SUBMISSION_PORT, SMTPS_PORT,
+             POP3_PORT, POP3S_PORT, 7000, 2143, 2993)
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                      "runtime error:", "ThreadSanitizer")
 
 _live = set()     # every Popen we started, for the last-resort cleanup
+_no_mail_ports = set()   # binaries that did not open the SMTP port in time
 
 
 def ternd_binary():
@@ -68,9 +83,9 @@ def _bindable(port):
 def pick_offset():
     for _ in range(200):
         n = random.randint(20000, 40000)
-        if _bindable(6017 + n) and _bindable(6018 + n):
+        if all(_bindable(p + n) for p in DEV_PORTS):
             return n
-    raise RuntimeError("no free port pair found")
+    raise RuntimeError("no free port set found")
 
 
 class TernServer:
@@ -86,8 +101,14 @@ class TernServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.stderr_path = self.workdir / "ternd.stderr"
         self.offset = pick_offset()
-        self.port = 6017 + self.offset
-        self.tls_port = 6018 + self.offset
+        self.port = CTRL_PORT + self.offset
+        self.tls_port = CTRLS_PORT + self.offset
+        self.smtp_port = SMTP_PORT + self.offset
+        self.submission_port = SUBMISSION_PORT + self.offset
+        self.smtps_port = SMTPS_PORT + self.offset
+        self.pop3_port = POP3_PORT + self.offset
+        self.pop3s_port = POP3S_PORT + self.offset
+        self.mail_ports_up = False
         self.proc = None
         self.exit_codes = []     # (how, returncode) of every stop
         self.problems = []
@@ -123,7 +144,30 @@ class TernServer:
                     self._kill()
                     pytest.fail(f"ternd did not listen on 127.0.0.1:{port} within "
                                 f"{START_TIMEOUT}s:\n{self.log[-4000:]}")
+        self._wait_mail_ports(binary)
         return self
+
+    def _wait_mail_ports(self, binary):
+        """Tolerant wait for the mail listeners: up to MAIL_START_TIMEOUT for
+        SMTP (skipped for a binary that never opened it), then briefly for the
+        other mail ports.  Never fails: tests that need a port fail on their
+        own connect."""
+        key = str(binary)
+        self.mail_ports_up = False
+        if key in _no_mail_ports:
+            return
+        deadline = time.time() + MAIL_START_TIMEOUT
+        while not ctrlclient.wait_port("127.0.0.1", self.smtp_port, 0.2):
+            if self.proc.poll() is not None or time.time() > deadline:
+                if self.proc.poll() is None:
+                    _no_mail_ports.add(key)
+                return
+        self.mail_ports_up = True
+        deadline = time.time() + 2.0
+        for port in (self.submission_port, self.smtps_port, self.pop3_port, self.pop3s_port):
+            while (time.time() < deadline and self.proc.poll() is None
+                   and not ctrlclient.wait_port("127.0.0.1", port, 0.2)):
+                pass
 
     def _kill(self):
         if self.proc and self.proc.poll() is None:
@@ -303,3 +347,11 @@ def pytest_sessionfinish(session, exitstatus):
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 pass
+
+
+@pytest.fixture
+def mdom(server, c):
+    """A fresh domain on `server` with the accounts alice and bob
+    (smtpclient.MailDomain: .addr(u), .pw(u), .md(u) -> Maildir path)."""
+    from smtpclient import MailDomain
+    return MailDomain(server, c, unique("m") + ".test")
