@@ -3,6 +3,7 @@
  */
 #include "evloop.h"
 
+#include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
@@ -26,7 +27,16 @@ struct evloop_listener {
 	void *arg;
 };
 
+struct closer {
+	struct evloop *lp;
+	struct bufferevent *bev;
+	struct event *timer;
+	int ticks;
+	struct closer *prev, *next;
+};
+
 struct evloop {
+	struct closer *closers;
 	struct event_base *base;
 	pthread_t thread;
 	bool running;
@@ -123,11 +133,65 @@ void evloop_halt(struct evloop *lp)
 	lp->running = false;
 }
 
+static void closer_free(struct closer *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->lp->closers = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	event_free(c->timer);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static size_t pending_out(struct bufferevent *bev)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(bev));
+	struct bufferevent *under = bufferevent_get_underlying(bev);
+	if (under)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+static void closer_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct closer *c = arg;
+	if (pending_out(c->bev) == 0 || ++c->ticks > 500) {
+		closer_free(c);
+		return;
+	}
+	struct timeval tv = {0, 10000};
+	evtimer_add(c->timer, &tv);
+}
+
+void evloop_free_when_flushed(struct evloop *lp, struct bufferevent *bev)
+{
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	struct closer *c = xcalloc(1, sizeof *c);
+	c->lp = lp;
+	c->bev = bev;
+	c->timer = evtimer_new(lp->base, closer_tick, c);
+	c->next = lp->closers;
+	if (lp->closers)
+		lp->closers->prev = c;
+	lp->closers = c;
+	/* give the write side a chance to run first */
+	struct timeval tv = {0, 0};
+	evtimer_add(c->timer, &tv);
+}
+
 void evloop_free(struct evloop *lp)
 {
 	if (!lp)
 		return;
 	evloop_halt(lp);
+	while (lp->closers)
+		closer_free(lp->closers);
 	for (int i = 0; i < lp->nls; i++)
 		evconnlistener_free(lp->ls[i].el);
 	event_base_free(lp->base);

@@ -33,6 +33,11 @@ void evloop_free(struct evloop *lp);
 /* Connections currently open for a service (loop thread only). */
 int *evloop_counter(struct evloop *lp, int service);
 
+/* Close a connection once everything written to bev (and, for a TLS
+ * filter, to the socket beneath it) has gone out, or after 5 seconds. The
+ * caller must not use bev afterwards. Loop thread only. */
+void evloop_free_when_flushed(struct evloop *lp, struct bufferevent *bev);
+
 struct bufferevent *evloop_tls_socket(struct event_base *b, int fd, SSL_CTX *ctx);
 struct bufferevent *evloop_tls_upgrade(struct event_base *b, struct bufferevent *plain, SSL_CTX *ctx);
 

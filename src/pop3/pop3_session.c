@@ -283,21 +283,15 @@ static void start_job(struct pop3_session *s, enum job_kind k)
 	workq_submit(s->srv->io, job_run, s);
 }
 
-static void write_done_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	struct pop3_session *s = arg;
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_free(s);
-}
-
 static void close_after_flush(struct pop3_session *s)
 {
 	s->closing = true;
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setcb(s->bev, NULL, write_done_cb, NULL, s);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_free(s);
+	if (s->busy)
+		return; /* done_cb closes once the job is back */
+	struct bufferevent *b = s->bev;
+	s->bev = NULL;
+	evloop_free_when_flushed(s->srv->lp, b);
+	session_free(s);
 }
 
 static void done_cb(evutil_socket_t fd, short what, void *arg)

@@ -157,6 +157,8 @@ int smtp_parse_path(const char *arg, const char *keyword, bool allow_null, struc
 		for (end = s; *end && *end != ' '; end++)
 			;
 		s = end;
+		if (end == start)
+			return -1; /* an empty path needs its brackets: <> */
 	}
 	size_t n = (size_t)(end - start);
 	/* drop an RFC 5321 source route "@a,@b:" */
@@ -173,9 +175,9 @@ int smtp_parse_path(const char *arg, const char *keyword, bool allow_null, struc
 	p->addr[n] = '\0';
 	if (n == 0) {
 		if (!allow_null)
-			return -1;
+			return -2;
 	} else if (!smtp_addr_valid(p->addr)) {
-		return -1;
+		return -2;
 	}
 	/* parameters */
 	while (*s) {

@@ -48,7 +48,8 @@ struct smtp_path {
 };
 
 void smtp_parse_command(const char *line, struct smtp_cmd *cmd);
-/* keyword is "FROM:" or "TO:". Returns 0, or -1 on a syntax error. */
+/* keyword is "FROM:" or "TO:". Returns 0, -1 on a syntax error (keyword,
+ * brackets, parameters), -2 on an invalid address. */
 int smtp_parse_path(const char *arg, const char *keyword, bool allow_null, struct smtp_path *p);
 bool smtp_addr_valid(const char *addr);
 /* Lower-case domain part copy into dom (size >= 256), local part into local. */

@@ -137,21 +137,15 @@ static void count_error(struct smtp_session *s)
 
 /* ---- closing ---- */
 
-static void write_done_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	struct smtp_session *s = arg;
-	if (s->closing && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_free(s);
-}
-
 static void close_after_flush(struct smtp_session *s)
 {
 	s->closing = true;
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setcb(s->bev, NULL, write_done_cb, NULL, s);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 && !s->busy)
-		session_free(s);
+	if (s->busy)
+		return; /* done_cb closes once the job is back */
+	struct bufferevent *b = s->bev;
+	s->bev = NULL;
+	evloop_free_when_flushed(s->srv->lp, b);
+	session_free(s);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -256,7 +250,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (s->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 || !s->quitting)
+		if (s->quitting)
+			close_after_flush(s);
+		else
 			session_free(s);
 		return;
 	}
@@ -341,8 +337,12 @@ static void cmd_mail(struct smtp_session *s, const char *arg)
 		return;
 	}
 	struct smtp_path p;
-	if (smtp_parse_path(arg, "FROM:", true, &p) < 0) {
-		reply(s, "501 5.1.7 Bad sender address syntax");
+	int pr = smtp_parse_path(arg, "FROM:", true, &p);
+	if (pr < 0) {
+		if (pr == -2)
+			reply(s, "501 5.1.7 Bad sender address syntax");
+		else
+			reply(s, "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]");
 		count_error(s);
 		return;
 	}
@@ -386,8 +386,12 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 		return;
 	}
 	struct smtp_path p;
-	if (smtp_parse_path(arg, "TO:", false, &p) < 0) {
-		reply(s, "501 5.1.3 Bad recipient address syntax");
+	int pr = smtp_parse_path(arg, "TO:", false, &p);
+	if (pr < 0) {
+		if (pr == -2)
+			reply(s, "501 5.1.3 Bad recipient address syntax");
+		else
+			reply(s, "501 5.5.4 Syntax: RCPT TO:<address> [parameters]");
 		count_error(s);
 		return;
 	}
@@ -652,7 +656,8 @@ static void auth_continue(struct smtp_session *s, const char *line)
 		return;
 	}
 	char pass[sizeof s->job_pass];
-	if (b64_decode(line, pass, sizeof pass) <= 0) {
+	pass[0] = '\0';
+	if (*line && b64_decode(line, pass, sizeof pass) < 0) {
 		reply(s, "501 5.5.2 Bad AUTH LOGIN response");
 		count_error(s);
 		return;
