@@ -25,6 +25,7 @@
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/xmalloc.h"
+#include "../store/mailstore.h"
 #include "../core/secret.h"
 #include "../core/tabline.h"
 #include "../core/wildmat.h"
@@ -303,34 +304,6 @@ enum tern_err admin_user_auth(struct admin_ctx *ctx, const char *domain, const c
 
 /* ---- userstat ---- */
 
-static void maildir_usage(struct admin_env *env, const char *rel, uint64_t *bytes, uint64_t *count)
-{
-	static const char *const sub[] = {"new", "cur"};
-	for (int i = 0; i < 2; i++) {
-		char p[800];
-		snprintf(p, sizeof p, "%s/Maildir/%s", rel, sub[i]);
-		int fd = openat(env->rootfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		DIR *d = fdopendir(fd);
-		if (!d) {
-			close(fd);
-			continue;
-		}
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			struct stat st;
-			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-				*bytes += (uint64_t)st.st_size;
-				(*count)++;
-			}
-		}
-		closedir(d);
-	}
-}
-
 /* Resolve user-or-alias in domain to an account. */
 static bool resolve_account(struct dir_conn *c, const char *domain, const char *name, struct dir_user *u)
 {
@@ -365,9 +338,7 @@ enum tern_err admin_user_stat(struct admin_ctx *ctx, const char *domain, const c
 		return TERN_E_RECORD_NOT_FOUND;
 	uint64_t bytes = 0, count = 0;
 	if (u.type != 'M') {
-		char rel[600];
-		snprintf(rel, sizeof rel, "domains/%s/%s", u.domain, u.dir);
-		maildir_usage(ctx->env, rel, &bytes, &count);
+		mailstore_usage(ctx->env->rootfd, u.domain, u.dir, &bytes, &count);
 	}
 	char addr[600], sz[32], cnt[32], date[64];
 	snprintf(addr, sizeof addr, "%s@%s", u.name, u.domain);

@@ -22,6 +22,7 @@
 #include "../core/workq.h"
 #include "../core/xmalloc.h"
 #include "../queue/spool.h"
+#include "../store/mailstore.h"
 #include "resolve.h"
 
 struct deliver {
@@ -117,37 +118,10 @@ static bool already_delivered(int mdfd, const char *base)
 	return found;
 }
 
-static int open_maildir(struct admin_env *env, const struct mailbox_ref *m)
-{
-	char rel[700];
-	snprintf(rel, sizeof rel, "domains/%s/%s/Maildir", m->domain, m->dir);
-	int fd = openat(env->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && faccessat(fd, "new", F_OK, 0) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	/* first delivery: create the account's directories */
-	char p[760];
-	snprintf(p, sizeof p, "domains/%s", m->domain);
-	mkdirat(env->rootfd, "domains", 0700);
-	mkdirat(env->rootfd, p, 0700);
-	snprintf(p, sizeof p, "domains/%s/%s", m->domain, m->dir);
-	mkdirat(env->rootfd, p, 0700);
-	mkdirat(env->rootfd, rel, 0700);
-	fd = openat(env->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	mkdirat(fd, "tmp", 0700);
-	mkdirat(fd, "new", 0700);
-	mkdirat(fd, "cur", 0700);
-	fsync(fd);
-	return fd;
-}
-
 static int maildir_put(struct deliver *dl, const struct mailbox_ref *m, const struct envelope *env, const char *rcpt,
 		       int spoolfd, off_t body_off, const char *base, bool recovery)
 {
-	int md = open_maildir(dl->env, m);
+	int md = mailstore_open(dl->env->rootfd, m->domain, m->dir);
 	if (md < 0)
 		return -1;
 	if (recovery && already_delivered(md, base)) {

@@ -29,6 +29,7 @@ static void add_local(struct resolved *r, const struct dir_user *u)
 		return;
 	r->local = xrealloc(r->local, (size_t)(r->nlocal + 1) * sizeof *r->local);
 	struct mailbox_ref *m = &r->local[r->nlocal++];
+	m->id = u->id;
 	snprintf(m->domain, sizeof m->domain, "%s", u->domain);
 	snprintf(m->dir, sizeof m->dir, "%s", u->dir);
 	snprintf(m->name, sizeof m->name, "%s", u->name);
@@ -117,4 +118,24 @@ void resolved_free(struct resolved *r)
 	free(r->remote);
 	free(r->local);
 	memset(r, 0, sizeof *r);
+}
+
+static int gate_var(void *arg, const char *const *f, int n)
+{
+	(void)n;
+	struct delivery_gate *g = arg;
+	if (!strcmp(f[0], "ReceiveEnable"))
+		g->receive = strcmp(f[1], "0") != 0;
+	else if (!strcmp(f[0], "MaxMBSize"))
+		g->max_bytes = strtoll(f[1], NULL, 10) * 1024;
+	return 0;
+}
+
+void resolve_gate(struct dir_conn *c, int64_t account_id, struct delivery_gate *g)
+{
+	g->receive = true;
+	g->max_bytes = 0;
+	dir_uservar_list(c, account_id, gate_var, g);
+	if (g->max_bytes < 0)
+		g->max_bytes = 0;
 }

@@ -10,6 +10,7 @@
 #define TERN_RESOLVE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../store/directory.h"
 
@@ -21,6 +22,7 @@ enum resolve_kind {
 };
 
 struct mailbox_ref {
+	int64_t id;
 	char domain[256];
 	char dir[256];
 	char name[256];
@@ -34,6 +36,12 @@ struct resolved {
 
 enum resolve_kind resolve_rcpt(struct dir_conn *c, const char *addr, struct resolved *out);
 void resolved_free(struct resolved *r);
+/* The account variables that gate delivery. */
+struct delivery_gate {
+	bool receive;       /* ReceiveEnable (default 1) */
+	int64_t max_bytes;  /* MaxMBSize in bytes, 0 = no limit */
+};
+void resolve_gate(struct dir_conn *c, int64_t account_id, struct delivery_gate *g);
 /* Is domain (or an alias of it) handled here? */
 bool resolve_domain_is_local(struct dir_conn *c, const char *domain);
 

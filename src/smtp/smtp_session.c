@@ -28,6 +28,7 @@
 #include "../deliver/deliver.h"
 #include "../deliver/resolve.h"
 #include "../queue/spool.h"
+#include "../store/mailstore.h"
 #include "smtp.h"
 #include "smtp_data.h"
 #include "smtp_parse.h"
@@ -65,6 +66,7 @@ struct smtp_session {
 	char helo[256];
 	char auth_user[320];
 	struct envelope env;
+	uint64_t mail_size; /* SIZE= of the MAIL command, 0 if none */
 	bool body_8bit;
 	struct smtp_data data;
 	struct spool_file sf;
@@ -122,6 +124,7 @@ static void tx_reset(struct smtp_session *s)
 	s->in_tx = false;
 	s->in_data = false;
 	s->body_8bit = false;
+	s->mail_size = 0;
 	s->env.from[0] = '\0';
 }
 
@@ -336,6 +339,7 @@ static void cmd_mail(struct smtp_session *s, const char *arg)
 		count_error(s);
 		return;
 	}
+	s->mail_size = 0;
 	struct smtp_path p;
 	int pr = smtp_parse_path(arg, "FROM:", true, &p);
 	if (pr < 0) {
@@ -359,6 +363,7 @@ static void cmd_mail(struct smtp_session *s, const char *arg)
 				reply(s, "552 5.3.4 Message size exceeds fixed limit");
 				return;
 			}
+			s->mail_size = (uint64_t)sz;
 		} else if (!strcmp(p.key[i], "BODY")) {
 			if (strcasecmp(p.value[i], "8BITMIME") && strcasecmp(p.value[i], "7BIT")) {
 				reply(s, "501 5.5.4 Bad BODY parameter");
@@ -372,7 +377,9 @@ static void cmd_mail(struct smtp_session *s, const char *arg)
 			return;
 		}
 	}
+	uint64_t size = s->mail_size;
 	tx_reset(s);
+	s->mail_size = size;
 	snprintf(s->env.from, sizeof s->env.from, "%s", p.addr);
 	s->in_tx = true;
 	reply(s, "250 2.1.0 Ok");
@@ -407,6 +414,32 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 	}
 	struct resolved r;
 	enum resolve_kind k = resolve_rcpt(s->srv->rd, p.addr, &r);
+	/* An address that is one account (directly or through an alias) is
+	 * checked against that account's delivery settings and quota. */
+	if (k == RESOLVE_LOCAL && r.nlocal == 1 && r.nremote == 0) {
+		struct delivery_gate g;
+		resolve_gate(s->srv->rd, r.local[0].id, &g);
+		if (!g.receive) {
+			resolved_free(&r);
+			reply(s, "550 5.2.1 <%s>: Mailbox disabled", p.addr);
+			count_error(s);
+			return;
+		}
+		if (g.max_bytes > 0) {
+			uint64_t used, n;
+			mailstore_usage(s->srv->env->rootfd, r.local[0].domain, r.local[0].dir, &used, &n);
+			if (s->mail_size > (uint64_t)g.max_bytes) {
+				resolved_free(&r);
+				reply(s, "552 5.2.2 <%s>: Message larger than the mailbox quota", p.addr);
+				return;
+			}
+			if (used + s->mail_size >= (uint64_t)g.max_bytes) {
+				resolved_free(&r);
+				reply(s, "452 4.2.2 <%s>: Mailbox full", p.addr);
+				return;
+			}
+		}
+	}
 	if (k != RESOLVE_UNKNOWN)
 		resolved_free(&r);
 	switch (k) {
