@@ -92,8 +92,9 @@ char *admin_userdef_vars(struct admin_env *env, const char *domain);
 enum tern_err admin_mailproc_get(struct admin_ctx *ctx, const char *domain, const char *user, const char *flags,
 				 struct buf *out);
 enum tern_err admin_mailproc_check(struct admin_ctx *ctx, const char *domain, const char *user);
+/* The upload is checked first; a bad line gives TERN_E_BAD_FILE and its number. */
 enum tern_err admin_mailproc_set(struct admin_ctx *ctx, const char *domain, const char *user, const char *which,
-				 const char *data, size_t len);
+				 const char *data, size_t len, int *bad_line_r);
 
 /* ---- mailing lists ---- */
 enum tern_err admin_mluser_add(struct admin_ctx *ctx, const char *domain, const char *list, const char *addr,

@@ -28,6 +28,7 @@
 #include "../core/log.h"
 #include "../core/secret.h"
 #include "../core/tabline.h"
+#include "../deliver/mailproc.h"
 #include "admin.h"
 #include "views.h"
 
@@ -396,7 +397,7 @@ enum tern_err admin_mailproc_check(struct admin_ctx *ctx, const char *domain, co
 }
 
 enum tern_err admin_mailproc_set(struct admin_ctx *ctx, const char *domain, const char *user, const char *which,
-				 const char *data, size_t len)
+				 const char *data, size_t len, int *bad_line_r)
 {
 	char drel[700], urel[700];
 	enum tern_err e = mailproc_paths(ctx, domain, user, drel, urel, sizeof drel);
@@ -418,6 +419,19 @@ enum tern_err admin_mailproc_set(struct admin_ctx *ctx, const char *domain, cons
 			*s2 = '/';
 		}
 		mkdirat(ctx->env->rootfd, dirpart, 0700);
+	}
+	if (len) {
+		struct mp_rules rules = {0};
+		int bad = 0;
+		char *text = strndup(data, len);
+		int rc = text ? mailproc_parse(text, &rules, &bad) : -1;
+		free(text);
+		mailproc_free(&rules);
+		if (rc < 0) {
+			if (bad_line_r)
+				*bad_line_r = bad;
+			return TERN_E_BAD_FILE;
+		}
 	}
 	struct rel_path p;
 	if ((e = parse_rel(rel, &p)))

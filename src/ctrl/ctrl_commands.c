@@ -141,8 +141,7 @@ static void h_usergetmproc(struct ctrl_session *s, char **argv, int argc)
 
 static enum tern_err store_mailproc(struct ctrl_session *s, char **argv, const char *data, size_t len, int *bad)
 {
-	(void)bad;
-	return admin_mailproc_set(&s->ctx, argv[1], argv[2], argv[3], data, len);
+	return admin_mailproc_set(&s->ctx, argv[1], argv[2], argv[3], data, len, bad);
 }
 
 static void h_usersetmproc(struct ctrl_session *s, char **argv, int argc)

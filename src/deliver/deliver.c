@@ -23,6 +23,7 @@
 #include "../core/xmalloc.h"
 #include "../queue/spool.h"
 #include "../store/mailstore.h"
+#include "mailproc.h"
 #include "resolve.h"
 
 struct deliver {
@@ -193,6 +194,138 @@ static int spool_fork(struct deliver *dl, int spoolfd, off_t body_off, const str
 	return rc;
 }
 
+#define MAX_HOPS 16
+
+/* The Maildir name of recipient ri's copy ti: derived from the spool id,
+ * so a repeated delivery finds the copy already there. */
+static void maildir_base(struct deliver *dl, const struct envelope *env, int ri, int ti, char *base, size_t sz)
+{
+	char uid[64];
+	snprintf(uid, sizeof uid, "%s", env->id);
+	for (char *p = uid; *p; p++)
+		if (*p == '.' || *p == '/' || *p == ':')
+			*p = '_';
+	snprintf(base, sz, "%lld.T%sR%dN%d.%s", (long long)env->received, uid, ri, ti, dl->host);
+}
+
+/* A copy of the message for one address, as a new spool entry with a
+ * name derived from the original, handed to delivery. */
+static int redirect_copy(struct deliver *dl, int spoolfd, off_t body_off, const struct envelope *env,
+			 const char *sender, const char *to, const char *tag)
+{
+	struct envelope e = *env;
+	e.rcpt = NULL;
+	e.nrcpt = 0;
+	snprintf(e.id, sizeof e.id, "%.38s-%.20s", env->id, tag);
+	snprintf(e.from, sizeof e.from, "%.329s", sender);
+	e.hops = env->hops + 1;
+	envelope_add_rcpt(&e, to);
+	struct spool_file sf;
+	int rc = spool_create(dl->env->rootfd, &sf, &e);
+	if (rc == 0) {
+		rc = copy_body(sf.fd, spoolfd, body_off);
+		if (rc == 0)
+			rc = spool_commit(dl->env->rootfd, &sf);
+		else
+			spool_abort(dl->env->rootfd, &sf);
+	}
+	if (rc == 0) {
+		log_info("deliver %s: redirected to <%s> as %s", env->id, to, e.id);
+		deliver_enqueue(dl, e.id);
+	}
+	envelope_free(&e);
+	return rc;
+}
+
+/* Run an "external" command with the message on stdin. Returns its exit
+ * code or -1. */
+static int run_external(struct deliver *dl, const struct mp_cmd *cmd, int spoolfd, off_t body_off,
+			const struct envelope *env, const char *rcpt)
+{
+	char rel[160], abs[4200];
+	snprintf(rel, sizeof rel, "spool/tmp/ext-%.60s-%d", env->id, (int)(random() & 0xffff));
+	int fd = openat(dl->env->rootfd, rel, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	int rc = -1;
+	if (copy_body(fd, spoolfd, body_off) == 0 && lseek(fd, 0, SEEK_SET) == 0) {
+		snprintf(abs, sizeof abs, "%s/%s", dl->env->root, rel);
+		char *argv[40];
+		int n = 0;
+		for (int i = 0; i < cmd->argc && n < 39; i++) {
+			const char *a = cmd->argv[i];
+			if (!strcmp(a, "@@FROM"))
+				a = env->from;
+			else if (!strcmp(a, "@@RCPT"))
+				a = rcpt;
+			else if (!strcmp(a, "@@MSGID"))
+				a = env->id;
+			else if (!strcmp(a, "@@FILE"))
+				a = abs;
+			argv[n++] = (char *)a;
+		}
+		argv[n] = NULL;
+		rc = mailproc_run(argv, fd, cmd->timeout);
+		if (rc != 0 && rc != 16)
+			log_err("deliver %s: external %s for <%s> failed (exit %d)", env->id, cmd->argv[0], rcpt, rc);
+	}
+	close(fd);
+	unlinkat(dl->env->rootfd, rel, 0);
+	return rc;
+}
+
+/* Apply the account's rules; -1 when something must be retried. */
+static int process_account(struct deliver *dl, const struct mailbox_ref *m, const struct envelope *env, int ri,
+			   int ti, int spoolfd, off_t body_off, bool recovery)
+{
+	struct mp_rules rules;
+	int bad = 0;
+	if (mailproc_load(dl->env->rootfd, m->domain, m->dir, &rules, &bad) < 0) {
+		/* A broken rule file must not lose mail: store it. */
+		log_err("deliver %s: mailproc.tab of %s@%s is invalid (line %d); storing in the mailbox", env->id,
+			m->name, m->domain, bad);
+		mailproc_free(&rules);
+		mailproc_parse("mailbox", &rules, NULL);
+	}
+	int rc = 0;
+	for (int c = 0; c < rules.n && rc == 0; c++) {
+		struct mp_cmd *cmd = &rules.cmd[c];
+		if (cmd->kind == MP_MAILBOX) {
+			char base[300];
+			maildir_base(dl, env, ri, ti, base, sizeof base);
+			if (maildir_put(dl, m, env, env->rcpt[ri], spoolfd, body_off, base, recovery) < 0) {
+				log_err("deliver %s: cannot write to %s/%s: %s", env->id, m->domain, m->dir, strerror(errno));
+				rc = -1;
+			} else {
+				log_info("deliver %s: <%s> -> %s@%s", env->id, env->rcpt[ri], m->name, m->domain);
+			}
+		} else if (cmd->kind == MP_REDIRECT || cmd->kind == MP_LREDIRECT) {
+			if (env->hops >= MAX_HOPS) {
+				log_err("deliver %s: too many redirections for <%s>; not redirected again", env->id,
+					env->rcpt[ri]);
+				continue;
+			}
+			char self[600];
+			snprintf(self, sizeof self, "%s@%s", m->name, m->domain);
+			for (int k = 0; k < cmd->argc && rc == 0; k++) {
+				char to[600], tag[64];
+				if (strchr(cmd->argv[k], '@'))
+					snprintf(to, sizeof to, "%s", cmd->argv[k]);
+				else
+					snprintf(to, sizeof to, "%s@%s", cmd->argv[k], m->domain); /* a bare name */
+				snprintf(tag, sizeof tag, "r%dt%dc%dk%d", ri, ti, c, k);
+				rc = redirect_copy(dl, spoolfd, body_off, env,
+						   cmd->kind == MP_LREDIRECT ? self : env->from, to, tag);
+			}
+		} else if (cmd->kind == MP_EXTERNAL) {
+			if (run_external(dl, cmd, spoolfd, body_off, env, env->rcpt[ri]) == 16)
+				break; /* exit code 16: stop here */
+		}
+	}
+	mailproc_free(&rules);
+	return rc;
+}
+
 static void deliver_one(void *arg)
 {
 	struct job *j = arg;
@@ -226,23 +359,9 @@ static void deliver_one(void *arg)
 			log_warn("deliver %s: <%s> %s; message kept in spool/held", env.id, env.rcpt[i],
 				 k == RESOLVE_LOOP ? "expands too deep (alias or list loop)" : "no longer exists");
 		}
-		for (int t = 0; t < r.nlocal && !failed; t++) {
-			char base[300];
-			char uid[64];
-			snprintf(uid, sizeof uid, "%s", env.id);
-			for (char *p = uid; *p; p++)
-				if (*p == '.' || *p == '/' || *p == ':')
-					*p = '_';
-			snprintf(base, sizeof base, "%lld.T%sR%dN%d.%s", (long long)env.received, uid, i, t, dl->host);
-			if (maildir_put(dl, &r.local[t], &env, env.rcpt[i], fd, body_off, base, j->recovery) < 0) {
-				log_err("deliver %s: cannot write to %s/%s: %s; will retry", env.id, r.local[t].domain,
-					r.local[t].dir, strerror(errno));
+		for (int t = 0; t < r.nlocal && !failed; t++)
+			if (process_account(dl, &r.local[t], &env, i, t, fd, body_off, j->recovery) < 0)
 				failed = true;
-			} else {
-				log_info("deliver %s: <%s> -> %s@%s", env.id, env.rcpt[i], r.local[t].name,
-					 r.local[t].domain);
-			}
-		}
 		for (int t = 0; t < r.nremote; t++) {
 			remote = xrealloc(remote, (size_t)(nremote + 1) * sizeof *remote);
 			remote[nremote++] = xstrdup(r.remote[t]);

@@ -66,8 +66,8 @@ int spool_create(int rootfd, struct spool_file *sf, const struct envelope *env)
 	if (sf->fd < 0)
 		return -1;
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "TERN-SPOOL 1\nI %s\nR %lld\nP %s\nH %s\nA %s\nF %s\n", env->id, (long long)env->received,
-		   env->peer, env->helo, env->auth[0] ? env->auth : "-", env->from);
+	buf_printf(&b, "TERN-SPOOL 1\nI %s\nR %lld\nP %s\nH %s\nA %s\nF %s\nL %d\n", env->id,
+		   (long long)env->received, env->peer, env->helo, env->auth[0] ? env->auth : "-", env->from, env->hops);
 	for (int i = 0; i < env->nrcpt; i++)
 		buf_printf(&b, "T %s\n", env->rcpt[i]);
 	buf_puts(&b, ".\n");
@@ -185,6 +185,9 @@ int spool_read_envelope(int fd, struct envelope *env, off_t *body_off_r)
 			break;
 		case 'F':
 			snprintf(env->from, sizeof env->from, "%s", v);
+			break;
+		case 'L':
+			env->hops = atoi(v);
 			break;
 		case 'T':
 			if (env->nrcpt < SPOOL_MAX_RCPTS)

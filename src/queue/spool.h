@@ -11,6 +11,7 @@
  *   TERN-SPOOL 1
  *   I <id>            R <unix time>      P <peer address>
  *   H <helo name>     A <auth user or ->  F <sender or empty>
+ *   L <hops>          (redirections so far)
  *   T <recipient>     (one line per recipient)
  *   .
  *   <message, LF line ends, not dot-stuffed>
@@ -39,6 +40,7 @@ struct envelope {
 	char helo[256];
 	char auth[320];
 	char from[330];
+	int hops; /* redirections so far */
 	int nrcpt;
 	char **rcpt;
 };
