@@ -38,12 +38,16 @@ def test_commands_listing_and_exit_codes(server):
 def test_upload_with_dots_and_tls_modes(server):
     tern(server, "domainadd", "up.test")
     tern(server, "useradd", "up.test", "bo", "pw", "U")
-    r = tern(server, "usersetmproc", "up.test", "bo", stdin='"mailbox"\n.starts with dot\n')
+    r = tern(server, "usersetmproc", "up.test", "bo", stdin='"mailbox"\n# comment\n')
     assert r.returncode == 0, r.stderr
     r = tern(server, "--tls", "usergetmproc", "up.test", "bo")
-    assert r.returncode == 0 and r.stdout == '"mailbox"\n.starts with dot\n'
-    r = tern(server, "--ssl", "--clear", "usergetmproc", "up.test", "bo", port=server.tls_port)
-    assert r.returncode == 0 and r.stdout == '"mailbox"\n.starts with dot\n'
+    assert r.returncode == 0 and r.stdout == '"mailbox"\n# comment\n'
+    r = tern(server, "cfgfileset", "client-dots.txt", stdin="first\n.starts with dot\n..two dots\n")
+    assert r.returncode == 0, r.stderr
+    r = tern(server, "--ssl", "--clear", "cfgfileget", "client-dots.txt", port=server.tls_port)
+    assert r.returncode == 0 and r.stdout == "first\n.starts with dot\n..two dots\n"
+    r = tern(server, "usersetmproc", "up.test", "bo", stdin="not a rule\n")
+    assert r.returncode == 1 and "-00020" in r.stderr
 
 
 def test_script_stops_at_first_error_unless_told(server, tmp_path):
