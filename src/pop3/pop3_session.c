@@ -23,6 +23,7 @@
 
 #include "../admin/admin.h"
 #include "../admin/settings.h"
+#include "../auth/challenge.h"
 #include "../core/evloop.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
@@ -73,6 +74,8 @@ struct pop3_session {
 	int job_rc;
 	char job_user[320];
 	char job_pass[512];
+	bool job_apop;
+	char apop_ts[160];
 };
 
 static void read_cb(struct bufferevent *bev, void *arg);
@@ -230,9 +233,13 @@ static void job_run(void *arg)
 			if (d[0])
 				snprintf(user, sizeof user, "%s@%s", s->job_user, d);
 		}
-		bool ok = c && smtp_addr_split(user, local, sizeof local, dom, sizeof dom) &&
-			  dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
-			  u.type == 'U' && admin_password_matches(c, &u, s->job_pass);
+		bool ok;
+		if (s->job_apop)
+			ok = c && challenge_verify(c, user, CHALLENGE_APOP, s->apop_ts, s->job_pass, &u);
+		else
+			ok = c && smtp_addr_split(user, local, sizeof local, dom, sizeof dom) &&
+			     dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
+			     u.type == 'U' && admin_password_matches(c, &u, s->job_pass);
 		secret_wipe(s->job_pass, sizeof s->job_pass);
 		if (!ok) {
 			sleep(1);
@@ -484,6 +491,7 @@ static void auth_plain(struct pop3_session *s, const char *b64)
 	snprintf(s->job_user, sizeof s->job_user, "%s", user);
 	snprintf(s->job_pass, sizeof s->job_pass, "%s", pass);
 	secret_wipe(raw, sizeof raw);
+	s->job_apop = false;
 	start_job(s, JOB_LOGIN);
 }
 
@@ -531,6 +539,7 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 			}
 			snprintf(s->job_pass, sizeof s->job_pass, "%s", arg);
 			secret_wipe(line, len);
+			s->job_apop = false;
 			start_job(s, JOB_LOGIN);
 		} else if (!strcasecmp(v, "AUTH")) {
 			if (strncasecmp(arg, "PLAIN", 5) || (arg[5] && arg[5] != ' ')) {
@@ -561,7 +570,15 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 			bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
 			bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 		} else if (!strcasecmp(v, "APOP")) {
-			reply(s, "-ERR APOP is not available for this account");
+			const char *sp2 = strrchr(arg, ' ');
+			if (!sp2 || sp2 == arg || (size_t)(sp2 - arg) >= sizeof s->job_user || strlen(sp2 + 1) != 32) {
+				reply(s, "-ERR Syntax: APOP user digest");
+				return;
+			}
+			snprintf(s->job_user, sizeof s->job_user, "%.*s", (int)(sp2 - arg), arg);
+			snprintf(s->job_pass, sizeof s->job_pass, "%s", sp2 + 1);
+			s->job_apop = true;
+			start_job(s, JOB_LOGIN);
 		} else {
 			reply(s, "-ERR Unknown command or not logged in");
 		}
@@ -704,7 +721,10 @@ void pop3_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	reply(s, "+OK Tern POP3 server ready");
+	char host[128] = "localhost";
+	gethostname(host, sizeof host - 1);
+	challenge_make(host, s->apop_ts, sizeof s->apop_ts);
+	reply(s, "+OK Tern POP3 server ready %s", s->apop_ts);
 }
 
 struct pop3_server *pop3_server_new(struct admin_env *env, struct evloop *lp, struct workq *io, SSL_CTX *tls)

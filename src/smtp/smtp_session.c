@@ -20,6 +20,7 @@
 
 #include "../admin/admin.h"
 #include "../admin/settings.h"
+#include "../auth/challenge.h"
 #include "../core/evloop.h"
 #include "../core/log.h"
 #include "../core/secret.h"
@@ -80,6 +81,8 @@ struct smtp_session {
 	int job_rc;
 	char job_user[320];
 	char job_pass[512];
+	bool job_cram;
+	char cram[160];
 	/* settings read at connect */
 	long max_size, max_rcpts, max_line, max_errors;
 	bool reject_bare;
@@ -200,10 +203,14 @@ static void job_run(void *arg)
 		struct dir_conn *c = dir_conn_open(s->srv->env->dir);
 		char local[256], dom[256], real[256];
 		struct dir_user u;
-		if (c && smtp_addr_split(s->job_user, local, sizeof local, dom, sizeof dom) &&
-		    dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
-		    u.type == 'U' && admin_password_matches(c, &u, s->job_pass))
+		if (s->job_cram) {
+			if (c && challenge_verify(c, s->job_user, CHALLENGE_CRAM_MD5, s->cram, s->job_pass, NULL))
+				s->job_rc = 0;
+		} else if (c && smtp_addr_split(s->job_user, local, sizeof local, dom, sizeof dom) &&
+			   dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
+			   u.type == 'U' && admin_password_matches(c, &u, s->job_pass)) {
 			s->job_rc = 0;
+		}
 		dir_conn_close(c);
 		secret_wipe(s->job_pass, sizeof s->job_pass);
 		if (s->job_rc < 0)
@@ -303,7 +310,7 @@ static void cmd_ehlo(struct smtp_session *s, const char *arg, bool ehlo)
 	if (tls_available(s))
 		lines[n++] = "STARTTLS";
 	if (auth_allowed(s))
-		lines[n++] = "AUTH PLAIN LOGIN";
+		lines[n++] = "AUTH PLAIN LOGIN CRAM-MD5";
 	struct evbuffer *o = bufferevent_get_output(s->bev);
 	for (int i = 0; i < n; i++)
 		evbuffer_add_printf(o, "250%c%s\r\n", i + 1 < n ? '-' : ' ', lines[i]);
@@ -602,6 +609,7 @@ static void auth_plain(struct smtp_session *s, const char *b64)
 	snprintf(s->job_user, sizeof s->job_user, "%s", user);
 	snprintf(s->job_pass, sizeof s->job_pass, "%s", pass);
 	secret_wipe(raw, sizeof raw);
+	s->job_cram = false;
 	start_job(s, JOB_AUTH);
 }
 
@@ -644,6 +652,16 @@ static void cmd_auth(struct smtp_session *s, const char *arg)
 			s->auth_step = 3;
 			reply(s, "334 ");
 		}
+	} else if (!strcasecmp(mech, "CRAM-MD5")) {
+		if (initial) {
+			reply(s, "501 5.5.4 CRAM-MD5 takes no initial response");
+			return;
+		}
+		challenge_make(s->srv->host, s->cram, sizeof s->cram);
+		unsigned char enc[256];
+		EVP_EncodeBlock(enc, (const unsigned char *)s->cram, (int)strlen(s->cram));
+		s->auth_step = 4;
+		reply(s, "334 %s", enc);
 	} else if (!strcasecmp(mech, "LOGIN")) {
 		if (initial) {
 			char u[300];
@@ -673,9 +691,27 @@ static void auth_continue(struct smtp_session *s, const char *line)
 		return;
 	}
 	if (step == 3) {
+		s->job_cram = false;
 		auth_plain(s, line);
 		return;
 	}
+	if (step == 4) {
+		char resp[400];
+		char *sp = NULL;
+		if (b64_decode(line, resp, sizeof resp) <= 0 || !(sp = strrchr(resp, ' ')) || sp == resp ||
+		    (size_t)(sp - resp) >= sizeof s->job_user) {
+			reply(s, "501 5.5.2 Bad CRAM-MD5 response");
+			count_error(s);
+			return;
+		}
+		*sp = '\0';
+		snprintf(s->job_user, sizeof s->job_user, "%.319s", resp);
+		snprintf(s->job_pass, sizeof s->job_pass, "%.64s", sp + 1);
+		s->job_cram = true;
+		start_job(s, JOB_AUTH);
+		return;
+	}
+	s->job_cram = false;
 	if (step == 1) {
 		char user[sizeof s->login_user];
 		if (b64_decode(line, user, sizeof user) <= 0) {
