@@ -41,6 +41,7 @@
 #include "core/tls.h"
 #include "core/workq.h"
 #include "deliver/deliver.h"
+#include "fetch/poplink.h"
 #include "pop3/pop3.h"
 #include "queue/spool.h"
 #include "smtp/smtp.h"
@@ -415,6 +416,7 @@ int main(int argc, char **argv)
 	if (evloop_start(lp) < 0)
 		return 1;
 	deliver_recover(dl);
+	struct poplink *links = poplink_start(&env, dl);
 
 	rehash_start(&env);
 	pthread_t hk;
@@ -422,6 +424,7 @@ int main(int argc, char **argv)
 	log_info("ternd %s ready (data root %s%s)", TERN_VERSION, root, dev ? ", development mode" : "");
 	listen_run(ls, nls, session);
 	log_info("stopping");
+	poplink_stop(links);
 	evloop_halt(lp);
 	workq_free(io);
 	smtp_server_free(smtp);

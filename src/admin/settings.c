@@ -47,6 +47,7 @@ static const struct setting_def defs[] = {
 	{"SmtpRelayNetworks", SET_STR, "", 0, 4000, "networks allowed to relay without AUTH (addr/bits,...)"},
 	{"AllowSmtpVRFY", SET_BOOL, "0", 0, 1, "answer VRFY"},
 	{"Pop3Timeout", SET_INT, "600", 5, 3600, "POP3 idle timeout, seconds"},
+	{"Pop3LinkInterval", SET_INT, "300", 1, 86400, "seconds between collections of the POP3 links"},
 	{"EnablePOP3-TLS", SET_BOOL, "1", 0, 1, "offer STLS"},
 	{"EnableSMTP-TLS", SET_BOOL, "1", 0, 1, "offer STARTTLS"},
 };

@@ -1,0 +1,524 @@
+/*
+ * poplink - the POP3 collection thread and a small blocking POP3 client.
+ */
+#include "poplink.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../admin/admin.h"
+#include "../admin/settings.h"
+#include "../core/buf.h"
+#include "../core/fsutil.h"
+#include "../core/log.h"
+#include "../core/secret.h"
+#include "../core/xmalloc.h"
+#include "../deliver/deliver.h"
+#include "../queue/spool.h"
+
+#define MAX_MSG (64u << 20)
+
+struct poplink {
+	struct admin_env *env;
+	struct deliver *dl;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+struct link {
+	char ld[256], lu[256], rh[300], ru[256], auth[256];
+};
+
+struct client {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	struct buf in;
+};
+
+/* ---- client I/O ---- */
+
+static int c_send(struct client *c, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = c->ssl ? SSL_write(c->ssl, p, (int)n) : send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int c_line(struct client *c, struct buf *out)
+{
+	for (;;) {
+		char *lf = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
+		if (lf) {
+			size_t len = (size_t)(lf - c->in.data), keep = len;
+			if (keep && c->in.data[keep - 1] == '\r')
+				keep--;
+			buf_reset(out);
+			buf_append(out, c->in.data, keep);
+			buf_consume(&c->in, len + 1);
+			return 0;
+		}
+		if (c->in.len > 65536)
+			return -1;
+		char chunk[16384];
+		ssize_t n = c->ssl ? SSL_read(c->ssl, chunk, sizeof chunk) : recv(c->fd, chunk, sizeof chunk, 0);
+		if (n <= 0)
+			return -1;
+		buf_append(&c->in, chunk, (size_t)n);
+	}
+}
+
+/* Send a command (may be NULL), read a status line: 0 for +OK. */
+static int c_cmd(struct client *c, const char *cmd, struct buf *resp)
+{
+	if (cmd) {
+		struct buf b = BUF_INIT;
+		buf_printf(&b, "%s\r\n", cmd);
+		int rc = c_send(c, b.data, b.len);
+		secret_wipe(b.data, b.len);
+		buf_free(&b);
+		if (rc < 0)
+			return -1;
+	}
+	if (c_line(c, resp) < 0)
+		return -1;
+	return strncmp(resp->data, "+OK", 3) ? -1 : 0;
+}
+
+static int c_tls(struct client *c)
+{
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx)
+		return -1;
+	/* Mail collection follows the opportunistic model of the old tools:
+	 * encryption without certificate checks. */
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	return SSL_connect(c->ssl) == 1 ? 0 : -1;
+}
+
+static void c_close(struct client *c)
+{
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+	buf_free(&c->in);
+}
+
+static bool has_auth(const char *auth, const char *word)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof tmp, "%s", auth);
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!strcasecmp(t, word))
+			return true;
+	return false;
+}
+
+static int c_connect(const char *hostport, bool pop3s)
+{
+	char host[300], port[16];
+	snprintf(port, sizeof port, "%s", pop3s ? "995" : "110");
+	if (hostport[0] == '[') {
+		const char *e = strchr(hostport, ']');
+		if (!e)
+			return -1;
+		snprintf(host, sizeof host, "%.*s", (int)(e - hostport - 1), hostport + 1);
+		if (e[1] == ':')
+			snprintf(port, sizeof port, "%s", e + 2);
+	} else {
+		snprintf(host, sizeof host, "%s", hostport);
+		char *colon = strrchr(host, ':');
+		if (colon && strchr(host, ':') == colon) {
+			*colon = '\0';
+			snprintf(port, sizeof port, "%s", colon + 1);
+		}
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	int fd = -1;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		struct timeval tv = {60, 0};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* ---- UIDL memory for "Leave" ---- */
+
+static void uidl_path(const struct link *l, char *out, size_t sz)
+{
+	char key[1200], md5[33];
+	snprintf(key, sizeof key, "%s|%s|%s|%s", l->ld, l->lu, l->rh, l->ru);
+	for (char *p = key; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	secret_md5_hex(key, strlen(key), md5);
+	snprintf(out, sz, "pop3links/%s.uidl", md5);
+}
+
+static bool uidl_seen(const struct buf *seen, const char *uidl)
+{
+	size_t n = strlen(uidl);
+	const char *p = seen->data;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len == n && !memcmp(p, uidl, n))
+			return true;
+		p = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/* ---- one link ---- */
+
+static int store_message(struct poplink *pl, const struct link *l, const char *data, size_t len, char *id_r)
+{
+	struct envelope env = {0};
+	spool_new_id(env.id);
+	env.received = time(NULL);
+	snprintf(env.peer, sizeof env.peer, "pop3");
+	snprintf(env.helo, sizeof env.helo, "%.250s", l->rh);
+	char rcpt[600];
+	snprintf(rcpt, sizeof rcpt, "%s@%s", l->lu, l->ld);
+	envelope_add_rcpt(&env, rcpt);
+	struct spool_file sf;
+	int rc = spool_create(pl->env->rootfd, &sf, &env);
+	if (rc == 0) {
+		char date[64], hdr[900];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+		int hl = snprintf(hdr, sizeof hdr, "X-Tern-Fetched: from %s@%s by POP3 link for %s;\n\t%s\n", l->ru, l->rh,
+				  rcpt, date);
+		rc = spool_write(&sf, hdr, (size_t)hl);
+		if (rc == 0)
+			rc = spool_write(&sf, data, len);
+		if (rc == 0)
+			rc = spool_commit(pl->env->rootfd, &sf);
+		else
+			spool_abort(pl->env->rootfd, &sf);
+	}
+	snprintf(id_r, 64, "%s", env.id);
+	envelope_free(&env);
+	return rc;
+}
+
+static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link *l)
+{
+	if (l->ld[0] == '@' || l->ld[0] == '?' || l->ld[0] == '&') {
+		log_warn("poplink %s@%s for %s/%s: this local form is not handled yet, skipped", l->ru, l->rh, l->ld,
+			 l->lu);
+		return;
+	}
+	unsigned char box[2048];
+	size_t blen = sizeof box;
+	struct buf pass = BUF_INIT, r = BUF_INIT, msg = BUF_INIT, seen = BUF_INIT, newseen = BUF_INIT;
+	if (!dir_poplink_get_box(c, l->ld, l->lu, l->rh, l->ru, box, &blen) || secret_box_open(box, blen, &pass) < 0) {
+		log_err("poplink %s@%s: cannot read its password", l->ru, l->rh);
+		buf_free(&pass);
+		return;
+	}
+	bool pop3s = has_auth(l->auth, "POP3S"), leave = has_auth(l->auth, "Leave");
+	struct client cl = {.fd = c_connect(l->rh, pop3s)};
+	const char *why = NULL;
+	int fetched = 0;
+	if (cl.fd < 0) {
+		why = "cannot connect";
+		goto out;
+	}
+	if (pop3s && c_tls(&cl) < 0) {
+		why = "TLS handshake failed";
+		goto out;
+	}
+	if (c_cmd(&cl, NULL, &r) < 0) {
+		why = "no greeting";
+		goto out;
+	}
+	char ts[256] = "";
+	const char *lt = strchr(r.data, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (lt && gt && gt - lt < (long)sizeof ts)
+		snprintf(ts, sizeof ts, "%.*s", (int)(gt - lt + 1), lt);
+	if (!pop3s && (has_auth(l->auth, "STLS") || has_auth(l->auth, "FSTLS"))) {
+		if (c_cmd(&cl, "STLS", &r) == 0) {
+			buf_reset(&cl.in);
+			if (c_tls(&cl) < 0) {
+				why = "STLS handshake failed";
+				goto out;
+			}
+		} else if (has_auth(l->auth, "FSTLS")) {
+			why = "server refuses STLS (FSTLS)";
+			goto out;
+		}
+	}
+	struct buf cmd = BUF_INIT;
+	bool logged = false;
+	if ((has_auth(l->auth, "APOP") || has_auth(l->auth, "FAPOP")) && ts[0]) {
+		struct buf in = BUF_INIT;
+		char md5[33];
+		buf_puts(&in, ts);
+		buf_append(&in, pass.data, pass.len);
+		secret_md5_hex(in.data, in.len, md5);
+		secret_wipe(in.data, in.len);
+		buf_free(&in);
+		buf_printf(&cmd, "APOP %s %s", l->ru, md5);
+		logged = c_cmd(&cl, cmd.data, &r) == 0;
+		buf_reset(&cmd);
+	}
+	if (!logged && !has_auth(l->auth, "FAPOP")) {
+		buf_printf(&cmd, "USER %s", l->ru);
+		if (c_cmd(&cl, cmd.data, &r) == 0) {
+			buf_reset(&cmd);
+			buf_printf(&cmd, "PASS %s", pass.data);
+			logged = c_cmd(&cl, cmd.data, &r) == 0;
+			secret_wipe(cmd.data, cmd.len);
+		}
+	}
+	buf_free(&cmd);
+	if (!logged) {
+		why = "login refused";
+		goto out;
+	}
+	char upath[200];
+	uidl_path(l, upath, sizeof upath);
+	if (leave) {
+		mkdirat(pl->env->rootfd, "pop3links", 0700);
+		fs_read_all_at(pl->env->rootfd, upath, 16u << 20, &seen);
+	}
+	/* UIDL listing (when available) gives message numbers and ids. */
+	int nmsg = 0;
+	int *nums = NULL;
+	char **uidls = NULL;
+	if (c_cmd(&cl, "UIDL", &r) == 0) {
+		for (;;) {
+			if (c_line(&cl, &r) < 0) {
+				why = "connection lost";
+				goto out_list;
+			}
+			if (!strcmp(r.data, "."))
+				break;
+			char u[128];
+			int num;
+			if (sscanf(r.data, "%d %127s", &num, u) == 2 && nmsg < 100000) {
+				nums = xrealloc(nums, (size_t)(nmsg + 1) * sizeof *nums);
+				uidls = xrealloc(uidls, (size_t)(nmsg + 1) * sizeof *uidls);
+				nums[nmsg] = num;
+				uidls[nmsg++] = xstrdup(u);
+			}
+		}
+	} else if (leave) {
+		why = "the server has no UIDL, which Leave needs";
+		goto out_list;
+	} else if (c_cmd(&cl, "STAT", &r) == 0) {
+		int count = 0;
+		sscanf(r.data, "+OK %d", &count);
+		for (int i = 1; i <= count && i <= 100000; i++) {
+			nums = xrealloc(nums, (size_t)(nmsg + 1) * sizeof *nums);
+			uidls = xrealloc(uidls, (size_t)(nmsg + 1) * sizeof *uidls);
+			nums[nmsg] = i;
+			uidls[nmsg++] = xstrdup("-");
+		}
+	}
+	for (int i = 0; i < nmsg && !why; i++) {
+		if (leave && uidl_seen(&seen, uidls[i]))
+			continue;
+		char rc_cmd[32];
+		snprintf(rc_cmd, sizeof rc_cmd, "RETR %d", nums[i]);
+		if (c_cmd(&cl, rc_cmd, &r) < 0) {
+			why = "RETR failed";
+			break;
+		}
+		buf_reset(&msg);
+		for (;;) {
+			if (c_line(&cl, &r) < 0) {
+				why = "connection lost during RETR";
+				break;
+			}
+			if (!strcmp(r.data, "."))
+				break;
+			const char *p = r.data[0] == '.' ? r.data + 1 : r.data;
+			if (msg.len < MAX_MSG) {
+				buf_puts(&msg, p);
+				buf_putc(&msg, '\n');
+			}
+		}
+		if (why)
+			break;
+		char id[64];
+		if (store_message(pl, l, msg.data ? msg.data : "", msg.len, id) < 0) {
+			why = "cannot store the message locally";
+			break;
+		}
+		/* The message is durable here: only now may it go away remotely. */
+		deliver_enqueue(pl->dl, id);
+		fetched++;
+		if (leave) {
+			buf_printf(&newseen, "%s\n", uidls[i]);
+		} else {
+			char dc[32];
+			snprintf(dc, sizeof dc, "DELE %d", nums[i]);
+			if (c_cmd(&cl, dc, &r) < 0) {
+				why = "DELE failed";
+				break;
+			}
+		}
+	}
+	if (leave && newseen.len) {
+		buf_append(&seen, newseen.data, newseen.len);
+		fs_write_atomic_at(pl->env->rootfd, upath, seen.data, seen.len, 0600);
+	}
+	if (!why)
+		c_cmd(&cl, "QUIT", &r);
+out_list:
+	for (int i = 0; i < nmsg; i++)
+		free(uidls[i]);
+	free(uidls);
+	free(nums);
+out:
+	if (why)
+		log_warn("poplink %s@%s -> %s@%s: %s", l->ru, l->rh, l->lu, l->ld, why);
+	else if (fetched)
+		log_info("poplink %s@%s -> %s@%s: %d message(s) collected", l->ru, l->rh, l->lu, l->ld, fetched);
+	c_close(&cl);
+	secret_wipe(pass.data, pass.len);
+	buf_free(&pass);
+	buf_free(&r);
+	buf_free(&msg);
+	buf_free(&seen);
+	buf_free(&newseen);
+}
+
+struct link_list {
+	int n;
+	struct link *v;
+};
+
+static int collect_link(void *arg, const char *const *f, int n)
+{
+	(void)n;
+	struct link_list *ll = arg;
+	if (strcmp(f[5], "1"))
+		return 0;
+	ll->v = xrealloc(ll->v, (size_t)(ll->n + 1) * sizeof *ll->v);
+	struct link *l = &ll->v[ll->n++];
+	snprintf(l->ld, sizeof l->ld, "%s", f[0]);
+	snprintf(l->lu, sizeof l->lu, "%s", f[1]);
+	snprintf(l->rh, sizeof l->rh, "%s", f[2]);
+	snprintf(l->ru, sizeof l->ru, "%s", f[3]);
+	snprintf(l->auth, sizeof l->auth, "%s", f[4]);
+	return 0;
+}
+
+static void run_pass(struct poplink *pl, struct dir_conn *c)
+{
+	struct link_list ll = {0};
+	dir_poplink_list(c, collect_link, &ll);
+	for (int i = 0; i < ll.n; i++) {
+		pthread_mutex_lock(&pl->mu);
+		bool stop = pl->stop;
+		pthread_mutex_unlock(&pl->mu);
+		if (stop)
+			break;
+		char real[256];
+		if (ll.v[i].ld[0] != '@' && ll.v[i].ld[0] != '?' && ll.v[i].ld[0] != '&' &&
+		    (!dir_domain_resolve(c, ll.v[i].ld, real, sizeof real) || !dir_user_get(c, real, ll.v[i].lu, NULL)))
+			continue; /* the local account is gone: the link is off */
+		fetch_link(pl, c, &ll.v[i]);
+	}
+	free(ll.v);
+}
+
+static void *poplink_main(void *arg)
+{
+	struct poplink *pl = arg;
+	struct dir_conn *c = dir_conn_open(pl->env->dir);
+	if (!c)
+		return NULL;
+	time_t last = 0;
+	pthread_mutex_lock(&pl->mu);
+	while (!pl->stop) {
+		pthread_mutex_unlock(&pl->mu);
+		/* The interval is read every second, so a change applies at once. */
+		long interval = settings_get_int(c, "Pop3LinkInterval");
+		if (time(NULL) - last >= interval) {
+			last = time(NULL);
+			run_pass(pl, c);
+		}
+		pthread_mutex_lock(&pl->mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!pl->stop && pthread_cond_timedwait(&pl->cv, &pl->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&pl->mu);
+	dir_conn_close(c);
+	return NULL;
+}
+
+struct poplink *poplink_start(struct admin_env *env, struct deliver *dl)
+{
+	struct poplink *pl = xcalloc(1, sizeof *pl);
+	pl->env = env;
+	pl->dl = dl;
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->cv, NULL);
+	if (pthread_create(&pl->thread, NULL, poplink_main, pl) != 0) {
+		free(pl);
+		return NULL;
+	}
+	return pl;
+}
+
+void poplink_stop(struct poplink *pl)
+{
+	if (!pl)
+		return;
+	pthread_mutex_lock(&pl->mu);
+	pl->stop = true;
+	pthread_cond_broadcast(&pl->cv);
+	pthread_mutex_unlock(&pl->mu);
+	pthread_join(pl->thread, NULL);
+	pthread_mutex_destroy(&pl->mu);
+	pthread_cond_destroy(&pl->cv);
+	free(pl);
+}
