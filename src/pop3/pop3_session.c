@@ -63,6 +63,7 @@ struct pop3_session {
 	struct event *done_ev;
 	char peer[64];
 	bool tls, authed, busy, closing, discarding, sasl_wait;
+	bool gone; /* the peer closed or the connection failed */
 	struct pop3_session *prev, *next;
 	char mailbox[600]; /* "domains/D/U/Maildir" */
 	char lockkey[600];
@@ -290,15 +291,27 @@ static void start_job(struct pop3_session *s, enum job_kind k)
 	workq_submit(s->srv->io, job_run, s);
 }
 
-static void close_after_flush(struct pop3_session *s)
+/* Free the session now and close its connection once the last reply is
+ * out. Only from a callback's top level: nothing may touch s afterwards. */
+static void hand_off(struct pop3_session *s)
 {
-	s->closing = true;
-	if (s->busy)
-		return; /* done_cb closes once the job is back */
 	struct bufferevent *b = s->bev;
 	s->bev = NULL;
 	evloop_free_when_flushed(s->srv->lp, b);
 	session_free(s);
+}
+
+/* Ask for the connection to close after the replies already queued. The
+ * close itself runs from the completion event, after the current callback
+ * (which may still be looping over input) has returned. */
+static void close_after_flush(struct pop3_session *s)
+{
+	if (s->closing)
+		return;
+	s->closing = true;
+	bufferevent_disable(s->bev, EV_READ);
+	if (!s->busy)
+		event_active(s->done_ev, EV_READ, 0);
 }
 
 static void done_cb(evutil_socket_t fd, short what, void *arg)
@@ -306,11 +319,20 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct pop3_session *s = arg;
+	if (!s->busy) {
+		/* no job: a close asked for by close_after_flush() */
+		if (s->closing)
+			hand_off(s);
+		return;
+	}
 	s->busy = false;
 	enum job_kind k = s->job;
 	s->job = JOB_NONE;
 	if (s->closing) {
-		session_free(s);
+		if (s->gone)
+			session_free(s);
+		else
+			hand_off(s);
 		return;
 	}
 	if (k == JOB_LOGIN) {
@@ -349,6 +371,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		s->closing = true;
+		s->gone = true;
 		if (!s->busy)
 			session_free(s);
 	}

@@ -63,6 +63,7 @@ struct smtp_session {
 	enum smtp_kind kind;
 	char peer[64], local[64];
 	bool tls, ehlo, esmtp, authed, in_tx, in_data, discarding, closing, busy, quitting;
+	bool gone; /* the peer closed or the connection failed */
 	struct smtp_session *prev, *next;
 	char helo[256];
 	char auth_user[320];
@@ -143,15 +144,27 @@ static void count_error(struct smtp_session *s)
 
 /* ---- closing ---- */
 
-static void close_after_flush(struct smtp_session *s)
+/* Free the session now and close its connection once the last reply is
+ * out. Only from a callback's top level: nothing may touch s afterwards. */
+static void hand_off(struct smtp_session *s)
 {
-	s->closing = true;
-	if (s->busy)
-		return; /* done_cb closes once the job is back */
 	struct bufferevent *b = s->bev;
 	s->bev = NULL;
 	evloop_free_when_flushed(s->srv->lp, b);
 	session_free(s);
+}
+
+/* Ask for the connection to close after the replies already queued. The
+ * close itself runs from the completion event, after the current callback
+ * (which may still be looping over input) has returned. */
+static void close_after_flush(struct smtp_session *s)
+{
+	if (s->closing)
+		return;
+	s->closing = true;
+	bufferevent_disable(s->bev, EV_READ);
+	if (!s->busy)
+		event_active(s->done_ev, EV_READ, 0);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -165,6 +178,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		s->closing = true;
+		s->gone = true;
 		if (!s->busy)
 			session_free(s);
 	}
@@ -232,6 +246,12 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct smtp_session *s = arg;
+	if (!s->busy) {
+		/* no job: a close asked for by close_after_flush() */
+		if (s->closing)
+			hand_off(s);
+		return;
+	}
 	s->busy = false;
 	enum job_kind k = s->job;
 	s->job = JOB_NONE;
@@ -260,10 +280,10 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (s->closing) {
-		if (s->quitting)
-			close_after_flush(s);
-		else
+		if (s->gone)
 			session_free(s);
+		else
+			hand_off(s);
 		return;
 	}
 	bufferevent_enable(s->bev, EV_READ);

@@ -80,9 +80,29 @@ def _bindable(port):
     return True
 
 
+def _ephemeral_range():
+    try:
+        lo, hi = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def pick_offset():
+    """An offset N such that every development port + N is free on both
+    loopback addresses and lies outside the kernel's ephemeral range (so
+    that the tests' own client sockets cannot take one of them between
+    this check and a restart)."""
+    lo, hi = _ephemeral_range()
+    low, high = min(DEV_PORTS), max(DEV_PORTS)
+    if lo - high > 12000:
+        a, b = 10000, lo - high - 1          # all ports below the range
+    else:
+        a, b = hi + 1 - low, 65535 - high    # all ports above it
+    if b - a < 1000:
+        a, b = 20000, 40000                  # odd settings: old behaviour
     for _ in range(200):
-        n = random.randint(20000, 40000)
+        n = random.randint(a, b)
         if all(_bindable(p + n) for p in DEV_PORTS):
             return n
     raise RuntimeError("no free port set found")
@@ -312,7 +332,19 @@ def _revive_module_server(request):
 @pytest.fixture
 def c(server, request):
     _revive(server, request)
-    cl = server.connect()
+    try:
+        cl = server.connect()
+    except (EOFError, OSError, ctrlclient.ProtocolError) as e:
+        # The server may be dying of something the previous test did (a
+        # sanitizer abort after its last reply): wait for the exit, revive
+        # it and try once more, so that one crash does not fail the
+        # following tests too.
+        try:
+            server.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            raise e from None
+        _revive(server, request)
+        cl = server.connect()
     try:
         yield cl
     finally:
