@@ -68,7 +68,7 @@ void envelope_free(struct envelope *env);
 void envelope_add_rcpt(struct envelope *env, const char *rcpt);
 /* Ids in queue/ (at start-up), oldest first; caller frees with free(). */
 int spool_list_queue(int rootfd, char ***ids_r);
-/* Remove a delivered message (unlink + fsync dir). */
+/* Remove a delivered message (not fsync'd: a repeated delivery is harmless). */
 int spool_done(int rootfd, const char *id);
 /* Move a queue entry to another spool directory ("remote", "held"). */
 int spool_move(int rootfd, const char *id, const char *to_dir);
