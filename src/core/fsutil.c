@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "xmalloc.h"
@@ -207,4 +210,58 @@ int fs_unlink_durable_at(int dirfd, const char *path)
 	const char *base;
 	split_dir(path, dir, sizeof dir, &base);
 	return fs_fsync_dir_at(dirfd, dir);
+}
+
+struct dirsync {
+	int fd;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t requested, done;
+	bool running;
+	int last_rc;
+};
+
+struct dirsync *dirsync_new(int dirfd_owned)
+{
+	struct dirsync *ds = xcalloc(1, sizeof *ds);
+	ds->fd = dirfd_owned;
+	pthread_mutex_init(&ds->mu, NULL);
+	pthread_cond_init(&ds->cv, NULL);
+	return ds;
+}
+
+int dirsync_wait(struct dirsync *ds)
+{
+	pthread_mutex_lock(&ds->mu);
+	uint64_t mine = ++ds->requested;
+	int rc = 0;
+	while (ds->done < mine) {
+		if (ds->running) {
+			pthread_cond_wait(&ds->cv, &ds->mu);
+			continue;
+		}
+		/* Lead one fsync covering every request made so far. */
+		ds->running = true;
+		uint64_t target = ds->requested;
+		pthread_mutex_unlock(&ds->mu);
+		int r = fsync(ds->fd);
+		pthread_mutex_lock(&ds->mu);
+		ds->running = false;
+		ds->done = target;
+		ds->last_rc = r;
+		pthread_cond_broadcast(&ds->cv);
+	}
+	rc = ds->last_rc;
+	pthread_mutex_unlock(&ds->mu);
+	return rc;
+}
+
+void dirsync_free(struct dirsync *ds)
+{
+	if (!ds)
+		return;
+	close(ds->fd);
+	pthread_mutex_destroy(&ds->mu);
+	pthread_cond_destroy(&ds->cv);
+	free(ds);
 }

@@ -31,4 +31,12 @@ int fs_move(const char *from, const char *to);
 /* Unlink and fsync the parent directory; a missing file is success. */
 int fs_unlink_durable_at(int dirfd, const char *path);
 
+/* Coalesced directory fsyncs: callers that each need "my rename in this
+ * directory is durable" share one fsync when they arrive together. A
+ * caller returns once an fsync that started after its call has finished. */
+struct dirsync;
+struct dirsync *dirsync_new(int dirfd_owned);
+int dirsync_wait(struct dirsync *ds);
+void dirsync_free(struct dirsync *ds);
+
 #endif

@@ -18,6 +18,9 @@
 #include "../core/secret.h"
 #include "../core/xmalloc.h"
 
+/* Coalesces the fsyncs of spool/queue (process-wide, set up once). */
+static struct dirsync *queue_sync;
+
 int spool_init(int rootfd)
 {
 	static const char *const dirs[] = {"spool", "spool/tmp", "spool/queue", "spool/remote", "spool/held"};
@@ -41,6 +44,12 @@ int spool_init(int rootfd)
 	closedir(d);
 	if (n)
 		log_info("spool: removed %d unacknowledged partial message(s)", n);
+	if (!queue_sync) {
+		int qfd = openat(rootfd, "spool/queue", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (qfd < 0)
+			return -1;
+		queue_sync = dirsync_new(qfd);
+	}
 	return 0;
 }
 
@@ -116,6 +125,9 @@ int spool_commit_to(int rootfd, struct spool_file *sf, const char *dir)
 		unlinkat(rootfd, from, 0);
 		return -1;
 	}
+	/* Messages committed together share the fsync of queue/. */
+	if (queue_sync && !strcmp(dir, "queue"))
+		return dirsync_wait(queue_sync);
 	return fs_fsync_dir_at(rootfd, d);
 }
 
