@@ -139,3 +139,56 @@ void resolve_gate(struct dir_conn *c, int64_t account_id, struct delivery_gate *
 	if (g->max_bytes < 0)
 		g->max_bytes = 0;
 }
+
+struct closed_check {
+	bool closed;
+};
+
+static int closed_var(void *arg, const char *const *f, int n)
+{
+	(void)n;
+	struct closed_check *cc = arg;
+	if (!strcmp(f[0], "ClosedML"))
+		cc->closed = strcmp(f[1], "0") != 0;
+	return 0;
+}
+
+struct post_check {
+	const char *sender, *auth;
+	bool ok;
+};
+
+static int member_may_post(void *arg, const char *const *f, int n)
+{
+	(void)n;
+	struct post_check *pc = arg;
+	if (pc->sender && *pc->sender && !strcasecmp(f[0], pc->sender) && strchr(f[1], 'W'))
+		pc->ok = true;
+	if (pc->auth && *pc->auth && !strcasecmp(f[0], pc->auth) && strchr(f[1], 'A'))
+		pc->ok = true;
+	return pc->ok;
+}
+
+bool resolve_may_post(struct dir_conn *c, const char *addr, const char *sender, const char *auth_user)
+{
+	char local[256], dom[256], real[256];
+	struct dir_user u;
+	if (!smtp_addr_split(addr, local, sizeof local, dom, sizeof dom) ||
+	    !dir_domain_resolve(c, dom, real, sizeof real))
+		return true;
+	if (!dir_user_get(c, real, local, &u)) {
+		char target[600];
+		if (!dir_alias_resolve(c, real, local, target, sizeof target) || strchr(target, '@') ||
+		    !dir_user_get(c, real, target, &u))
+			return true;
+	}
+	if (u.type != 'M')
+		return true;
+	struct closed_check cc = {false};
+	dir_uservar_list(c, u.id, closed_var, &cc);
+	if (!cc.closed)
+		return true;
+	struct post_check pc = {sender, auth_user, false};
+	dir_mluser_list(c, u.id, member_may_post, &pc);
+	return pc.ok;
+}

@@ -486,6 +486,11 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 		}
 		break;
 	case RESOLVE_LOCAL:
+		if (!resolve_may_post(s->srv->rd, p.addr, s->env.from, s->auth_user)) {
+			reply(s, "550 5.7.2 <%s>: Only members may post to this list", p.addr);
+			count_error(s);
+			return;
+		}
 		break;
 	}
 	envelope_add_rcpt(&s->env, p.addr);
