@@ -29,6 +29,7 @@
 #include "../core/secret.h"
 #include "../core/tabline.h"
 #include "../deliver/mailproc.h"
+#include "../store/mailstore.h"
 #include "admin.h"
 #include "views.h"
 
@@ -281,22 +282,9 @@ enum tern_err admin_custdom_get(struct admin_ctx *ctx, const char *domain, struc
 	enum tern_err e = admin_check_domain(domain);
 	if (e)
 		return e;
-	char d[256], rel[400];
+	char d[256];
 	lower_copy(d, sizeof d, domain);
-	/* domain.tab, then .parent.suffix.tab for every parent, then .tab */
-	snprintf(rel, sizeof rel, "custdomains/%s.tab", d);
-	if (fs_read_all_at(ctx->env->rootfd, rel, MAX_FILE, out) == 0)
-		return TERN_OK;
-	for (const char *s = strchr(d, '.'); s; s = strchr(s + 1, '.')) {
-		snprintf(rel, sizeof rel, "custdomains/%s.tab", s);
-		buf_reset(out);
-		if (fs_read_all_at(ctx->env->rootfd, rel, MAX_FILE, out) == 0)
-			return TERN_OK;
-	}
-	buf_reset(out);
-	if (fs_read_all_at(ctx->env->rootfd, "custdomains/.tab", MAX_FILE, out) == 0)
-		return TERN_OK;
-	return TERN_E_NOT_CUSTDOMAIN;
+	return mailstore_custdom_read(ctx->env->rootfd, d, true, out) == 0 ? TERN_OK : TERN_E_NOT_CUSTDOMAIN;
 }
 
 enum tern_err admin_custdom_set(struct admin_ctx *ctx, const char *domain, const char *data, size_t len)

@@ -3,6 +3,7 @@
  */
 #include "deliver.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -274,9 +276,87 @@ static int run_external(struct deliver *dl, const struct mp_cmd *cmd, int spoolf
 	return rc;
 }
 
-/* Apply the account's rules; -1 when something must be retried. */
+struct remote_list {
+	int n;
+	char **addr;
+};
+
+static void remote_add(struct remote_list *rl, const char *addr)
+{
+	for (int i = 0; i < rl->n; i++)
+		if (!strcasecmp(rl->addr[i], addr))
+			return;
+	rl->addr = xrealloc(rl->addr, (size_t)(rl->n + 1) * sizeof *rl->addr);
+	rl->addr[rl->n++] = xstrdup(addr);
+}
+
+/* Apply rules for recipient ri: an account's mailproc.tab (m set) or a
+ * custom domain's file (m NULL). -1 when something must be retried. */
+static int apply_rules(struct deliver *dl, struct mp_rules *rules, const struct mailbox_ref *m,
+		       const struct envelope *env, int ri, int ti, int spoolfd, off_t body_off, bool recovery,
+		       struct remote_list *remote)
+{
+	const char *rcpt = env->rcpt[ri];
+	char self[600], dom[256] = "";
+	if (m) {
+		snprintf(self, sizeof self, "%s@%s", m->name, m->domain);
+		snprintf(dom, sizeof dom, "%s", m->domain);
+	} else {
+		snprintf(self, sizeof self, "%s", rcpt);
+		const char *at = strrchr(rcpt, '@');
+		snprintf(dom, sizeof dom, "%s", at ? at + 1 : "");
+	}
+	int rc = 0;
+	for (int c = 0; c < rules->n && rc == 0; c++) {
+		struct mp_cmd *cmd = &rules->cmd[c];
+		switch (cmd->kind) {
+		case MP_MAILBOX: {
+			if (!m) {
+				log_err("deliver %s: \"mailbox\" in the custom domain rules of <%s> ignored", env->id, rcpt);
+				break;
+			}
+			char base[300];
+			maildir_base(dl, env, ri, ti, base, sizeof base);
+			if (maildir_put(dl, m, env, rcpt, spoolfd, body_off, base, recovery) < 0) {
+				log_err("deliver %s: cannot write to %s/%s: %s", env->id, m->domain, m->dir, strerror(errno));
+				rc = -1;
+			} else {
+				log_info("deliver %s: <%s> -> %s@%s", env->id, rcpt, m->name, m->domain);
+			}
+			break;
+		}
+		case MP_REDIRECT:
+		case MP_LREDIRECT:
+			if (env->hops >= MAX_HOPS) {
+				log_err("deliver %s: too many redirections for <%s>; not redirected again", env->id, rcpt);
+				break;
+			}
+			for (int k = 0; k < cmd->argc && rc == 0; k++) {
+				char to[600], tag[64];
+				if (strchr(cmd->argv[k], '@'))
+					snprintf(to, sizeof to, "%s", cmd->argv[k]);
+				else
+					snprintf(to, sizeof to, "%s@%s", cmd->argv[k], dom); /* a bare name */
+				snprintf(tag, sizeof tag, "r%dt%dc%dk%d", ri, ti, c, k);
+				rc = redirect_copy(dl, spoolfd, body_off, env,
+						   cmd->kind == MP_LREDIRECT ? self : env->from, to, tag);
+			}
+			break;
+		case MP_EXTERNAL:
+			if (run_external(dl, cmd, spoolfd, body_off, env, rcpt) == 16)
+				c = rules->n; /* exit code 16: stop here */
+			break;
+		case MP_SMTP:
+		case MP_SMTPRELAY:
+			remote_add(remote, rcpt);
+			break;
+		}
+	}
+	return rc;
+}
+
 static int process_account(struct deliver *dl, const struct mailbox_ref *m, const struct envelope *env, int ri,
-			   int ti, int spoolfd, off_t body_off, bool recovery)
+			   int ti, int spoolfd, off_t body_off, bool recovery, struct remote_list *remote)
 {
 	struct mp_rules rules;
 	int bad = 0;
@@ -287,42 +367,40 @@ static int process_account(struct deliver *dl, const struct mailbox_ref *m, cons
 		mailproc_free(&rules);
 		mailproc_parse("mailbox", &rules, NULL);
 	}
-	int rc = 0;
-	for (int c = 0; c < rules.n && rc == 0; c++) {
-		struct mp_cmd *cmd = &rules.cmd[c];
-		if (cmd->kind == MP_MAILBOX) {
-			char base[300];
-			maildir_base(dl, env, ri, ti, base, sizeof base);
-			if (maildir_put(dl, m, env, env->rcpt[ri], spoolfd, body_off, base, recovery) < 0) {
-				log_err("deliver %s: cannot write to %s/%s: %s", env->id, m->domain, m->dir, strerror(errno));
-				rc = -1;
-			} else {
-				log_info("deliver %s: <%s> -> %s@%s", env->id, env->rcpt[ri], m->name, m->domain);
-			}
-		} else if (cmd->kind == MP_REDIRECT || cmd->kind == MP_LREDIRECT) {
-			if (env->hops >= MAX_HOPS) {
-				log_err("deliver %s: too many redirections for <%s>; not redirected again", env->id,
-					env->rcpt[ri]);
-				continue;
-			}
-			char self[600];
-			snprintf(self, sizeof self, "%s@%s", m->name, m->domain);
-			for (int k = 0; k < cmd->argc && rc == 0; k++) {
-				char to[600], tag[64];
-				if (strchr(cmd->argv[k], '@'))
-					snprintf(to, sizeof to, "%s", cmd->argv[k]);
-				else
-					snprintf(to, sizeof to, "%s@%s", cmd->argv[k], m->domain); /* a bare name */
-				snprintf(tag, sizeof tag, "r%dt%dc%dk%d", ri, ti, c, k);
-				rc = redirect_copy(dl, spoolfd, body_off, env,
-						   cmd->kind == MP_LREDIRECT ? self : env->from, to, tag);
-			}
-		} else if (cmd->kind == MP_EXTERNAL) {
-			if (run_external(dl, cmd, spoolfd, body_off, env, env->rcpt[ri]) == 16)
-				break; /* exit code 16: stop here */
-		}
+	int rc = apply_rules(dl, &rules, m, env, ri, ti, spoolfd, body_off, recovery, remote);
+	mailproc_free(&rules);
+	return rc;
+}
+
+/* A recipient outside our domains: its custom domain rules if any apply,
+ * else it waits for outbound delivery. */
+static int process_remote(struct deliver *dl, const struct envelope *env, int ri, int spoolfd, off_t body_off,
+			  bool recovery, struct remote_list *remote, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	struct buf text = BUF_INIT;
+	char dom[256];
+	snprintf(dom, sizeof dom, "%s", at ? at + 1 : "");
+	for (char *p = dom; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!at || admin_check_domain(dom) != TERN_OK || mailstore_custdom_read(dl->env->rootfd, dom, true, &text) < 0) {
+		buf_free(&text);
+		remote_add(remote, addr);
+		return 0;
+	}
+	struct mp_rules rules = {0};
+	int bad = 0, rc;
+	if (mailproc_parse(text.data ? text.data : "", &rules, &bad) < 0) {
+		log_err("deliver %s: custom domain rules for %s are invalid (line %d); message kept for outbound "
+			"delivery",
+			env->id, dom, bad);
+		remote_add(remote, addr);
+		rc = 0;
+	} else {
+		rc = apply_rules(dl, &rules, NULL, env, ri, 0, spoolfd, body_off, recovery, remote);
 	}
 	mailproc_free(&rules);
+	buf_free(&text);
 	return rc;
 }
 
@@ -347,8 +425,9 @@ static void deliver_one(void *arg)
 		return;
 	}
 	struct dir_conn *c = thread_conn(dl);
-	char **remote = NULL, **held = NULL;
-	int nremote = 0, nheld = 0;
+	struct remote_list remote = {0};
+	char **held = NULL;
+	int nheld = 0;
 	bool failed = false;
 	for (int i = 0; i < env.nrcpt && !failed; i++) {
 		struct resolved r;
@@ -360,31 +439,30 @@ static void deliver_one(void *arg)
 				 k == RESOLVE_LOOP ? "expands too deep (alias or list loop)" : "no longer exists");
 		}
 		for (int t = 0; t < r.nlocal && !failed; t++)
-			if (process_account(dl, &r.local[t], &env, i, t, fd, body_off, j->recovery) < 0)
+			if (process_account(dl, &r.local[t], &env, i, t, fd, body_off, j->recovery, &remote) < 0)
 				failed = true;
-		for (int t = 0; t < r.nremote; t++) {
-			remote = xrealloc(remote, (size_t)(nremote + 1) * sizeof *remote);
-			remote[nremote++] = xstrdup(r.remote[t]);
-		}
+		for (int t = 0; t < r.nremote && !failed; t++)
+			if (process_remote(dl, &env, i, fd, body_off, j->recovery, &remote, r.remote[t]) < 0)
+				failed = true;
 		if (k != RESOLVE_UNKNOWN)
 			resolved_free(&r);
 	}
-	if (!failed && nremote &&
-	    spool_fork(dl, fd, body_off, &env, remote, nremote, "remote", "waiting for outbound delivery") < 0)
+	if (!failed && remote.n &&
+	    spool_fork(dl, fd, body_off, &env, remote.addr, remote.n, "remote", "waiting for outbound delivery") < 0)
 		failed = true;
 	if (!failed && nheld &&
 	    spool_fork(dl, fd, body_off, &env, held, nheld, "held", "recipient does not exist any more") < 0)
 		failed = true;
 	close(fd);
-	if (!failed && !nremote && !nheld)
+	if (!failed && !remote.n && !nheld)
 		spool_done(dl->env->rootfd, env.id);
 	if (failed) {
 		/* Leave it in the queue; a later pass (restart) retries. */
 		log_err("deliver %s: kept in the spool queue for a later attempt", env.id);
 	}
-	for (int i = 0; i < nremote; i++)
-		free(remote[i]);
-	free(remote);
+	for (int i = 0; i < remote.n; i++)
+		free(remote.addr[i]);
+	free(remote.addr);
 	free(held);
 	envelope_free(&env);
 	free(j);

@@ -63,6 +63,14 @@ int mailproc_parse(const char *text, struct mp_rules *r, int *bad_line_r)
 				ok = n >= 2;
 				if (ok)
 					add_cmd(r, f[0][0] == 'l' ? MP_LREDIRECT : MP_REDIRECT, f + 1, n - 1, 0);
+			} else if (ok && !strcmp(f[0], "smtprelay")) {
+				ok = n >= 2;
+				if (ok)
+					add_cmd(r, MP_SMTPRELAY, f + 1, n - 1, 0);
+			} else if (ok && !strcmp(f[0], "smtp")) {
+				ok = n == 1;
+				if (ok)
+					add_cmd(r, MP_SMTP, f + 1, 0, 0);
 			} else if (ok && (!strcmp(f[0], "external") || !strcmp(f[0], "filter"))) {
 				char *end;
 				long t = n >= 4 ? strtol(f[2], &end, 10) : -1;

@@ -11,6 +11,12 @@
  *   "external"  PRIORITY TIMEOUT PROGRAM ARG...  run PROGRAM (no shell), message on stdin;
  *                                                exit code 16 stops the rules
  *
+ *   "smtprelay" HOST[:PORT][;...]                 relay through the given hosts
+ *   "smtp"                                       deliver over SMTP (custom domains)
+ *
+ * (smtprelay and smtp hand the message to outbound delivery; until that
+ * exists, it waits in spool/remote.)
+ *
  * Macros in external arguments: @@FROM @@RCPT @@MSGID @@FILE (a whole
  * argument) are replaced by the sender, the recipient, the spool id and the
  * path of a file holding the message. Arguments are passed as argv: no
@@ -21,7 +27,7 @@
 
 #include <stdbool.h>
 
-enum mp_kind { MP_MAILBOX, MP_REDIRECT, MP_LREDIRECT, MP_EXTERNAL };
+enum mp_kind { MP_MAILBOX, MP_REDIRECT, MP_LREDIRECT, MP_EXTERNAL, MP_SMTP, MP_SMTPRELAY };
 
 struct mp_cmd {
 	enum mp_kind kind;

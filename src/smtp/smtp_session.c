@@ -349,6 +349,20 @@ static bool relay_allowed(struct smtp_session *s)
 	return false;
 }
 
+/* Mail for a domain with its own custom domain rules is ours to take
+ * (the catch-all .tab file does not count: it would make this an open
+ * relay). */
+static bool is_custom_domain(struct smtp_session *s, const char *addr)
+{
+	char local[256], dom[256];
+	if (!smtp_addr_split(addr, local, sizeof local, dom, sizeof dom) || admin_check_domain(dom) != TERN_OK)
+		return false;
+	struct buf b = BUF_INIT;
+	bool found = mailstore_custdom_read(s->srv->env->rootfd, dom, false, &b) == 0;
+	buf_free(&b);
+	return found;
+}
+
 static void cmd_mail(struct smtp_session *s, const char *arg)
 {
 	if (!s->ehlo) {
@@ -479,7 +493,7 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 		count_error(s);
 		return;
 	case RESOLVE_REMOTE:
-		if (!relay_allowed(s)) {
+		if (!is_custom_domain(s, p.addr) && !relay_allowed(s)) {
 			reply(s, "550 5.7.1 <%s>: Relay access denied", p.addr);
 			count_error(s);
 			return;

@@ -7,7 +7,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "../core/fsutil.h"
 
 void mailstore_usage(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r)
 {
@@ -61,4 +64,23 @@ int mailstore_open(int rootfd, const char *domain, const char *dir)
 	mkdirat(fd, "cur", 0700);
 	fsync(fd);
 	return fd;
+}
+
+int mailstore_custdom_read(int rootfd, const char *domain, bool catch_all, struct buf *out)
+{
+	char rel[400];
+	snprintf(rel, sizeof rel, "custdomains/%s.tab", domain);
+	buf_reset(out);
+	if (fs_read_all_at(rootfd, rel, 16u << 20, out) == 0)
+		return 0;
+	for (const char *s = strchr(domain, '.'); s; s = strchr(s + 1, '.')) {
+		snprintf(rel, sizeof rel, "custdomains/%s.tab", s);
+		buf_reset(out);
+		if (fs_read_all_at(rootfd, rel, 16u << 20, out) == 0)
+			return 0;
+	}
+	buf_reset(out);
+	if (catch_all && fs_read_all_at(rootfd, "custdomains/.tab", 16u << 20, out) == 0)
+		return 0;
+	return -1;
 }

@@ -14,4 +14,13 @@
 void mailstore_usage(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r);
 int mailstore_open(int rootfd, const char *domain, const char *dir);
 
+/* The custom-domain rules for a domain that is not handled locally:
+ * custdomains/DOMAIN.tab, then .PARENT.tab for each parent suffix, then
+ * .tab (the catch-all, only when catch_all is true). 0 and the text in out,
+ * or -1 when none applies. domain must be lower case and valid. */
+#include <stdbool.h>
+
+#include "../core/buf.h"
+int mailstore_custdom_read(int rootfd, const char *domain, bool catch_all, struct buf *out);
+
 #endif
