@@ -66,6 +66,11 @@ static void session(int fd, const struct listener *l)
 		close(fd);
 }
 
+static void requeue(void *dl, const char *id)
+{
+	deliver_enqueue(dl, id);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ternd [--root DIR] [--dev] [--port-offset N] [--version]\n"
@@ -402,6 +407,8 @@ int main(int argc, char **argv)
 	}
 	struct workq *io = workq_new(16, "io");
 	struct deliver *dl = deliver_start(&env, 4);
+	env.requeue = requeue;
+	env.requeue_arg = dl;
 	struct evloop *lp = evloop_new();
 	struct smtp_server *smtp = smtp_server_new(&env, lp, io, dl, tls);
 	struct pop3_server *pop3 = pop3_server_new(&env, lp, io, tls);

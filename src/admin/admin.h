@@ -23,6 +23,9 @@ struct admin_env {
 	char *root;      /* data root, absolute */
 	int rootfd;      /* open directory descriptor of the root */
 	struct dir *dir;
+	/* Hand a spool id back to delivery (set by the daemon; may be NULL). */
+	void (*requeue)(void *arg, const char *id);
+	void *requeue_arg;
 };
 
 struct admin_ctx {
@@ -136,6 +139,18 @@ enum tern_err admin_cfgfile_check(struct admin_ctx *ctx, const char *path);
 /* On TERN_E_BAD_FILE, *bad_line_r (if non-NULL) gets the 1-based line number. */
 enum tern_err admin_cfgfile_set(struct admin_ctx *ctx, const char *path, const char *data, size_t len,
 				int *bad_line_r);
+
+/* ---- frozen messages (spool/held) ----
+ * Messages kept for the admin: recipients that vanished while the message
+ * waited, invalid spool files. lev0/lev1 are XMail's spool levels; Tern's
+ * spool has none, so they are always "0" and are only checked to be
+ * numbers. Names must be plain spool ids (no path). */
+/* rows: msgfile, lev0, lev1, <from>, <to>, time, size, attempts, queue-dir */
+enum tern_err admin_frozen_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+enum tern_err admin_frozen_submit(struct admin_ctx *ctx, const char *lev0, const char *lev1, const char *name);
+enum tern_err admin_frozen_del(struct admin_ctx *ctx, const char *lev0, const char *lev1, const char *name);
+enum tern_err admin_frozen_get(struct admin_ctx *ctx, const char *lev0, const char *lev1, const char *name,
+			       bool log, struct buf *out);
 
 /* ---- controller access ---- */
 /* Is peer allowed by the named access map ("ctrl")? */

@@ -39,6 +39,7 @@ static const char *const names[TERN_E__COUNT] = {
 	[TERN_E_BAD_FILE] = "invalid file structure",
 	[TERN_E_LINE_TOO_LONG] = "line too long",
 	[TERN_E_BAD_CHARS] = "bad characters",
+	[TERN_E_MOVE_FILE] = "cannot move file",
 	[TERN_E_NOT_IMPLEMENTED] = "not implemented",
 	[TERN_E_BUSY] = "server busy",
 	[TERN_E_IP_DENIED] = "address denied",

@@ -45,6 +45,7 @@ enum tern_err {
 	TERN_E_BAD_FILE,          /* uploaded table does not parse/validate */
 	TERN_E_LINE_TOO_LONG,
 	TERN_E_BAD_CHARS,
+	TERN_E_MOVE_FILE,         /* cannot move (frozen message resubmission) */
 	TERN_E_NOT_IMPLEMENTED,   /* belongs to a later part of the server */
 	TERN_E_BUSY,
 	TERN_E_IP_DENIED,

@@ -39,6 +39,7 @@ static const int codes[TERN_E__COUNT] = {
 	[TERN_E_BAD_FILE] = 20,
 	[TERN_E_LINE_TOO_LONG] = 162,
 	[TERN_E_BAD_CHARS] = 190,
+	[TERN_E_MOVE_FILE] = 164,
 	[TERN_E_NOT_IMPLEMENTED] = 103,
 	[TERN_E_BUSY] = 129,
 	[TERN_E_IP_DENIED] = 130,
@@ -115,6 +116,8 @@ const char *ctrl_text(int code)
 		return "Record not found in TAB file";
 	case 162:
 		return "Stream line too long";
+	case 164:
+		return "Unable to move file";
 	case 190:
 		return "Bad characters in command line";
 	case 205:

@@ -352,6 +352,50 @@ static void h_quit(struct ctrl_session *s, char **argv, int argc)
 	s->quit = true;
 }
 
+/* ---- frozen messages ---- */
+
+static void h_frozlist(struct ctrl_session *s, char **argv, int argc)
+{
+	(void)argv;
+	(void)argc;
+	ctrl_list_end(s, admin_frozen_list(&s->ctx, ctrl_row, s));
+}
+
+static void h_frozsubmit(struct ctrl_session *s, char **argv, int argc)
+{
+	(void)argc;
+	ctrl_reply(s, admin_frozen_submit(&s->ctx, argv[1], argv[2], argv[3]));
+}
+
+static void h_frozdel(struct ctrl_session *s, char **argv, int argc)
+{
+	(void)argc;
+	ctrl_reply(s, admin_frozen_del(&s->ctx, argv[1], argv[2], argv[3]));
+}
+
+static void frozen_file(struct ctrl_session *s, char **argv, bool log)
+{
+	struct buf out = BUF_INIT;
+	enum tern_err e = admin_frozen_get(&s->ctx, argv[1], argv[2], argv[3], log, &out);
+	if (e)
+		ctrl_reply(s, e);
+	else
+		ctrl_file_listing(s, out.data, out.len);
+	buf_free(&out);
+}
+
+static void h_frozgetlog(struct ctrl_session *s, char **argv, int argc)
+{
+	(void)argc;
+	frozen_file(s, argv, true);
+}
+
+static void h_frozgetmsg(struct ctrl_session *s, char **argv, int argc)
+{
+	(void)argc;
+	frozen_file(s, argv, false);
+}
+
 static void h_later(struct ctrl_session *s, char **argv, int argc)
 {
 	(void)argv;
@@ -401,11 +445,11 @@ static const struct ctrl_cmd table[] = {
 	{"filelist", 3, 3, R, 0, h_filelist, "filelist DIR PATTERN", "list files under the data root"},
 	{"cfgfileget", 2, 2, R, 0, h_cfgfileget, "cfgfileget PATH", "show a table view or a file under the data root"},
 	{"cfgfileset", 2, 2, C | U, 0, h_cfgfileset, "cfgfileset PATH", "replace a table view or a file (validated as a whole)"},
-	{"frozlist", 1, -1, R | CTRL_LATER, 0, h_later, "frozlist", "list frozen messages (outbound queue: not available yet)"},
-	{"frozsubmit", 4, -1, C | CTRL_LATER, 0, h_later, "frozsubmit LEV0 LEV1 MSGFILE", "requeue a frozen message (not available yet)"},
-	{"frozdel", 4, -1, D | CTRL_LATER, 0, h_later, "frozdel LEV0 LEV1 MSGFILE", "delete a frozen message (not available yet)"},
-	{"frozgetlog", 4, -1, R | CTRL_LATER, 0, h_later, "frozgetlog LEV0 LEV1 MSGFILE", "show a frozen message's log (not available yet)"},
-	{"frozgetmsg", 4, -1, R | CTRL_LATER, 0, h_later, "frozgetmsg LEV0 LEV1 MSGFILE", "show a frozen message (not available yet)"},
+	{"frozlist", 1, -1, R, 0, h_frozlist, "frozlist", "list frozen messages (spool/held)"},
+	{"frozsubmit", 4, -1, C, 0, h_frozsubmit, "frozsubmit LEV0 LEV1 MSGFILE", "put a frozen message back into delivery"},
+	{"frozdel", 4, -1, D, 0, h_frozdel, "frozdel LEV0 LEV1 MSGFILE", "delete a frozen message and its log"},
+	{"frozgetlog", 4, -1, R, 0, h_frozgetlog, "frozgetlog LEV0 LEV1 MSGFILE", "show a frozen message's log"},
+	{"frozgetmsg", 4, -1, R, 0, h_frozgetmsg, "frozgetmsg LEV0 LEV1 MSGFILE", "show a frozen message (spool file)"},
 	{"etrn", 2, -1, C | CTRL_LATER, 0, h_later, "etrn PATTERN ...", "retry queued mail now (not available yet)"},
 	{"noop", 1, 1, R, 0, h_noop, "noop", "do nothing"},
 	{"quit", 1, 1, R, 0, h_quit, "quit", "end the session"},

@@ -454,7 +454,7 @@ static void deliver_one(void *arg)
 	    spool_fork(dl, fd, body_off, &env, held, nheld, "held", "recipient does not exist any more") < 0)
 		failed = true;
 	close(fd);
-	if (!failed && !remote.n && !nheld)
+	if (!failed) /* every recipient is delivered, waiting in remote/ or held/ */
 		spool_done(dl->env->rootfd, env.id);
 	if (failed) {
 		/* Leave it in the queue; a later pass (restart) retries. */

@@ -95,14 +95,18 @@ def test_unbalanced_quote_changes_nothing(c, dom):
     assert c.records("userlist", dom) == []
 
 
-def test_unimplemented_frozen_and_etrn(c):
-    for args in [("frozlist",), ("frozlist", "x"),
-                 ("frozsubmit", "0", "0", "msg"), ("frozdel", "0", "0", "msg"),
-                 ("frozgetlog", "0", "0", "msg"), ("frozgetmsg", "0", "0", "msg"),
-                 ("frozgetmsg", "0", "0", "../../../../tern.db"),
-                 ("etrn", "*.test"), ("etrn",)]:
-        r = c.cmd(*args)
-        check(r, -103, args[0])
+def test_unimplemented_etrn_and_frozen_path_tricks(c):
+    # etrn needs the outbound queue: a clear error, never a pretend OK
+    for args in [("etrn", "*.test"), ("etrn",)]:
+        check(c.cmd(*args), -103, args[0])
+    # frozen-message names are plain spool ids: no path can leave the spool
+    for cmd in ("frozgetmsg", "frozgetlog", "frozdel", "frozsubmit"):
+        check(c.cmd(cmd, "0", "0", "../../../../tern.db"), -214, cmd)
+        check(c.cmd(cmd, "0", "0", "/etc/passwd"), -214, cmd)
+        check(c.cmd(cmd, "x", "0", "msg"), -103, cmd)
+    for cmd in ("frozgetmsg", "frozgetlog", "frozdel"):
+        check(c.cmd(cmd, "0", "0", "no-such-msg"), -19, cmd)
+    check(c.cmd("frozsubmit", "0", "0", "no-such-msg"), -164)
     assert_alive(c)
 
 
