@@ -244,3 +244,16 @@ void listen_run(struct listener *ls, int n, listen_session_fn fn)
 			break;
 	pthread_mutex_unlock(&sess_mu);
 }
+
+void listen_peer_text(int fd, char *out, size_t sz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	out[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)sz);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)sz);
+}

@@ -15,6 +15,7 @@
 #define TERN_LISTEN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define LISTEN_MAX_ADDRS 16
 
@@ -38,6 +39,8 @@ int listen_bind(const struct listen_addr *a);
 int listen_init(void);
 void listen_stop(void);
 void listen_run(struct listener *ls, int n, listen_session_fn fn);
+/* The peer's numeric address (IPv6 without brackets), "" if unknown. */
+void listen_peer_text(int fd, char *out, size_t sz);
 /* Number of sessions of a service currently running. */
 int listen_active(int service);
 

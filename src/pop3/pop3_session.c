@@ -24,7 +24,9 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
+#include "../auth/sasl.h"
 #include "../core/evloop.h"
+#include "../core/listen.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/secret.h"
@@ -461,21 +463,6 @@ static void send_message(struct pop3_session *s, struct msg *m, long body_lines)
 	buf_free(&out);
 }
 
-static int b64_decode(const char *in, char *out, size_t outsz)
-{
-	size_t n = strlen(in);
-	if (n == 0 || n % 4 || n / 4 * 3 >= outsz)
-		return -1;
-	int len = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in, (int)n);
-	if (len < 0)
-		return -1;
-	if (in[n - 1] == '=')
-		len--;
-	if (n >= 2 && in[n - 2] == '=')
-		len--;
-	out[len] = '\0';
-	return len;
-}
 
 static bool tls_available(struct pop3_session *s)
 {
@@ -494,26 +481,10 @@ static void cmd_capa(struct pop3_session *s)
 
 static void auth_plain(struct pop3_session *s, const char *b64)
 {
-	char raw[1200];
-	int n = b64_decode(b64, raw, sizeof raw);
-	const char *user = NULL, *pass = NULL;
-	if (n > 0) {
-		const char *z1 = memchr(raw, 0, (size_t)n);
-		if (z1) {
-			user = z1 + 1;
-			const char *z2 = memchr(user, 0, (size_t)(raw + n - user));
-			if (z2)
-				pass = z2 + 1;
-		}
-	}
-	if (!user || !pass || strlen(user) >= sizeof s->job_user || strlen(pass) >= sizeof s->job_pass) {
-		secret_wipe(raw, sizeof raw);
+	if (sasl_plain_parse(b64, s->job_user, sizeof s->job_user, s->job_pass, sizeof s->job_pass) < 0) {
 		reply(s, "-ERR Bad AUTH PLAIN response");
 		return;
 	}
-	snprintf(s->job_user, sizeof s->job_user, "%s", user);
-	snprintf(s->job_pass, sizeof s->job_pass, "%s", pass);
-	secret_wipe(raw, sizeof raw);
 	s->job_apop = false;
 	start_job(s, JOB_LOGIN);
 }
@@ -715,14 +686,7 @@ void pop3_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	struct pop3_server *srv = arg;
 	struct pop3_session *s = xcalloc(1, sizeof *s);
 	s->srv = srv;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->peer, sizeof s->peer);
-		else
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer, sizeof s->peer);
-	}
+	listen_peer_text(fd, s->peer, sizeof s->peer);
 	struct event_base *base = evloop_base(srv->lp);
 	if (l->tls) {
 		s->bev = evloop_tls_socket(base, fd, srv->tls);

@@ -21,7 +21,9 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
+#include "../auth/sasl.h"
 #include "../core/evloop.h"
+#include "../core/listen.h"
 #include "../core/log.h"
 #include "../core/secret.h"
 #include "../core/workq.h"
@@ -607,47 +609,14 @@ static void cmd_starttls(struct smtp_session *s, const char *arg)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
-static int b64_decode(const char *in, char *out, size_t outsz)
-{
-	size_t n = strlen(in);
-	if (n == 0 || n % 4 || n / 4 * 3 >= outsz)
-		return -1;
-	int len = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in, (int)n);
-	if (len < 0)
-		return -1;
-	if (n >= 1 && in[n - 1] == '=')
-		len--;
-	if (n >= 2 && in[n - 2] == '=')
-		len--;
-	out[len] = '\0';
-	return len;
-}
 
 static void auth_plain(struct smtp_session *s, const char *b64)
 {
-	char raw[1200];
-	int n = b64_decode(b64, raw, sizeof raw);
-	/* authzid NUL authcid NUL password */
-	const char *authz = raw, *user = NULL, *pass = NULL;
-	if (n > 0) {
-		const char *z1 = memchr(raw, 0, (size_t)n);
-		if (z1) {
-			user = z1 + 1;
-			const char *z2 = memchr(user, 0, (size_t)(raw + n - user));
-			if (z2)
-				pass = z2 + 1;
-		}
-	}
-	if (!user || !pass || (*authz && strcasecmp(authz, user)) || strlen(user) >= sizeof s->job_user ||
-	    strlen(pass) >= sizeof s->job_pass) {
-		secret_wipe(raw, sizeof raw);
+	if (sasl_plain_parse(b64, s->job_user, sizeof s->job_user, s->job_pass, sizeof s->job_pass) < 0) {
 		reply(s, "501 5.5.2 Bad AUTH PLAIN response");
 		count_error(s);
 		return;
 	}
-	snprintf(s->job_user, sizeof s->job_user, "%s", user);
-	snprintf(s->job_pass, sizeof s->job_pass, "%s", pass);
-	secret_wipe(raw, sizeof raw);
 	s->job_cram = false;
 	start_job(s, JOB_AUTH);
 }
@@ -704,7 +673,7 @@ static void cmd_auth(struct smtp_session *s, const char *arg)
 	} else if (!strcasecmp(mech, "LOGIN")) {
 		if (initial) {
 			char u[300];
-			if (b64_decode(initial, u, sizeof u) <= 0) {
+			if (sasl_b64_decode(initial, u, sizeof u) <= 0) {
 				reply(s, "501 5.5.2 Bad base64");
 				return;
 			}
@@ -737,7 +706,7 @@ static void auth_continue(struct smtp_session *s, const char *line)
 	if (step == 4) {
 		char resp[400];
 		char *sp = NULL;
-		if (b64_decode(line, resp, sizeof resp) <= 0 || !(sp = strrchr(resp, ' ')) || sp == resp ||
+		if (sasl_b64_decode(line, resp, sizeof resp) <= 0 || !(sp = strrchr(resp, ' ')) || sp == resp ||
 		    (size_t)(sp - resp) >= sizeof s->job_user) {
 			reply(s, "501 5.5.2 Bad CRAM-MD5 response");
 			count_error(s);
@@ -753,7 +722,7 @@ static void auth_continue(struct smtp_session *s, const char *line)
 	s->job_cram = false;
 	if (step == 1) {
 		char user[sizeof s->login_user];
-		if (b64_decode(line, user, sizeof user) <= 0) {
+		if (sasl_b64_decode(line, user, sizeof user) <= 0) {
 			reply(s, "501 5.5.2 Bad base64");
 			count_error(s);
 			return;
@@ -765,7 +734,7 @@ static void auth_continue(struct smtp_session *s, const char *line)
 	}
 	char pass[sizeof s->job_pass];
 	pass[0] = '\0';
-	if (*line && b64_decode(line, pass, sizeof pass) < 0) {
+	if (*line && sasl_b64_decode(line, pass, sizeof pass) < 0) {
 		reply(s, "501 5.5.2 Bad AUTH LOGIN response");
 		count_error(s);
 		return;
@@ -901,14 +870,7 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	struct smtp_session *s = xcalloc(1, sizeof *s);
 	s->srv = srv;
 	s->kind = (enum smtp_kind)(l->service - 10);
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->peer, sizeof s->peer);
-		else
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer, sizeof s->peer);
-	}
+	listen_peer_text(fd, s->peer, sizeof s->peer);
 	struct dir_conn *rd = srv->rd;
 	s->max_size = settings_get_int(rd, "MaxMessageSize") * 1024;
 	s->max_rcpts = settings_get_int(rd, "SmtpMaxRecipients");
