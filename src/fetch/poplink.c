@@ -24,6 +24,7 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../core/buf.h"
+#include "../core/client.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/secret.h"
@@ -46,49 +47,10 @@ struct link {
 	char ld[256], lu[256], rh[300], ru[256], auth[256];
 };
 
-struct client {
-	int fd;
-	SSL_CTX *ctx;
-	SSL *ssl;
-	struct buf in;
-};
 
 /* ---- client I/O ---- */
 
-static int c_send(struct client *c, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = c->ssl ? SSL_write(c->ssl, p, (int)n) : send(c->fd, p, n, MSG_NOSIGNAL);
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
-static int c_line(struct client *c, struct buf *out)
-{
-	for (;;) {
-		char *lf = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
-		if (lf) {
-			size_t len = (size_t)(lf - c->in.data), keep = len;
-			if (keep && c->in.data[keep - 1] == '\r')
-				keep--;
-			buf_reset(out);
-			buf_append(out, c->in.data, keep);
-			buf_consume(&c->in, len + 1);
-			return 0;
-		}
-		if (c->in.len > 65536)
-			return -1;
-		char chunk[16384];
-		ssize_t n = c->ssl ? SSL_read(c->ssl, chunk, sizeof chunk) : recv(c->fd, chunk, sizeof chunk, 0);
-		if (n <= 0)
-			return -1;
-		buf_append(&c->in, chunk, (size_t)n);
-	}
-}
 
 /* Send a command (may be NULL), read a status line: 0 for +OK. */
 static int c_cmd(struct client *c, const char *cmd, struct buf *resp)
@@ -96,41 +58,18 @@ static int c_cmd(struct client *c, const char *cmd, struct buf *resp)
 	if (cmd) {
 		struct buf b = BUF_INIT;
 		buf_printf(&b, "%s\r\n", cmd);
-		int rc = c_send(c, b.data, b.len);
+		int rc = client_send(c, b.data, b.len);
 		secret_wipe(b.data, b.len);
 		buf_free(&b);
 		if (rc < 0)
 			return -1;
 	}
-	if (c_line(c, resp) < 0)
+	if (client_read_line(c, resp, 65536) < 0)
 		return -1;
 	return strncmp(resp->data, "+OK", 3) ? -1 : 0;
 }
 
-static int c_tls(struct client *c)
-{
-	c->ctx = SSL_CTX_new(TLS_client_method());
-	if (!c->ctx)
-		return -1;
-	/* Mail collection follows the opportunistic model of the old tools:
-	 * encryption without certificate checks. */
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
-	c->ssl = SSL_new(c->ctx);
-	SSL_set_fd(c->ssl, c->fd);
-	return SSL_connect(c->ssl) == 1 ? 0 : -1;
-}
 
-static void c_close(struct client *c)
-{
-	if (c->ssl) {
-		SSL_shutdown(c->ssl);
-		SSL_free(c->ssl);
-	}
-	SSL_CTX_free(c->ctx);
-	if (c->fd >= 0)
-		close(c->fd);
-	buf_free(&c->in);
-}
 
 static bool has_auth(const char *auth, const char *word)
 {
@@ -143,44 +82,6 @@ static bool has_auth(const char *auth, const char *word)
 	return false;
 }
 
-static int c_connect(const char *hostport, bool pop3s)
-{
-	char host[300], port[16];
-	snprintf(port, sizeof port, "%s", pop3s ? "995" : "110");
-	if (hostport[0] == '[') {
-		const char *e = strchr(hostport, ']');
-		if (!e)
-			return -1;
-		snprintf(host, sizeof host, "%.*s", (int)(e - hostport - 1), hostport + 1);
-		if (e[1] == ':')
-			snprintf(port, sizeof port, "%s", e + 2);
-	} else {
-		snprintf(host, sizeof host, "%s", hostport);
-		char *colon = strrchr(host, ':');
-		if (colon && strchr(host, ':') == colon) {
-			*colon = '\0';
-			snprintf(port, sizeof port, "%s", colon + 1);
-		}
-	}
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	int fd = -1;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		struct timeval tv = {60, 0};
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
 
 /* ---- UIDL memory for "Leave" ---- */
 
@@ -259,14 +160,16 @@ static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link
 		return;
 	}
 	bool pop3s = has_auth(l->auth, "POP3S"), leave = has_auth(l->auth, "Leave");
-	struct client cl = {.fd = c_connect(l->rh, pop3s)};
+	struct client cl;
 	const char *why = NULL;
 	int fetched = 0;
-	if (cl.fd < 0) {
+	if (client_connect_hostport(&cl, l->rh, pop3s ? "995" : "110", 60) < 0) {
 		why = "cannot connect";
 		goto out;
 	}
-	if (pop3s && c_tls(&cl) < 0) {
+	/* Collection follows the opportunistic model of the mail tools it
+	 * replaces: encryption without certificate checks. */
+	if (pop3s && client_start_tls(&cl) < 0) {
 		why = "TLS handshake failed";
 		goto out;
 	}
@@ -280,8 +183,7 @@ static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link
 		snprintf(ts, sizeof ts, "%.*s", (int)(gt - lt + 1), lt);
 	if (!pop3s && (has_auth(l->auth, "STLS") || has_auth(l->auth, "FSTLS"))) {
 		if (c_cmd(&cl, "STLS", &r) == 0) {
-			buf_reset(&cl.in);
-			if (c_tls(&cl) < 0) {
+			if (client_start_tls(&cl) < 0) {
 				why = "STLS handshake failed";
 				goto out;
 			}
@@ -330,7 +232,7 @@ static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link
 	char **uidls = NULL;
 	if (c_cmd(&cl, "UIDL", &r) == 0) {
 		for (;;) {
-			if (c_line(&cl, &r) < 0) {
+			if (client_read_line(&cl, &r, 65536) < 0) {
 				why = "connection lost";
 				goto out_list;
 			}
@@ -369,7 +271,7 @@ static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link
 		}
 		buf_reset(&msg);
 		for (;;) {
-			if (c_line(&cl, &r) < 0) {
+			if (client_read_line(&cl, &r, 65536) < 0) {
 				why = "connection lost during RETR";
 				break;
 			}
@@ -418,7 +320,7 @@ out:
 		log_warn("poplink %s@%s -> %s@%s: %s", l->ru, l->rh, l->lu, l->ld, why);
 	else if (fetched)
 		log_info("poplink %s@%s -> %s@%s: %d message(s) collected", l->ru, l->rh, l->lu, l->ld, fetched);
-	c_close(&cl);
+	client_close(&cl);
 	secret_wipe(pass.data, pass.len);
 	buf_free(&pass);
 	buf_free(&r);

@@ -30,16 +30,11 @@
 #include <unistd.h>
 
 #include "../../src/core/buf.h"
+#include "../../src/core/client.h"
 #include "../../src/core/secret.h"
 #include "../../src/core/tabline.h"
 #include "../../src/version.h"
 
-struct client {
-	int fd;
-	SSL_CTX *ctx;
-	SSL *ssl;
-	struct buf in;
-};
 
 static void usage(FILE *f)
 {
@@ -48,71 +43,9 @@ static void usage(FILE *f)
 		   "       tern --version\n");
 }
 
-static int sock_connect(const char *host, const char *port)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	int fd = -1;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
 
-static int start_tls(struct client *c)
-{
-	c->ctx = SSL_CTX_new(TLS_client_method());
-	if (!c->ctx)
-		return -1;
-	/* The server's certificate is self-signed by default; certificate
-	 * verification options come with the full client. */
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
-	c->ssl = SSL_new(c->ctx);
-	SSL_set_fd(c->ssl, c->fd);
-	return SSL_connect(c->ssl) == 1 ? 0 : -1;
-}
 
-static int send_all(struct client *c, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = c->ssl ? SSL_write(c->ssl, p, (int)n) : send(c->fd, p, n, MSG_NOSIGNAL);
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
-/* One line without CR LF into out; 0 ok, -1 EOF/error. */
-static int read_line(struct client *c, struct buf *out)
-{
-	for (;;) {
-		char *lf = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
-		if (lf) {
-			size_t len = (size_t)(lf - c->in.data), keep = len;
-			while (keep && c->in.data[keep - 1] == '\r')
-				keep--;
-			buf_reset(out);
-			buf_append(out, c->in.data, keep);
-			buf_consume(&c->in, len + 1);
-			return 0;
-		}
-		char chunk[16384];
-		ssize_t n = c->ssl ? SSL_read(c->ssl, chunk, sizeof chunk) : recv(c->fd, chunk, sizeof chunk, 0);
-		if (n <= 0)
-			return -1;
-		buf_append(&c->in, chunk, (size_t)n);
-	}
-}
 
 static void quote_into(struct buf *b, char **args, int n)
 {
@@ -157,7 +90,7 @@ static int run(struct client *c, const char *line, size_t len, const char *cmd, 
 {
 	struct buf r = BUF_INIT;
 	int rc = 0;
-	if (send_all(c, line, len) < 0 || read_line(c, &r) < 0) {
+	if (client_send(c, line, len) < 0 || client_read_line(c, &r, 1 << 20) < 0) {
 		buf_free(&r);
 		return 2;
 	}
@@ -176,7 +109,7 @@ static int run(struct client *c, const char *line, size_t len, const char *cmd, 
 		}
 		free(l);
 		buf_puts(&up, ".\r\n");
-		if (send_all(c, up.data, up.len) < 0 || read_line(c, &r) < 0) {
+		if (client_send(c, up.data, up.len) < 0 || client_read_line(c, &r, 1 << 20) < 0) {
 			buf_free(&up);
 			buf_free(&r);
 			return 2;
@@ -186,7 +119,7 @@ static int run(struct client *c, const char *line, size_t len, const char *cmd, 
 	if (!strncmp(r.data, "+00100", 6)) {
 		struct buf l = BUF_INIT;
 		for (;;) {
-			if (read_line(c, &l) < 0) {
+			if (client_read_line(c, &l, 1 << 20) < 0) {
 				rc = 2;
 				break;
 			}
@@ -249,19 +182,21 @@ static int ctrl_main(int argc, char **argv)
 		read_password(typed, sizeof typed);
 		pass = typed;
 	}
-	struct client c = {.fd = sock_connect(host, port)};
-	if (c.fd < 0) {
+	struct client c;
+	if (client_connect(&c, host, port, 60) < 0) {
 		fprintf(stderr, "tern: cannot connect to %s port %s\n", host, port);
 		return 2;
 	}
 	struct buf line = BUF_INIT, greet = BUF_INIT;
-	if ((ssl && start_tls(&c) < 0) || read_line(&c, &greet) < 0 || greet.data[0] != '+') {
+	/* The server's certificate is self-signed by default; certificate
+	 * checks come with the full client. */
+	if ((ssl && client_start_tls(&c) < 0) || client_read_line(&c, &greet, 1 << 20) < 0 || greet.data[0] != '+') {
 		fprintf(stderr, "tern: no controller greeting from %s: %s\n", host, greet.data ? greet.data : "");
 		return 2;
 	}
 	if (tls) {
-		if (send_all(&c, "#!TLS\r\n", 7) < 0 || read_line(&c, &line) < 0 || line.data[0] != '+' ||
-		    start_tls(&c) < 0) {
+		if (client_send(&c, "#!TLS\r\n", 7) < 0 || client_read_line(&c, &line, 1 << 20) < 0 || line.data[0] != '+' ||
+		    client_start_tls(&c) < 0) {
 			fprintf(stderr, "tern: TLS upgrade failed\n");
 			return 2;
 		}
@@ -281,7 +216,7 @@ static int ctrl_main(int argc, char **argv)
 	}
 	quote_into(&line, login, 2);
 	struct buf r = BUF_INIT;
-	if (send_all(&c, line.data, line.len) < 0 || read_line(&c, &r) < 0 || strncmp(r.data, "+00000", 6)) {
+	if (client_send(&c, line.data, line.len) < 0 || client_read_line(&c, &r, 1 << 20) < 0 || strncmp(r.data, "+00000", 6)) {
 		fprintf(stderr, "tern: login failed: %s\n", r.data ? r.data : "connection closed");
 		return 2;
 	}
@@ -336,18 +271,12 @@ static int ctrl_main(int argc, char **argv)
 		quote_into(&line, argv + i, argc - i);
 		rc = run(&c, line.data, line.len, argv[i], stdin);
 	}
-	send_all(&c, "\"quit\"\r\n", 8);
-	read_line(&c, &r);
+	client_send(&c, "\"quit\"\r\n", 8);
+	client_read_line(&c, &r, 1 << 20);
 	buf_free(&r);
 	buf_free(&line);
 	buf_free(&greet);
-	buf_free(&c.in);
-	if (c.ssl) {
-		SSL_shutdown(c.ssl);
-		SSL_free(c.ssl);
-	}
-	SSL_CTX_free(c.ctx);
-	close(c.fd);
+	client_close(&c);
 	return rc;
 }
 
