@@ -70,6 +70,11 @@ static enum resolve_kind expand(struct dir_conn *c, const char *addr, struct res
 	if (!smtp_addr_split(addr, local, sizeof local, dom, sizeof dom))
 		return RESOLVE_UNKNOWN;
 	if (!dir_domain_resolve(c, dom, real, sizeof real)) {
+		/* An external alias: an outside address that stands for a
+		 * local account receives into that account. */
+		char local_addr[600];
+		if (dir_exalias_resolve(c, dom, local, local_addr, sizeof local_addr))
+			return expand(c, local_addr, out, depth + 1);
 		add_remote(out, addr);
 		return RESOLVE_REMOTE;
 	}

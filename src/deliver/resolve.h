@@ -2,7 +2,7 @@
  * resolve - what a recipient address means to this server.
  *
  * resolve_rcpt() follows alias domains (exact, then wildcard), accounts,
- * exact and wildcard aliases and mailing lists (every member receives) to
+ * exact and wildcard aliases, external aliases and mailing lists (every member receives) to
  * the list of local mailboxes and remote addresses a message for addr must
  * reach. Expansion is bounded (depth 8, 1000 targets) and deduplicated.
  */

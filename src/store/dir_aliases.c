@@ -62,6 +62,18 @@ bool dir_exalias_exists(struct dir_conn *c, const char *rdomain, const char *rna
 	return dir_has_row(c, "SELECT 1 FROM exaliases WHERE rdomain = ? AND rname = ?", "ss", rdomain, rname) == 1;
 }
 
+bool dir_exalias_resolve(struct dir_conn *c, const char *rdomain, const char *rname, char *local_r, size_t sz)
+{
+	sqlite3_stmt *st = dir_q(c, "SELECT lname, ldomain FROM exaliases WHERE rdomain = ? AND rname = ?", "ss", rdomain,
+				 rname);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	if (found)
+		snprintf(local_r, sz, "%s@%s", (const char *)sqlite3_column_text(st, 0),
+			 (const char *)sqlite3_column_text(st, 1));
+	sqlite3_reset(st);
+	return found;
+}
+
 enum tern_err dir_exalias_add(struct dir_conn *c, const char *rdomain, const char *rname, const char *ldomain,
 			      const char *lname)
 {

@@ -120,6 +120,8 @@ bool dir_alias_resolve(struct dir_conn *c, const char *domain, const char *name,
 
 /* ---- external aliases ---- */
 bool dir_exalias_exists(struct dir_conn *c, const char *rdomain, const char *rname);
+/* The local account an external address stands for ("name@domain"). */
+bool dir_exalias_resolve(struct dir_conn *c, const char *rdomain, const char *rname, char *local_r, size_t sz);
 enum tern_err dir_exalias_add(struct dir_conn *c, const char *rdomain, const char *rname,
 			      const char *ldomain, const char *lname);
 enum tern_err dir_exalias_del(struct dir_conn *c, const char *rdomain, const char *rname);

@@ -60,3 +60,17 @@ def test_closed_list_posting_rules(server, c, dom):
         s.login(f"authposter@{dom}", "pw")
         s.sendmail("any-sender@remote.example", [f"team@{dom}"], "Subject: via auth\r\n\r\nhi\r\n")
     assert wait(lambda: count(server.root, dom, "reader") == 2)
+
+
+def test_external_alias_receives_into_local_account(server, c, dom):
+    c.ok("useradd", dom, "home", "pw", "U")
+    c.ok("exaliasadd", f"home@{dom}", "me@elsewhere.example")
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as s:
+        # no relay rights needed: the address is ours through the external alias
+        s.sendmail("x@remote.example", ["me@elsewhere.example"], "Subject: exalias\r\n\r\nhi\r\n")
+    assert wait(lambda: count(server.root, dom, "home") == 1)
+    c.ok("exaliasdel", "me@elsewhere.example")
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as s:
+        s.ehlo("lists.test")
+        s.mail("x@remote.example")
+        assert s.rcpt("me@elsewhere.example")[0] == 550
