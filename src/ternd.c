@@ -10,7 +10,8 @@
  * (production mode), and serves until SIGTERM or SIGINT.
  *
  * --dev listens on loopback (127.0.0.1 and ::1) on the development ports
- * (controller 6017, controller with implicit TLS 6018); --port-offset adds
+ * (controller 6017, controller with implicit TLS 6018, CLI 7000, CLI with
+ * implicit TLS 7001, and the mail ports); --port-offset adds
  * N to every development port, for tests. Without --dev the listener
  * settings decide.
  */
@@ -45,12 +46,14 @@
 #include "pop3/pop3.h"
 #include "queue/spool.h"
 #include "smtp/smtp.h"
+#include "cli/cli.h"
 #include "ctrl/ctrl.h"
 #include "version.h"
 
-enum { SVC_CTRL = 0, SVC_SMTP = 10, SVC_SUBMISSION = 11, SVC_SMTPS = 12, SVC_POP3 = 20, SVC_POP3S = 21 };
+enum { SVC_CTRL = 0, SVC_CLI = 1, SVC_SMTP = 10, SVC_SUBMISSION = 11, SVC_SMTPS = 12, SVC_POP3 = 20, SVC_POP3S = 21 };
 
 static struct ctrl_server ctrl_srv;
+static struct cli_server cli_srv;
 
 static void on_signal(int sig)
 {
@@ -62,6 +65,8 @@ static void session(int fd, const struct listener *l)
 {
 	if (l->service == SVC_CTRL)
 		ctrl_session_run(&ctrl_srv, fd, l->tls);
+	else if (l->service == SVC_CLI)
+		cli_session_run(&cli_srv, fd, l->tls);
 	else
 		close(fd);
 }
@@ -337,9 +342,10 @@ int main(int argc, char **argv)
 		log_warn("TLS is not available: #!TLS and the implicit-TLS listeners are off");
 
 	ctrl_srv = (struct ctrl_server){.env = &env, .tls = tls, .service_id = SVC_CTRL, .version = TERN_VERSION};
+	cli_srv = (struct cli_server){.env = &env, .tls = tls, .service_id = SVC_CLI, .version = TERN_VERSION};
 	if (listen_init() < 0)
 		return 1;
-	struct listener ls[2 * LISTEN_MAX_ADDRS];
+	struct listener ls[4 * LISTEN_MAX_ADDRS];
 	int nls = 0;
 	char ctrl_list[512], ctrls_list[512];
 	if (dev) {
@@ -353,6 +359,19 @@ int main(int argc, char **argv)
 	if (add_listeners(ls, &nls, ctrl_list, off, SVC_CTRL, false, "controller") < 0)
 		return 1;
 	if (tls && add_listeners(ls, &nls, ctrls_list, off, SVC_CTRL, true, "controller-tls") < 0)
+		return 1;
+	/* The admin CLI: thread-per-session like the controller. */
+	char cli_list[512], clis_list[512];
+	if (dev) {
+		snprintf(cli_list, sizeof cli_list, "127.0.0.1:7000,[::1]:7000");
+		snprintf(clis_list, sizeof clis_list, "127.0.0.1:7001,[::1]:7001");
+	} else {
+		settings_get(c, "CliListen", cli_list, sizeof cli_list);
+		settings_get(c, "CliTlsListen", clis_list, sizeof clis_list);
+	}
+	if (add_listeners(ls, &nls, cli_list, off, SVC_CLI, false, "cli") < 0)
+		return 1;
+	if (tls && add_listeners(ls, &nls, clis_list, off, SVC_CLI, true, "cli-tls") < 0)
 		return 1;
 	/* Mail services: bound now (before dropping privileges), served by the
 	 * event loop. */

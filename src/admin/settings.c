@@ -50,6 +50,20 @@ static const struct setting_def defs[] = {
 	{"Pop3LinkInterval", SET_INT, "300", 1, 86400, "seconds between collections of the POP3 links"},
 	{"EnablePOP3-TLS", SET_BOOL, "1", 0, 1, "offer STLS"},
 	{"EnableSMTP-TLS", SET_BOOL, "1", 0, 1, "offer STARTTLS"},
+	{"CliListen", SET_LISTEN, "0.0.0.0:7000,[::]:7000", 0, 0, "admin CLI listeners (plain)"},
+	{"CliTlsListen", SET_LISTEN, "0.0.0.0:7001,[::]:7001", 0, 0, "admin CLI listeners with implicit TLS"},
+	{"CliCompatVersion", SET_STR, "10.5.0", 5, 32, "version the CLI reports to GET VERSION (X.Y.Z)"},
+	{"CliBanner", SET_STR, "", 0, 200, "first line of the CLI greeting (empty: Tern's own)"},
+	{"CliIdleTimeout", SET_INT, "300", 0, 86400, "CLI idle timeout in seconds, 0 = none"},
+	{"CliMaxSessions", SET_INT, "200", 1, 100000, "concurrent CLI sessions"},
+	{"CliMaxErrors", SET_INT, "20", 0, 100, "failed CLI commands before the session is closed, 0 = no limit"},
+	{"CliMaxAuthErrors", SET_INT, "5", 1, 100, "failed CLI logins before the connection is closed"},
+	{"CliMaxAuthCommands", SET_INT, "20", 0, 100, "CLI commands allowed before login, 0 = no limit"},
+	{"CliLoginFailDelay", SET_INT, "1000", 0, 30000, "delay in ms before answering a failed CLI login"},
+	{"CliMaxLoginFailures", SET_INT, "10", 1, 100000, "failed CLI logins per peer before it is blocked"},
+	{"CliLoginBlockTime", SET_INT, "300", 1, 86400, "seconds a peer stays blocked after too many CLI login failures"},
+	{"CliAllowCleartextLogin", SET_BOOL, "0", 0, 1,
+	 "allow CLI login from non-loopback peers without TLS"},
 };
 
 const struct setting_def *settings_table(size_t *n_r)

@@ -131,6 +131,14 @@ enum conn_status conn_read_line(struct conn *c, size_t max, struct buf *line_r)
 	}
 }
 
+enum conn_status conn_read_more(struct conn *c)
+{
+	ssize_t n = fill(c);
+	if (n > 0)
+		return CONN_OK;
+	return n == 0 ? CONN_EOF : n == -1 ? CONN_TIMEOUT : CONN_ERROR;
+}
+
 void conn_discard_input(struct conn *c)
 {
 	buf_reset(&c->in);

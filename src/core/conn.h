@@ -38,6 +38,10 @@ struct conn {
 void conn_init(struct conn *c, int fd, int timeout_sec);
 void conn_set_timeout(struct conn *c, int timeout_sec);
 enum conn_status conn_read_line(struct conn *c, size_t max, struct buf *line_r);
+/* Wait for more bytes and append them to c->in, for front-ends that frame
+ * their input themselves (the CLI's telnet layer). CONN_OK once at least
+ * one byte arrived. */
+enum conn_status conn_read_more(struct conn *c);
 /* Throw away everything received but not yet returned as a line. */
 void conn_discard_input(struct conn *c);
 void conn_write(struct conn *c, const void *p, size_t n);

@@ -5,15 +5,18 @@ Each server runs as
     ternd --root DIR --dev --port-offset N      (TERN_ADMIN_PASSWORD=secret)
 with the controller on 127.0.0.1/::1 port 6017+N and CTRLS on 6018+N, and
 (once the mail services exist) SMTP 2525+N, submission 2587+N, SMTPS 2465+N,
-POP3 2110+N and POP3S 2995+N.  start() waits for the controller ports, then
-up to MAIL_START_TIMEOUT for the SMTP port; a binary that never opened it is
-remembered so that later starts do not pay that wait again.
+POP3 2110+N and POP3S 2995+N, and the admin CLI on 7000+N (7001+N with
+implicit TLS).  start() waits for the controller ports, then up to
+MAIL_START_TIMEOUT for the SMTP port and briefly for the CLI port; a binary
+that never opened one of them is remembered so that later starts do not pay
+that wait again.
 
 Fixtures:
   server        module scoped, shared by the tests of one file
   fresh_server  function scoped, for tests that break things (flood, ipmap, crash)
   c             logged-in admin Client on `server` (IPv4, plain)
   dom           a fresh handled domain on `server` (added through `c`)
+  cli           logged-in admin CLI client on `server` (cliclient.CliClient)
 """
 
 import itertools
@@ -47,14 +50,17 @@ MAIL_START_TIMEOUT = 5.0
 CTRL_PORT, CTRLS_PORT = 6017, 6018
 SMTP_PORT, SUBMISSION_PORT, SMTPS_PORT = 2525, 2587, 2465
 POP3_PORT, POP3S_PORT = 2110, 2995
+CLI_PORT, CLI_TLS_PORT = 7000, 7001
+CLI_START_TIMEOUT = 3.0
 # every development port ternd may open (README), all must be free
 DEV_PORTS = (CTRL_PORT, CTRLS_PORT, SMTP_PORT, SUBMISSION_PORT, SMTPS_PORT,
-             POP3_PORT, POP3S_PORT, 7000, 2143, 2993)
+             POP3_PORT, POP3S_PORT, CLI_PORT, CLI_TLS_PORT, 2143, 2993)
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                      "runtime error:", "ThreadSanitizer")
 
 _live = set()     # every Popen we started, for the last-resort cleanup
 _no_mail_ports = set()   # binaries that did not open the SMTP port in time
+_no_cli_port = set()     # binaries that did not open the CLI port in time
 
 
 def ternd_binary():
@@ -128,7 +134,10 @@ class TernServer:
         self.smtps_port = SMTPS_PORT + self.offset
         self.pop3_port = POP3_PORT + self.offset
         self.pop3s_port = POP3S_PORT + self.offset
+        self.cli_port = CLI_PORT + self.offset
+        self.cli_tls_port = CLI_TLS_PORT + self.offset
         self.mail_ports_up = False
+        self.cli_port_up = False
         self.proc = None
         self.exit_codes = []     # (how, returncode) of every stop
         self.problems = []
@@ -165,7 +174,23 @@ class TernServer:
                     pytest.fail(f"ternd did not listen on 127.0.0.1:{port} within "
                                 f"{START_TIMEOUT}s:\n{self.log[-4000:]}")
         self._wait_mail_ports(binary)
+        self._wait_cli_port(binary)
         return self
+
+    def _wait_cli_port(self, binary):
+        """Tolerant wait for the CLI listener (bound with the controller's,
+        so normally already up).  Never fails: CLI tests fail on connect."""
+        key = str(binary)
+        self.cli_port_up = False
+        if key in _no_cli_port:
+            return
+        deadline = time.time() + CLI_START_TIMEOUT
+        while not ctrlclient.wait_port("127.0.0.1", self.cli_port, 0.2):
+            if self.proc.poll() is not None or time.time() > deadline:
+                if self.proc.poll() is None:
+                    _no_cli_port.add(key)
+                return
+        self.cli_port_up = True
 
     def _wait_mail_ports(self, binary):
         """Tolerant wait for the mail listeners: up to MAIL_START_TIMEOUT for
@@ -271,6 +296,17 @@ class TernServer:
             check(r, 0, "login")
         return c
 
+    def cli(self, login=True, family=4, tls=False, user=None, password=None,
+            timeout=ctrlclient.DEFAULT_TIMEOUT):
+        """A CLI client (cliclient.CliClient), logged in unless login=False."""
+        from cliclient import CliClient
+        host = "127.0.0.1" if family == 4 else "::1"
+        port = self.cli_tls_port if tls else self.cli_port
+        cl = CliClient(host, port, tls=tls, timeout=timeout)
+        if login:
+            cl.login(user or self.admin_user, password or self.admin_pass)
+        return cl
+
     def shutdown(self):
         """Fixture teardown: stop and report problems."""
         self.stop()
@@ -345,6 +381,16 @@ def c(server, request):
             raise e from None
         _revive(server, request)
         cl = server.connect()
+    try:
+        yield cl
+    finally:
+        cl.close()
+
+
+@pytest.fixture
+def cli(server, request):
+    _revive(server, request)
+    cl = server.cli()
     try:
         yield cl
     finally:

@@ -1,0 +1,287 @@
+/*
+ * cli - the hierarchical admin CLI (Axigen-compatible, TCP 7000).
+ *
+ * cli_session_run() serves one accepted connection to the end on its own
+ * thread, with blocking bounded I/O (core/conn.c), like the controller:
+ * banner, login context, then commands in a stack of contexts until
+ * EXIT/QUIT, an idle timeout, an error limit or shutdown. Each reply (data
+ * lines, one status line, the prompt) is built in the output buffer and
+ * sent with one write.
+ *
+ * Layers, bottom up, all in this folder:
+ *   cli_parse.c    bytes -> lines (telnet IAC removed; CRLF, LF, CR NUL and
+ *                  bare CR end a line), line checks (NUL, control bytes,
+ *                  UTF-8), shell-like tokens, matching a line against the
+ *                  command table and parsing its arguments by the table's
+ *                  argument spec; HELP syntax is generated from that spec.
+ *   cli_table.c    the contexts, their attributes and the command table:
+ *                  context mask, command words, argument spec, flags,
+ *                  handler, one-line help. Parser and HELP read only this.
+ *   cli_commands.c the handlers: each calls admin verbs and formats.
+ *   cli_errors.c   tern_err -> CLI "-ERR: " texts (the one mapping).
+ *   cli_session.c  the connection, login, limits, logging, replies.
+ *
+ * The editing model: a context that edits an object holds a pending copy
+ * (a frame with its edits). SET and value ADD/REMOVE change the pending
+ * copy; DONE hands a sub-context's edits to its parent; COMMIT applies
+ * everything through one admin verb (one durable transaction) and returns
+ * to the parent; BACK, EXIT and a lost connection drop pending edits.
+ */
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../admin/admin.h"
+#include "../core/buf.h"
+#include "../core/conn.h"
+
+#define CLI_MAX_LINE 4096
+#define CLI_MAX_ARGS 64
+#define CLI_MAX_SPEC 6
+#define CLI_MAX_DEPTH 6
+#define CLI_MAX_EDITS 256
+#define CLI_MAX_VALUE 1024
+
+/* ---- contexts ---- */
+
+enum cli_ctx {
+	CLI_CTX_LOGIN,
+	CLI_CTX_ROOT,
+	CLI_CTX_DOMAIN_CREATE,
+	CLI_CTX_DOMAIN,
+	CLI_CTX_ACCOUNT,
+	CLI_CTX_CONTACT,
+	CLI_CTX_QUOTAS,
+	CLI_CTX__COUNT
+};
+
+#define CLI_IN(c) (1u << (c))
+#define CLI_ANY ((1u << CLI_CTX__COUNT) - 1)
+#define CLI_AUTHED (CLI_ANY & ~CLI_IN(CLI_CTX_LOGIN))
+
+enum cli_attr_kind {
+	CLI_AT_STRING, /* shown quoted */
+	CLI_AT_SECRET, /* never shown */
+	CLI_AT_NUMBER, /* decimal, shown unquoted */
+	CLI_AT_CHOICE, /* one of a '|' list, shown unquoted */
+};
+
+enum cli_attr_flags {
+	CLI_AF_NOSHOW = 1 << 0, /* not printed by SHOW */
+	CLI_AF_NOSET = 1 << 1,  /* read-only */
+	CLI_AF_DOMAIN = 1 << 2, /* the value is a domain name */
+	CLI_AF_ACCOUNT = 1 << 3 /* the value is an account name */
+};
+
+/* An attribute of a context, for SET, SHOW and RESET.
+ * key says where its value lives:
+ *   NULL      not stored: the only accepted value is `fixed` (a statement
+ *             of what Tern does, e.g. accountType basic);
+ *   "@name"   the object's own name;
+ *   "@..."    other pending-only fields (passwords, catch-all);
+ *   otherwise an account variable of that name (visible in the
+ *             controller's uservars too). */
+struct cli_attr {
+	const char *name;
+	enum cli_attr_kind kind;
+	const char *key;
+	const char *choices; /* CLI_AT_CHOICE: "a|b|c" */
+	long long min, max;  /* CLI_AT_NUMBER */
+	const char *fixed;   /* value shown when nothing is stored */
+	unsigned flags;
+	const char *help;
+};
+
+struct cli_ctx_def {
+	const char *element; /* prompt element, e.g. "account" */
+	const char *title;   /* HELP: "The commands available for the <title> context are:" */
+	const char *object;  /* SHOW: "The attributes of this <object>:" */
+	const struct cli_attr *attrs;
+	int nattrs;
+	enum cli_ctx parent;
+};
+
+const struct cli_ctx_def *cli_ctx_def(enum cli_ctx c);
+const struct cli_attr *cli_attr_find(enum cli_ctx c, const char *name);
+
+/* ---- command table ---- */
+
+enum cli_arg_kind {
+	CLI_ARG_NONE = 0,
+	CLI_ARG_POS,      /* [key] <meta>: required value, its keyword optional */
+	CLI_ARG_OPT_POS,  /* [<meta>]: optional value */
+	CLI_ARG_PAIR,     /* key <meta>: required pair, in any order */
+	CLI_ARG_OPT_PAIR, /* [key <meta>]: optional pair */
+	CLI_ARG_FLAG,     /* [key]: optional bare keyword */
+	CLI_ARG_SET,      /* attr value [attr value]...: the context's attributes */
+};
+
+struct cli_arg {
+	enum cli_arg_kind kind;
+	const char *key; /* keyword; alternatives separated by '|', the first is shown */
+	const char *meta;
+	bool secret;     /* masked in the log */
+};
+
+enum cli_cmd_flags {
+	CLI_READS = 1 << 0,
+	CLI_CHANGES = 1 << 1,     /* changes stored state: logged */
+	CLI_DESTRUCTIVE = 1 << 2, /* removes data */
+	CLI_PENDING = 1 << 3,     /* edits the pending copy only */
+	CLI_LATER = 1 << 4,       /* belongs to a part of Tern not built yet */
+	CLI_NOHELP = 1 << 5,      /* accepted but not listed by HELP */
+};
+
+struct cli_tokens {
+	int n;
+	char *v[CLI_MAX_ARGS];
+	bool lit[CLI_MAX_ARGS]; /* quoted or escaped: never a keyword */
+};
+
+struct cli_cmd;
+struct cli_parsed {
+	const struct cli_cmd *cmd;
+	const struct cli_tokens *t;
+	int first;                     /* index of the first argument token */
+	const char *val[CLI_MAX_SPEC]; /* by spec position; NULL when absent */
+	int set_first;                 /* CLI_ARG_SET: first token of the pairs */
+	bool secret[CLI_MAX_ARGS];     /* tokens to mask in the log */
+};
+
+struct cli_session;
+typedef void (*cli_handler)(struct cli_session *s, const struct cli_parsed *p);
+
+struct cli_cmd {
+	unsigned ctx;      /* CLI_IN() mask of the contexts it is valid in */
+	const char *words; /* "LIST Domains"; first word may have '/' alternatives */
+	struct cli_arg args[CLI_MAX_SPEC];
+	unsigned flags;
+	cli_handler fn;
+	const char *help;
+};
+
+const struct cli_cmd *cli_commands(int *n_r);
+
+/* ---- parsing (pure functions; fuzzed) ---- */
+
+struct cli_reader {
+	struct buf line;
+	size_t max;
+	int tstate;   /* telnet decoder state */
+	bool skip_lf; /* the last line ended at CR: drop one following LF or NUL */
+	bool too_long;
+	bool done;   /* line holds a returned line: cleared by the next feed */
+	bool telnet; /* the peer sent telnet commands */
+};
+
+enum cli_read { CLI_READ_MORE, CLI_READ_LINE, CLI_READ_TOO_LONG };
+
+void cli_reader_init(struct cli_reader *r, size_t max);
+void cli_reader_free(struct cli_reader *r);
+/* Consume bytes until a line is complete (its text in r->line) or the
+ * input is used up; *used_r says how many bytes were consumed. */
+enum cli_read cli_reader_feed(struct cli_reader *r, const unsigned char *p, size_t n, size_t *used_r);
+
+enum cli_line_problem { CLI_LINE_OK, CLI_LINE_NUL, CLI_LINE_CONTROL, CLI_LINE_UTF8 };
+enum cli_line_problem cli_line_check(const char *p, size_t n);
+
+enum cli_tok_err { CLI_TOK_OK, CLI_TOK_QUOTE, CLI_TOK_ESCAPE, CLI_TOK_MANY };
+/* Split line in place (quotes and escapes removed). */
+enum cli_tok_err cli_tokenize(char *line, struct cli_tokens *t);
+
+enum cli_match { CLI_MATCH_OK, CLI_MATCH_NONE, CLI_MATCH_ELSEWHERE };
+/* The command of ctx whose words match the line's first tokens (the
+ * longest). CLI_MATCH_ELSEWHERE: a longer match exists in other contexts. */
+const struct cli_cmd *cli_match(enum cli_ctx ctx, const struct cli_tokens *t, int *nwords_r, enum cli_match *why_r);
+
+enum cli_args_err { CLI_ARGS_OK, CLI_ARGS_MISSING, CLI_ARGS_EXTRA, CLI_ARGS_NOVALUE };
+enum cli_args_err cli_args_parse(const struct cli_cmd *cmd, const struct cli_tokens *t, int first,
+				 struct cli_parsed *p);
+
+bool cli_word_is(const char *alternatives, const char *word);
+/* The command's syntax for HELP, e.g. "UPDATE Domain [name] <domainName>". */
+void cli_syntax(const struct cli_cmd *cmd, struct buf *out);
+
+/* ---- the session ---- */
+
+struct cli_server {
+	struct admin_env *env;
+	SSL_CTX *tls;
+	int service_id;
+	const char *version;
+};
+
+struct cli_kv {
+	char *k;
+	char *v; /* NULL: remove */
+};
+
+struct cli_kvlist {
+	struct cli_kv *e;
+	int n, cap;
+};
+
+struct cli_strlist {
+	char **v;
+	int n, cap;
+};
+
+struct cli_frame {
+	enum cli_ctx ctx;
+	char domain[256];
+	char name[256];
+	bool create;
+	struct cli_kvlist edits; /* pending values by key */
+	struct cli_kvlist base;  /* stored values when the object was opened */
+	struct cli_strlist alias_add, alias_del;
+};
+
+struct cli_session {
+	struct conn c;
+	struct cli_server *srv;
+	struct admin_ctx ctx;
+	struct cli_reader rd;
+	struct cli_frame f[CLI_MAX_DEPTH];
+	int depth; /* f[depth] is the current context; f[0] login or root */
+	bool tls_active;
+	bool awaiting_password;
+	bool quit;
+	char admin[128];
+	char user[128]; /* name given to USER */
+	int errors, auth_errors, auth_commands;
+	int max_errors;
+	char status[600]; /* "+OK: ..." / "-ERR: ..." of the current command */
+	bool status_err;
+	bool no_prompt;
+	char log_detail[600]; /* what a change did, for the log */
+};
+
+void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls);
+
+/* Replies, for handlers: the status line of the command (the prompt is
+ * added by the session); data lines go to s->c before it. */
+void cli_ok(struct cli_session *s);
+void cli_ok_text(struct cli_session *s, const char *text);
+void cli_err(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* -ERR for a core error about an object ("Account", "john"). */
+void cli_err_core(struct cli_session *s, enum tern_err e, const char *type, const char *name);
+const char *cli_err_text(enum tern_err e);
+
+struct cli_frame *cli_cur(struct cli_session *s);
+struct cli_frame *cli_push(struct cli_session *s, enum cli_ctx ctx);
+void cli_pop(struct cli_session *s);
+void cli_frame_clear(struct cli_frame *f);
+
+/* Pending-edit lists. */
+void cli_kv_set(struct cli_kvlist *l, const char *k, const char *v);
+const struct cli_kv *cli_kv_find(const struct cli_kvlist *l, const char *k);
+void cli_kv_free(struct cli_kvlist *l);
+bool cli_str_has(const struct cli_strlist *l, const char *v);
+void cli_str_add(struct cli_strlist *l, const char *v);
+bool cli_str_remove(struct cli_strlist *l, const char *v);
+void cli_str_free(struct cli_strlist *l);
+
+#endif

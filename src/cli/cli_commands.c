@@ -1,0 +1,1456 @@
+/*
+ * cli_commands - the CLI's contexts, their attributes, the command table
+ * and its handlers.
+ *
+ * The table at the end of this file is the single description of the
+ * command set: cli_match() and cli_args_parse() parse by it, HELP prints
+ * it, and the fuzz target walks it. A handler receives the parsed
+ * arguments by spec position, calls admin verbs, writes any data lines to
+ * the connection and sets the status with cli_ok()/cli_err(); the session
+ * adds the prompt.
+ *
+ * Attribute values: see struct cli_attr in cli.h. Account attributes are
+ * account variables (contact info as "ContactInfo.<attr>", the quota
+ * totalMessageSize as XMail's MaxMBSize, both in KB), so what the CLI sets
+ * is what the controller's uservars shows and what delivery enforces.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+
+#include "../admin/admin_cli.h"
+#include "../admin/settings.h"
+#include "../core/log.h"
+#include "../core/tabline.h"
+#include "cli.h"
+
+#define COMMIT_TEXT "committing changes and switching back to previous context"
+
+/* ---- attributes ---- */
+
+static const struct cli_attr login_attrs[] = {
+	{"consoleCodes", CLI_AT_CHOICE, NULL, "off", 0, 0, "off", CLI_AF_NOSET,
+	 "Terminal control sequences (always off)."},
+	{"quiet", CLI_AT_CHOICE, NULL, "off", 0, 0, "off", CLI_AF_NOSET, "Terse output mode (always off)."},
+};
+
+static const struct cli_attr create_attrs[] = {
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_DOMAIN, "Name of the new domain."},
+	{"postmasterPassword|postmasterPasswd", CLI_AT_SECRET, "@postmasterPassword", NULL, 0, 0, NULL, CLI_AF_NOSHOW,
+	 "Password of the postmaster account created with the domain."},
+	{"domainLocation", CLI_AT_STRING, "@location", NULL, 0, 0, NULL, 0,
+	 "Accepted for compatibility; Tern keeps every domain under its data root (SHOW prints where)."},
+	{"wmFilterTemplatePath", CLI_AT_CHOICE, NULL, "none", 0, 0, "none", 0,
+	 "Webmail filter template; Tern has no webmail, so only 'none'."},
+	{"groupwareSupport", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0,
+	 "Groupware features; Tern has none, so only 'no'."},
+};
+
+static const struct cli_attr domain_attrs[] = {
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the domain (renaming is not supported)."},
+	{"domainLocation", CLI_AT_STRING, "@location", NULL, 0, 0, NULL, CLI_AF_NOSET,
+	 "Where the domain's mailboxes are stored (read-only)."},
+	{"catchAllType", CLI_AT_CHOICE, "@catchAllType", "disabled|account", 0, 0, "disabled", 0,
+	 "What happens to mail for unknown recipients: disabled, or account (to catchAllAccountName)."},
+	{"catchAllAccountName", CLI_AT_STRING, "@catchAllAccountName", NULL, 0, 0, "", CLI_AF_ACCOUNT,
+	 "Account receiving mail for unknown recipients when catchAllType is account."},
+	{"catchAllFolderName", CLI_AT_STRING, NULL, NULL, 0, 0, "", 0,
+	 "Folder catch-all; not supported, always empty."},
+};
+
+static const struct cli_attr account_attrs[] = {
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the account (renaming is not supported)."},
+	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Set the account's password."},
+	{"respectEnforcement", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", CLI_AF_NOSHOW,
+	 "Check the password against a policy; Tern has none, so only 'no'."},
+	{"accountClassName", CLI_AT_STRING, NULL, NULL, 0, 0, "", 0, "Account class; Tern has none (empty)."},
+	{"accountType", CLI_AT_CHOICE, NULL, "basic", 0, 0, "basic", 0, "Licensing type; always basic."},
+	{"customerReference", CLI_AT_STRING, "CustomerReference", NULL, 0, 0, "", 0, "Free-form billing reference."},
+	{"publishContactInfo", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0,
+	 "Publish in a domain address book; Tern has none, so only 'no'."},
+};
+
+#define CONTACT(n, h) {n, CLI_AT_STRING, "ContactInfo." n, NULL, 0, 0, "", 0, h}
+static const struct cli_attr contact_attrs[] = {
+	CONTACT("firstName", "Given name."),
+	CONTACT("lastName", "Family name."),
+	CONTACT("middleName", "Middle name."),
+	CONTACT("nickName", "Nickname."),
+	CONTACT("title", "Honorific or title."),
+	CONTACT("suffix", "Name suffix."),
+	CONTACT("personalEmail", "Private e-mail address."),
+	CONTACT("businessEmail", "Work e-mail address."),
+	CONTACT("phone", "Main phone."),
+	CONTACT("mobilePhone", "Mobile phone."),
+	CONTACT("homePhone", "Home phone."),
+	CONTACT("businessPhone", "Work phone."),
+	CONTACT("businessFax", "Work fax."),
+	CONTACT("homeAddress", "Home postal address."),
+	CONTACT("businessAddress", "Work postal address."),
+	CONTACT("personalVoIPAddress", "Private VoIP address."),
+	CONTACT("businessVoIPAddress", "Work VoIP address."),
+	CONTACT("birthday", "Birthday."),
+	CONTACT("spouseName", "Partner's name."),
+	CONTACT("company", "Company."),
+	CONTACT("department", "Department."),
+	CONTACT("office", "Office."),
+	CONTACT("position", "Job position."),
+	CONTACT("profession", "Profession."),
+	CONTACT("managerName", "Manager."),
+	CONTACT("assistantName", "Assistant."),
+	CONTACT("website", "Web page."),
+	CONTACT("skypeId", "Skype id."),
+	CONTACT("yahooMessengerId", "Instant messaging id."),
+	CONTACT("googleTalkId", "Instant messaging id."),
+	CONTACT("liveMessengerAddress", "Instant messaging id."),
+	CONTACT("icqNumber", "Instant messaging id."),
+	CONTACT("aolScreenName", "Instant messaging id."),
+};
+
+#define QUOTA_LATER(n) {n, CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_NOSHOW | CLI_AF_NOSET, NULL}
+static const struct cli_attr quota_attrs[] = {
+	{"totalMessageSize", CLI_AT_NUMBER, "MaxMBSize", NULL, 0, 4294967295LL, "0", 0,
+	 "Mailbox size limit in KB over all folders, 0 = none (5 GB = 5242880); the MaxMBSize variable."},
+	QUOTA_LATER("mboxCount"),
+	QUOTA_LATER("totalMessageCount"),
+	QUOTA_LATER("messageCount"),
+	QUOTA_LATER("messageSize"),
+	QUOTA_LATER("quotaLimitThreshold"),
+	QUOTA_LATER("quotaLimitNotificationEnabled"),
+	QUOTA_LATER("quotaSendMessageThreshold"),
+	QUOTA_LATER("autopurgeAgeLimit"),
+};
+
+#define N(a) (int)(sizeof a / sizeof *a)
+
+static const struct cli_ctx_def ctxs[CLI_CTX__COUNT] = {
+	[CLI_CTX_LOGIN] = {"login", "Login", "session", login_attrs, N(login_attrs), CLI_CTX_LOGIN},
+	[CLI_CTX_ROOT] = {"", "Initial", "server", NULL, 0, CLI_CTX_ROOT},
+	[CLI_CTX_DOMAIN_CREATE] = {"domain-create", "Domain-Create", "domain", create_attrs, N(create_attrs),
+				   CLI_CTX_ROOT},
+	[CLI_CTX_DOMAIN] = {"domain", "Domain", "domain", domain_attrs, N(domain_attrs), CLI_CTX_ROOT},
+	[CLI_CTX_ACCOUNT] = {"account", "Account", "account", account_attrs, N(account_attrs), CLI_CTX_DOMAIN},
+	[CLI_CTX_CONTACT] = {"contactInfo", "ContactInfo", "contact info", contact_attrs, N(contact_attrs),
+			     CLI_CTX_ACCOUNT},
+	[CLI_CTX_QUOTAS] = {"quotas", "Quotas", "quota set", quota_attrs, N(quota_attrs), CLI_CTX_ACCOUNT},
+};
+
+const struct cli_ctx_def *cli_ctx_def(enum cli_ctx c)
+{
+	return &ctxs[(unsigned)c < CLI_CTX__COUNT ? c : CLI_CTX_ROOT];
+}
+
+const struct cli_attr *cli_attr_find(enum cli_ctx c, const char *name)
+{
+	const struct cli_ctx_def *d = cli_ctx_def(c);
+	for (int i = 0; i < d->nattrs; i++)
+		if (cli_word_is(d->attrs[i].name, name))
+			return &d->attrs[i];
+	return NULL;
+}
+
+/* The attribute's name as shown (the first alternative). */
+static void attr_name(const struct cli_attr *a, char *out, size_t sz)
+{
+	snprintf(out, sz, "%.*s", (int)strcspn(a->name, "|"), a->name);
+}
+
+/* ---- small helpers ---- */
+
+static void lower(char *out, size_t sz, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < sz; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[i] = '\0';
+}
+
+static bool is_sub(enum cli_ctx c)
+{
+	return c == CLI_CTX_CONTACT || c == CLI_CTX_QUOTAS;
+}
+
+/* The frame of the object a (sub-)context edits. */
+static int object_depth(struct cli_session *s, int d)
+{
+	while (d > 0 && is_sub(s->f[d].ctx))
+		d--;
+	return d;
+}
+
+static bool frame_pending(const struct cli_frame *f)
+{
+	return f->edits.n || f->alias_add.n || f->alias_del.n;
+}
+
+static void commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name)
+{
+	cli_err_core(s, e, type, name);
+	char tmp[600];
+	snprintf(tmp, sizeof tmp, "%s", s->status + 6);
+	snprintf(s->status, sizeof s->status, "-ERR: Commit failed: %.500s", tmp);
+}
+
+static void detail_add(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void detail_add(struct cli_session *s, const char *fmt, ...)
+{
+	size_t off = strlen(s->log_detail);
+	if (off + 1 >= sizeof s->log_detail)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->log_detail + off, sizeof s->log_detail - off, fmt, ap);
+	va_end(ap);
+}
+
+/* Parse "name<TAB>value<LF>"... into a kv list. */
+static void vars_parse(struct cli_kvlist *l, const char *vars)
+{
+	const char *p = vars ? vars : "";
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		const char *tab = memchr(p, '\t', len);
+		if (tab) {
+			char k[300], v[CLI_MAX_VALUE * 4 + 1];
+			snprintf(k, sizeof k, "%.*s", (int)(tab - p), p);
+			snprintf(v, sizeof v, "%.*s", (int)(len - (size_t)(tab - p) - 1), tab + 1);
+			cli_kv_set(l, k, v);
+		}
+		p += len + (nl ? 1 : 0);
+	}
+}
+
+static int var_row(void *arg, const char *const *f, int n)
+{
+	if (n >= 2)
+		cli_kv_set(arg, f[0], f[1]);
+	return 0;
+}
+
+/* ---- values: effective value of an attribute at depth d ---- */
+
+static const char *attr_value(struct cli_session *s, int d, const struct cli_attr *a, char *tmp, size_t tsz)
+{
+	const char *fixed = a->fixed ? a->fixed : "";
+	if (!a->key)
+		return fixed;
+	int od = object_depth(s, d);
+	struct cli_frame *of = &s->f[od];
+	if (!strcmp(a->key, "@location")) {
+		const struct cli_kv *kv = cli_kv_find(&of->edits, "@name");
+		const char *name = kv && kv->v ? kv->v : of->name;
+		snprintf(tmp, tsz, "%s/domains/%s", s->srv->env->root, name);
+		return tmp;
+	}
+	for (int i = d; i >= od; i--) {
+		const struct cli_kv *kv = cli_kv_find(&s->f[i].edits, a->key);
+		if (kv)
+			return kv->v ? kv->v : fixed;
+	}
+	if (!strcmp(a->key, "@name"))
+		return of->name;
+	const struct cli_kv *kv = cli_kv_find(&of->base, a->key);
+	return kv && kv->v ? kv->v : fixed;
+}
+
+static void put_value(struct buf *out, const struct cli_attr *a, const char *v)
+{
+	if (a->kind != CLI_AT_STRING) {
+		buf_puts(out, v);
+		return;
+	}
+	buf_putc(out, '"');
+	for (const char *p = v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, *p);
+	}
+	buf_putc(out, '"');
+}
+
+static void show_line(struct cli_session *s, int d, const struct cli_attr *a)
+{
+	char name[64], tmp[600];
+	attr_name(a, name, sizeof name);
+	struct buf line = BUF_INIT;
+	buf_printf(&line, "%s = ", name);
+	put_value(&line, a, attr_value(s, d, a, tmp, sizeof tmp));
+	buf_puts(&line, "\r\n");
+	conn_write(&s->c, line.data, line.len);
+	buf_free(&line);
+}
+
+/* SHOW [ATTR <param>] of the frame at depth d. */
+static void show_frame(struct cli_session *s, int d, const char *only)
+{
+	enum cli_ctx cx = s->f[d].ctx;
+	const struct cli_ctx_def *def = cli_ctx_def(cx);
+	if (only) {
+		const struct cli_attr *a = cli_attr_find(cx, only);
+		if (!a || (a->flags & CLI_AF_NOSHOW)) {
+			cli_err(s, "Unknown attribute %s", only);
+			return;
+		}
+		show_line(s, d, a);
+		cli_ok(s);
+		return;
+	}
+	conn_printf(&s->c, "\r\nThe attributes of this %s:\r\n", def->object);
+	for (int i = 0; i < def->nattrs; i++)
+		if (!(def->attrs[i].flags & CLI_AF_NOSHOW))
+			show_line(s, d, &def->attrs[i]);
+	conn_puts(&s->c, "\r\n");
+	cli_ok(s);
+}
+
+/* ---- list layouts (spec 6.5) ---- */
+
+static void table_begin(struct cli_session *s, const char *title, const char *header)
+{
+	conn_printf(&s->c, "\r\n%s\r\n\r\n%s\r\n------------------------------\r\n", title, header);
+}
+
+static void list_begin(struct cli_session *s, const char *title)
+{
+	conn_printf(&s->c, "\r\n%s\r\n", title);
+}
+
+static void list_row(struct cli_session *s, const char *text)
+{
+	conn_puts(&s->c, text);
+	conn_puts(&s->c, "\r\n");
+}
+
+static void list_end(struct cli_session *s, enum tern_err e)
+{
+	conn_puts(&s->c, "\r\n");
+	if (e) {
+		log_err("cli: listing for %s ended early: %s", s->c.peer, tern_err_name(e));
+		cli_err_core(s, e, NULL, NULL);
+	} else {
+		cli_ok(s);
+	}
+}
+
+/* ---- common commands ---- */
+
+static void h_exit(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	s->quit = true;
+	s->no_prompt = true;
+	snprintf(s->status, sizeof s->status, "+OK: have a nice day");
+}
+
+static const char *arg_meta(const struct cli_attr *a)
+{
+	switch (a->kind) {
+	case CLI_AT_SECRET:
+		return "password";
+	case CLI_AT_NUMBER:
+		return "number";
+	case CLI_AT_CHOICE:
+		return a->choices ? a->choices : "value";
+	default:
+		return "string";
+	}
+}
+
+static void h_help(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enum cli_ctx cx = cli_cur(s)->ctx;
+	const struct cli_ctx_def *def = cli_ctx_def(cx);
+	int n;
+	const struct cli_cmd *cmds = cli_commands(&n);
+	struct buf out = BUF_INIT;
+	buf_printf(&out, "\r\nThe commands available for the %s context are:\r\n", def->title);
+	for (int i = 0; i < n; i++) {
+		const struct cli_cmd *c = &cmds[i];
+		if (!(c->ctx & CLI_IN(cx)) || (c->flags & (CLI_LATER | CLI_NOHELP)))
+			continue;
+		if (c->args[0].kind == CLI_ARG_SET) {
+			for (int k = 0; k < def->nattrs; k++) {
+				const struct cli_attr *a = &def->attrs[k];
+				if (a->flags & CLI_AF_NOSET)
+					continue;
+				char name[64];
+				attr_name(a, name, sizeof name);
+				buf_printf(&out, "%s [%s <%s>] - %s\r\n", c->words, name, arg_meta(a), a->help);
+			}
+			continue;
+		}
+		cli_syntax(c, &out);
+		buf_printf(&out, " - %s\r\n", c->help);
+	}
+	buf_puts(&out, "\r\n");
+	conn_write(&s->c, out.data, out.len);
+	buf_free(&out);
+	cli_ok(s);
+}
+
+static void h_back(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_pop(s);
+	cli_ok(s);
+}
+
+static void h_later(struct cli_session *s, const struct cli_parsed *p)
+{
+	cli_err(s, "%s is not supported by this server yet", p->cmd ? p->cmd->words : "This command");
+}
+
+static void h_version(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	char ver[64];
+	settings_get(s->ctx.rd, "CliCompatVersion", ver, sizeof ver);
+	struct utsname u;
+	if (uname(&u) != 0) {
+		snprintf(u.sysname, sizeof u.sysname, "Linux");
+		snprintf(u.machine, sizeof u.machine, "unknown");
+	}
+	conn_printf(&s->c, "%s|%s|%s\r\n", ver, u.sysname, u.machine);
+	cli_ok(s);
+}
+
+/* SET attr value [attr value]... on the current frame's pending copy. */
+static bool set_check(struct cli_session *s, const struct cli_attr *a, const char *v, char *norm, size_t nsz)
+{
+	char name[64];
+	attr_name(a, name, sizeof name);
+	snprintf(norm, nsz, "%s", v);
+	if (a->flags & CLI_AF_NOSET) {
+		if (!a->help)
+			cli_err(s, "%s is not supported by this server yet", name);
+		else
+			cli_err(s, "Attribute %s is read-only", name);
+		return false;
+	}
+	if (strlen(v) > CLI_MAX_VALUE || !admin_value_ok(v)) {
+		cli_err(s, "Invalid value for %s", name);
+		return false;
+	}
+	if (!a->key) {
+		if (strcasecmp(v, a->fixed ? a->fixed : "") != 0) {
+			cli_err(s, "Invalid value for %s (this server supports only %s%s%s)", name,
+				a->kind == CLI_AT_STRING ? "\"" : "", a->fixed ? a->fixed : "",
+				a->kind == CLI_AT_STRING ? "\"" : "");
+			return false;
+		}
+		snprintf(norm, nsz, "%s", a->fixed ? a->fixed : "");
+		return true;
+	}
+	struct cli_frame *f = cli_cur(s);
+	if (!strcmp(a->key, "@name")) {
+		if (f->ctx == CLI_CTX_DOMAIN_CREATE) {
+			if (strlen(v) > 253 || admin_check_domain(v) != TERN_OK) {
+				cli_err(s, "Invalid value for %s (not a valid domain name)", name);
+				return false;
+			}
+			lower(norm, nsz, v);
+			return true;
+		}
+		if (strcasecmp(v, f->name) != 0) {
+			cli_err(s, "Renaming is not supported by this server yet");
+			return false;
+		}
+		return true;
+	}
+	switch (a->kind) {
+	case CLI_AT_SECRET:
+		if (!*v) {
+			cli_err(s, "Invalid value for %s (empty)", name);
+			return false;
+		}
+		return true;
+	case CLI_AT_NUMBER: {
+		char *end;
+		errno = 0;
+		long long x = strtoll(v, &end, 10);
+		if (!isdigit((unsigned char)v[0]) || *end || errno || x < a->min || x > a->max) {
+			cli_err(s, "Invalid value for %s (a number from %lld to %lld)", name, a->min, a->max);
+			return false;
+		}
+		snprintf(norm, nsz, "%lld", x);
+		return true;
+	}
+	case CLI_AT_CHOICE: {
+		const char *c = a->choices;
+		while (*c) {
+			size_t l = strcspn(c, "|");
+			if (strlen(v) == l && !strncasecmp(c, v, l)) {
+				snprintf(norm, nsz, "%.*s", (int)l, c);
+				return true;
+			}
+			c += l + (c[l] ? 1 : 0);
+		}
+		cli_err(s, "Invalid value for %s (one of: %s)", name, a->choices);
+		return false;
+	}
+	default:
+		if ((a->flags & CLI_AF_ACCOUNT) && *v) {
+			if (admin_check_user(v) != TERN_OK) {
+				cli_err(s, "Invalid value for %s (not a valid account name)", name);
+				return false;
+			}
+			lower(norm, nsz, v);
+		}
+		return true;
+	}
+}
+
+static void h_set(struct cli_session *s, const struct cli_parsed *p)
+{
+	const struct cli_tokens *t = p->t;
+	int first = p->set_first, n = t->n - first;
+	struct cli_frame *f = cli_cur(s);
+	if (first < 0 || n <= 0 || n % 2) {
+		cli_err(s, "Invalid parameters");
+		return;
+	}
+	const struct cli_attr *attrs[CLI_MAX_ARGS / 2];
+	char *vals[CLI_MAX_ARGS / 2];
+	int k = 0;
+	bool ok = true;
+	for (int i = first; i + 1 < t->n; i += 2, k++) {
+		vals[k] = NULL;
+		attrs[k] = cli_attr_find(f->ctx, t->v[i]);
+		if (!attrs[k] || t->lit[i]) {
+			cli_err(s, "Unknown attribute %s", t->v[i]);
+			ok = false;
+			break;
+		}
+		char buf[CLI_MAX_VALUE + 1];
+		if (!set_check(s, attrs[k], t->v[i + 1], buf, sizeof buf)) {
+			ok = false;
+			break;
+		}
+		vals[k] = strdup(buf);
+	}
+	if (ok && f->edits.n + k > CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT or DONE first");
+		ok = false;
+	}
+	for (int j = 0; j < k; j++) {
+		/* Not stored: values only accepted (no key, @location), and the
+		 * unchanged name of an existing object. */
+		bool store = attrs[j]->key && strcmp(attrs[j]->key, "@location") != 0 &&
+			     (strcmp(attrs[j]->key, "@name") != 0 || f->ctx == CLI_CTX_DOMAIN_CREATE);
+		if (ok && vals[j] && store)
+			cli_kv_set(&f->edits, attrs[j]->key, vals[j]);
+		free(vals[j]);
+	}
+	if (ok)
+		cli_ok(s);
+}
+
+static void h_show(struct cli_session *s, const struct cli_parsed *p)
+{
+	show_frame(s, s->depth, p->val[0]);
+}
+
+/* DONE: hand the sub-context's edits to the parent's pending copy. */
+static void h_done(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s), *parent = &s->f[s->depth - 1];
+	if (parent->edits.n + f->edits.n > CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT the %s first", cli_ctx_def(parent->ctx)->object);
+		return;
+	}
+	for (int i = 0; i < f->edits.n; i++)
+		cli_kv_set(&parent->edits, f->edits.e[i].k, f->edits.e[i].v);
+	cli_pop(s);
+	cli_ok(s);
+}
+
+/* ---- login context ---- */
+
+static void h_user(struct cli_session *s, const struct cli_parsed *p)
+{
+	snprintf(s->user, sizeof s->user, "%s", p->val[0]);
+	s->awaiting_password = true;
+	s->status[0] = '\0'; /* only the <password> prompt */
+}
+
+static void h_console_codes(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (!strcasecmp(p->val[0], "off"))
+		cli_ok(s);
+	else if (!strcasecmp(p->val[0], "on"))
+		cli_err(s, "Console codes are not supported by this server");
+	else
+		cli_err(s, "Invalid value for CONSOLE-CODES (on or off)");
+}
+
+static void h_quiet(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (!strcasecmp(p->val[0], "off"))
+		cli_ok(s);
+	else if (!strcasecmp(p->val[0], "on"))
+		cli_err(s, "Quiet mode is not supported by this server");
+	else
+		cli_err(s, "Invalid value for QUIET (on or off)");
+}
+
+/* ---- root ---- */
+
+struct domain_rows {
+	struct cli_session *s;
+	const char *pattern;
+};
+
+static int domain_row(void *arg, const char *const *f, int n)
+{
+	struct domain_rows *dr = arg;
+	if (n < 1)
+		return 0;
+	char line[300];
+	snprintf(line, sizeof line, "%s | enabled", f[0]);
+	list_row(dr->s, line);
+	return dr->s->c.failed ? 1 : 0;
+}
+
+static void list_domains(struct cli_session *s, const struct cli_parsed *p, const char *title)
+{
+	char *pats[1] = {(char *)p->val[0]};
+	struct domain_rows dr = {s, p->val[0]};
+	table_begin(s, title, "name | status");
+	list_end(s, admin_domain_list(&s->ctx, pats, p->val[0] ? 1 : 0, domain_row, &dr));
+}
+
+static void h_list_domains(struct cli_session *s, const struct cli_parsed *p)
+{
+	list_domains(s, p, "The list of domains:");
+}
+
+static void h_list_alldomains(struct cli_session *s, const struct cli_parsed *p)
+{
+	list_domains(s, p, "The list of all domains:");
+}
+
+static void h_save_config(struct cli_session *s, const struct cli_parsed *p)
+{
+	char id[160];
+	enum tern_err e = admin_cli_config_save(&s->ctx, p->val[0], id, sizeof id);
+	if (e) {
+		cli_err_core(s, e, NULL, NULL);
+		return;
+	}
+	conn_printf(&s->c, "Configuration saved as snapshot %s\r\n", id);
+	snprintf(s->log_detail, sizeof s->log_detail, "snapshot %s", id);
+	cli_ok(s);
+}
+
+static void h_create_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	/* args: name, domainLocation, wmFilterTemplatePath, postmasterPassword */
+	const char *name = p->val[0];
+	char d[256];
+	if (strlen(name) > 253 || admin_check_domain(name) != TERN_OK) {
+		cli_err(s, "Invalid value for name (not a valid domain name)");
+		return;
+	}
+	lower(d, sizeof d, name);
+	if (admin_cli_domain_exists(&s->ctx, d) == TERN_OK) {
+		cli_err(s, "Domain %s already exists", d);
+		return;
+	}
+	if (p->val[2] && strcasecmp(p->val[2], "none") != 0) {
+		cli_err(s, "Invalid value for wmFilterTemplatePath (this server supports only none)");
+		return;
+	}
+	if (p->val[1] && (strlen(p->val[1]) > CLI_MAX_VALUE || !admin_value_ok(p->val[1]))) {
+		cli_err(s, "Invalid value for domainLocation");
+		return;
+	}
+	if (p->val[3] && (!*p->val[3] || strlen(p->val[3]) > CLI_MAX_VALUE || !admin_value_ok(p->val[3]))) {
+		cli_err(s, "Invalid value for postmasterPassword");
+		return;
+	}
+	struct cli_frame *f = cli_push(s, CLI_CTX_DOMAIN_CREATE);
+	if (!f)
+		return;
+	f->create = true;
+	cli_kv_set(&f->edits, "@name", d);
+	if (p->val[3])
+		cli_kv_set(&f->edits, "@postmasterPassword", p->val[3]);
+	cli_ok(s);
+}
+
+static void load_domain_base(struct cli_session *s, struct cli_frame *f)
+{
+	char target[300];
+	admin_cli_catchall_get(&s->ctx, f->name, target, sizeof target);
+	cli_kv_set(&f->base, "@catchAllType", target[0] ? "account" : "disabled");
+	cli_kv_set(&f->base, "@catchAllAccountName", target);
+}
+
+static void h_update_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	char d[256];
+	lower(d, sizeof d, p->val[0]);
+	struct cli_frame *cur = cli_cur(s);
+	if (cur->ctx == CLI_CTX_DOMAIN && frame_pending(cur)) {
+		cli_err(s, "Domain %s has pending changes; COMMIT or BACK first", cur->name);
+		return;
+	}
+	if (admin_cli_domain_exists(&s->ctx, d) != TERN_OK) {
+		cli_err(s, "Domain %s not found", d);
+		return;
+	}
+	if (cur->ctx == CLI_CTX_DOMAIN)
+		cli_pop(s);
+	struct cli_frame *f = cli_push(s, CLI_CTX_DOMAIN);
+	if (!f)
+		return;
+	snprintf(f->domain, sizeof f->domain, "%s", d);
+	snprintf(f->name, sizeof f->name, "%s", d);
+	load_domain_base(s, f);
+	cli_ok(s);
+}
+
+static void h_show_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	char d[256];
+	lower(d, sizeof d, p->val[0]);
+	if (admin_cli_domain_exists(&s->ctx, d) != TERN_OK) {
+		cli_err(s, "Domain %s not found", d);
+		return;
+	}
+	struct cli_frame *f = cli_push(s, CLI_CTX_DOMAIN);
+	if (!f)
+		return;
+	snprintf(f->domain, sizeof f->domain, "%s", d);
+	snprintf(f->name, sizeof f->name, "%s", d);
+	load_domain_base(s, f);
+	show_frame(s, s->depth, p->val[1]);
+	cli_pop(s);
+}
+
+static void h_delete_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	char d[256];
+	lower(d, sizeof d, p->val[0]);
+	if (p->val[1]) {
+		cli_err(s, "dontKeepCopy is not supported: a deleted domain is kept in the trash for TrashKeepDays days");
+		return;
+	}
+	enum tern_err e = admin_cli_domain_exists(&s->ctx, d);
+	if (!e)
+		e = admin_domain_del(&s->ctx, d);
+	if (e) {
+		cli_err_core(s, e, "Domain", d);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "domain %s deleted (mailboxes moved to the trash)", d);
+	cli_ok(s);
+}
+
+static void h_change_password(struct cli_session *s, const struct cli_parsed *p)
+{
+	enum tern_err e = admin_cli_admin_passwd(&s->ctx, s->admin, p->val[0], p->val[1]);
+	if (e == TERN_E_BAD_PASSWORD) {
+		cli_err(s, "Wrong value for oldPassword");
+		return;
+	}
+	if (e == TERN_E_INVALID) {
+		cli_err(s, "Invalid value for newPassword");
+		return;
+	}
+	if (e) {
+		cli_err_core(s, e, NULL, NULL);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "password of admin %s changed", s->admin);
+	cli_ok(s);
+}
+
+/* ---- domain creation ---- */
+
+static void h_commit_create(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	const struct cli_kv *name = cli_kv_find(&f->edits, "@name");
+	const struct cli_kv *pw = cli_kv_find(&f->edits, "@postmasterPassword");
+	if (!name || !name->v || !name->v[0]) {
+		cli_err(s, "Missing required parameter name");
+		return;
+	}
+	if (!pw || !pw->v) {
+		cli_err(s, "Missing required parameter postmasterPassword");
+		return;
+	}
+	enum tern_err e = admin_cli_domain_create(&s->ctx, name->v, pw->v);
+	if (e) {
+		commit_failed(s, e, "Domain", name->v);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "domain %s created with account postmaster (password ***)",
+		 name->v);
+	cli_pop(s);
+	cli_ok_text(s, COMMIT_TEXT);
+}
+
+/* ---- domain ---- */
+
+struct account_rows {
+	struct cli_session *s;
+	char type;
+};
+
+static int account_row(void *arg, const char *const *f, int n)
+{
+	struct account_rows *ar = arg;
+	if (n >= 4 && f[3][0] == ar->type)
+		list_row(ar->s, f[1]);
+	return ar->s->c.failed ? 1 : 0;
+}
+
+static void list_accounts(struct cli_session *s, const char *pattern, char type, const char *title)
+{
+	struct cli_frame *f = cli_cur(s);
+	struct account_rows ar = {s, type};
+	table_begin(s, title, "name");
+	list_end(s, admin_user_list(&s->ctx, f->domain, pattern, -1, -1, account_row, &ar));
+}
+
+static void h_list_accounts(struct cli_session *s, const struct cli_parsed *p)
+{
+	list_accounts(s, p->val[0], 'U', "The list of accounts:");
+}
+
+static void h_list_lists(struct cli_session *s, const struct cli_parsed *p)
+{
+	list_accounts(s, p->val[0], 'M', "The list of mailing lists:");
+}
+
+struct alias_rows {
+	struct cli_session *s;
+	struct cli_frame *f;
+	const char *user; /* account aliases: their target */
+};
+
+static int aliasdomain_row(void *arg, const char *const *f, int n)
+{
+	struct alias_rows *ar = arg;
+	if (n >= 2 && !cli_str_has(&ar->f->alias_del, f[1]))
+		list_row(ar->s, f[1]);
+	return ar->s->c.failed ? 1 : 0;
+}
+
+static void h_list_aliases_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	struct alias_rows ar = {s, f, NULL};
+	list_begin(s, "The list of aliases for this domain:");
+	enum tern_err e = admin_aliasdomain_list(&s->ctx, f->domain, NULL, aliasdomain_row, &ar);
+	for (int i = 0; !e && i < f->alias_add.n; i++)
+		list_row(s, f->alias_add.v[i]);
+	list_end(s, e);
+}
+
+struct probe {
+	const char *want;
+	bool found;
+};
+
+static int aliasdomain_probe(void *arg, const char *const *f, int n)
+{
+	struct probe *pr = arg;
+	if (n >= 2 && !strcasecmp(f[1], pr->want)) {
+		pr->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void h_add_alias_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	struct cli_frame *f = cli_cur(s);
+	char a[256];
+	lower(a, sizeof a, p->val[0]);
+	if (strlen(p->val[0]) > 253 || admin_check_domain(a) != TERN_OK) {
+		cli_err(s, "Invalid value for alias (not a valid domain name)");
+		return;
+	}
+	if (cli_str_remove(&f->alias_del, a)) {
+		cli_ok(s);
+		return;
+	}
+	struct probe pr = {a, false};
+	admin_aliasdomain_list(&s->ctx, f->domain, NULL, aliasdomain_probe, &pr);
+	if (pr.found || cli_str_has(&f->alias_add, a) || admin_cli_domain_exists(&s->ctx, a) == TERN_OK) {
+		cli_err(s, "Alias %s already exists", a);
+		return;
+	}
+	if (f->alias_add.n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return;
+	}
+	cli_str_add(&f->alias_add, a);
+	cli_ok(s);
+}
+
+static void h_remove_alias_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	struct cli_frame *f = cli_cur(s);
+	char a[256];
+	lower(a, sizeof a, p->val[0]);
+	if (cli_str_remove(&f->alias_add, a)) {
+		cli_ok(s);
+		return;
+	}
+	struct probe pr = {a, false};
+	admin_aliasdomain_list(&s->ctx, f->domain, NULL, aliasdomain_probe, &pr);
+	if (!pr.found || cli_str_has(&f->alias_del, a)) {
+		cli_err(s, "Alias %s not found", a);
+		return;
+	}
+	if (f->alias_del.n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return;
+	}
+	cli_str_add(&f->alias_del, a);
+	cli_ok(s);
+}
+
+static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	if (!frame_pending(f)) {
+		cli_pop(s);
+		cli_ok_text(s, COMMIT_TEXT);
+		return;
+	}
+	const struct cli_kv *type = cli_kv_find(&f->edits, "@catchAllType");
+	const struct cli_kv *acct = cli_kv_find(&f->edits, "@catchAllAccountName");
+	const char *catchall = NULL;
+	char tmp[300];
+	if (type || acct) {
+		struct cli_attr ta = domain_attrs[2], na = domain_attrs[3];
+		const char *t = attr_value(s, s->depth, &ta, tmp, sizeof tmp);
+		const char *a = attr_value(s, s->depth, &na, tmp, sizeof tmp);
+		if (!strcmp(t, "account")) {
+			if (!*a) {
+				cli_err(s, "Missing required parameter catchAllAccountName");
+				return;
+			}
+			catchall = a;
+		} else {
+			catchall = "";
+		}
+	}
+	struct admin_cli_domain_edit ed = {
+		.alias_add = (const char *const *)f->alias_add.v,
+		.nalias_add = f->alias_add.n,
+		.alias_del = (const char *const *)f->alias_del.v,
+		.nalias_del = f->alias_del.n,
+		.catchall = catchall,
+	};
+	char detail[300];
+	enum tern_err e = admin_cli_domain_commit(&s->ctx, f->domain, &ed, detail, sizeof detail);
+	if (e) {
+		commit_failed(s, e, e == TERN_E_RECORD_NOT_FOUND ? "Account" : "Domain", detail[0] ? detail : f->domain);
+		return;
+	}
+	detail_add(s, "domain %s changed:", f->domain);
+	for (int i = 0; i < f->alias_add.n; i++)
+		detail_add(s, " +alias %s", f->alias_add.v[i]);
+	for (int i = 0; i < f->alias_del.n; i++)
+		detail_add(s, " -alias %s", f->alias_del.v[i]);
+	if (catchall)
+		detail_add(s, " catch-all=%s", catchall[0] ? catchall : "disabled");
+	cli_pop(s);
+	cli_ok_text(s, COMMIT_TEXT);
+}
+
+static void open_account(struct cli_session *s, struct cli_frame *f, const char *domain, const char *user)
+{
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	snprintf(f->name, sizeof f->name, "%s", user);
+	admin_user_vars(&s->ctx, domain, user, var_row, &f->base);
+}
+
+static bool account_name_ok(struct cli_session *s, const char *name, char *out, size_t sz)
+{
+	if (strlen(name) > 128 || admin_check_user(name) != TERN_OK || !strcmp(name, "*")) {
+		cli_err(s, "Invalid value for name (not a valid account name)");
+		return false;
+	}
+	lower(out, sz, name);
+	return true;
+}
+
+static void h_add_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	struct cli_frame *d = cli_cur(s);
+	char u[256];
+	if (!account_name_ok(s, p->val[0], u, sizeof u))
+		return;
+	const char *pw = p->val[1];
+	if (!*pw || strlen(pw) > CLI_MAX_VALUE || !admin_value_ok(pw)) {
+		cli_err(s, "Invalid value for password");
+		return;
+	}
+	if (admin_cli_account_type(&s->ctx, d->domain, u, NULL) == TERN_OK) {
+		cli_err(s, "Account %s already exists", u);
+		return;
+	}
+	char domain[256];
+	snprintf(domain, sizeof domain, "%s", d->domain);
+	struct cli_frame *f = cli_push(s, CLI_CTX_ACCOUNT);
+	if (!f)
+		return;
+	f->create = true;
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	snprintf(f->name, sizeof f->name, "%s", u);
+	char *defs = admin_userdef_vars(s->srv->env, domain);
+	vars_parse(&f->base, defs);
+	free(defs);
+	cli_kv_set(&f->edits, "@password", pw);
+	cli_ok(s);
+}
+
+static bool find_account(struct cli_session *s, const char *name, char *u, size_t sz)
+{
+	struct cli_frame *d = cli_cur(s);
+	char type = 0;
+	lower(u, sz, name);
+	if (admin_cli_account_type(&s->ctx, d->domain, u, &type) != TERN_OK || type != 'U') {
+		cli_err(s, "Account %s not found", u);
+		return false;
+	}
+	return true;
+}
+
+static void h_update_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	char u[256], domain[256];
+	if (!find_account(s, p->val[0], u, sizeof u))
+		return;
+	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
+	struct cli_frame *f = cli_push(s, CLI_CTX_ACCOUNT);
+	if (f) {
+		open_account(s, f, domain, u);
+		cli_ok(s);
+	}
+}
+
+static void h_show_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	char u[256], domain[256];
+	if (!find_account(s, p->val[0], u, sizeof u))
+		return;
+	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
+	struct cli_frame *f = cli_push(s, CLI_CTX_ACCOUNT);
+	if (f) {
+		open_account(s, f, domain, u);
+		show_frame(s, s->depth, p->val[1]);
+		cli_pop(s);
+	}
+}
+
+static void h_remove_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	char u[256];
+	if (!find_account(s, p->val[0], u, sizeof u))
+		return;
+	struct cli_frame *d = cli_cur(s);
+	enum tern_err e = admin_user_del(&s->ctx, d->domain, u);
+	if (e) {
+		cli_err_core(s, e, "Account", u);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "account %s@%s deleted (mailbox moved to the trash)", u,
+		 d->domain);
+	cli_ok(s);
+}
+
+/* ---- account ---- */
+
+static void h_config_sub(struct cli_session *s, enum cli_ctx sub)
+{
+	struct cli_frame *parent = cli_cur(s);
+	char domain[256], name[256];
+	snprintf(domain, sizeof domain, "%s", parent->domain);
+	snprintf(name, sizeof name, "%s", parent->name);
+	struct cli_frame *f = cli_push(s, sub);
+	if (!f)
+		return;
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	snprintf(f->name, sizeof f->name, "%s", name);
+	cli_ok(s);
+}
+
+static void h_config_contact(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	h_config_sub(s, CLI_CTX_CONTACT);
+}
+
+static void h_config_quotas(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	h_config_sub(s, CLI_CTX_QUOTAS);
+}
+
+/* Does a stored alias of the frame's domain point to the frame's account? */
+static int account_alias_row(void *arg, const char *const *f, int n)
+{
+	struct alias_rows *ar = arg;
+	if (n < 3 || !strcmp(f[1], "*"))
+		return 0;
+	char target[600];
+	snprintf(target, sizeof target, "%s", f[2]);
+	char *at = strchr(target, '@');
+	if (at && !strcasecmp(at + 1, ar->f->domain))
+		*at = '\0';
+	if (strcasecmp(target, ar->user) != 0)
+		return 0;
+	if (ar->s) {
+		if (!cli_str_has(&ar->f->alias_del, f[1]))
+			list_row(ar->s, f[1]);
+		return ar->s->c.failed ? 1 : 0;
+	}
+	return 0;
+}
+
+static void h_list_aliases_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	struct alias_rows ar = {s, f, f->name};
+	list_begin(s, "The list of aliases for this account:");
+	enum tern_err e = TERN_OK;
+	if (!f->create)
+		e = admin_alias_list(&s->ctx, f->domain, NULL, NULL, account_alias_row, &ar);
+	for (int i = 0; !e && i < f->alias_add.n; i++)
+		list_row(s, f->alias_add.v[i]);
+	list_end(s, e);
+}
+
+struct target_probe {
+	const char *domain;
+	const char *alias;
+	char target[600];
+	bool found;
+};
+
+static int alias_target_row(void *arg, const char *const *f, int n)
+{
+	struct target_probe *tp = arg;
+	if (n >= 3 && !strcasecmp(f[0], tp->domain) && !strcasecmp(f[1], tp->alias)) {
+		snprintf(tp->target, sizeof tp->target, "%s", f[2]);
+		tp->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void h_add_alias_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	struct cli_frame *f = cli_cur(s);
+	char a[256];
+	if (strlen(p->val[0]) > 128 || admin_check_user(p->val[0]) != TERN_OK || !strcmp(p->val[0], "*")) {
+		cli_err(s, "Invalid value for alias (not a valid local part)");
+		return;
+	}
+	lower(a, sizeof a, p->val[0]);
+	if (cli_str_remove(&f->alias_del, a)) {
+		cli_ok(s);
+		return;
+	}
+	struct target_probe tp = {f->domain, a, "", false};
+	admin_alias_list(&s->ctx, f->domain, NULL, NULL, alias_target_row, &tp);
+	if (tp.found || cli_str_has(&f->alias_add, a)) {
+		cli_err(s, "Alias %s already exists", a);
+		return;
+	}
+	if (!strcasecmp(a, f->name) || admin_cli_account_type(&s->ctx, f->domain, a, NULL) == TERN_OK) {
+		cli_err(s, "Account %s already exists", a);
+		return;
+	}
+	if (f->alias_add.n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return;
+	}
+	cli_str_add(&f->alias_add, a);
+	cli_ok(s);
+}
+
+static void h_remove_alias_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	struct cli_frame *f = cli_cur(s);
+	char a[256];
+	lower(a, sizeof a, p->val[0]);
+	if (cli_str_remove(&f->alias_add, a)) {
+		cli_ok(s);
+		return;
+	}
+	struct target_probe tp = {f->domain, a, "", false};
+	if (!f->create)
+		admin_alias_list(&s->ctx, f->domain, NULL, NULL, alias_target_row, &tp);
+	char *at = strchr(tp.target, '@');
+	if (at && !strcasecmp(at + 1, f->domain))
+		*at = '\0';
+	if (!tp.found || strcasecmp(tp.target, f->name) != 0 || cli_str_has(&f->alias_del, a)) {
+		cli_err(s, "Alias %s not found", a);
+		return;
+	}
+	if (f->alias_del.n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return;
+	}
+	cli_str_add(&f->alias_del, a);
+	cli_ok(s);
+}
+
+/* RealName (XMail's display-name variable) follows contact info names. */
+static void real_name(struct cli_session *s, struct cli_frame *f, char *out, size_t sz)
+{
+	char t1[8], t2[8];
+	const struct cli_attr *fa = cli_attr_find(CLI_CTX_CONTACT, "firstName");
+	const struct cli_attr *la = cli_attr_find(CLI_CTX_CONTACT, "lastName");
+	(void)f;
+	const char *first = attr_value(s, s->depth, fa, t1, sizeof t1);
+	const char *last = attr_value(s, s->depth, la, t2, sizeof t2);
+	snprintf(out, sz, "%s%s%s", first, *first && *last ? " " : "", last);
+}
+
+static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	if (!f->create && !frame_pending(f)) {
+		cli_pop(s);
+		cli_ok_text(s, COMMIT_TEXT);
+		return;
+	}
+	const char *password = NULL;
+	const char **vars = calloc((size_t)f->edits.n * 2 + 2, sizeof *vars);
+	int nvars = 0;
+	bool names_changed = false;
+	for (int i = 0; i < f->edits.n; i++) {
+		const struct cli_kv *kv = &f->edits.e[i];
+		if (!strcmp(kv->k, "@password")) {
+			password = kv->v;
+			continue;
+		}
+		if (kv->k[0] == '@')
+			continue;
+		if (!strcmp(kv->k, "ContactInfo.firstName") || !strcmp(kv->k, "ContactInfo.lastName"))
+			names_changed = true;
+		vars[2 * nvars] = kv->k;
+		vars[2 * nvars + 1] = kv->v;
+		nvars++;
+	}
+	char rn[2 * CLI_MAX_VALUE + 2];
+	if (names_changed) {
+		real_name(s, f, rn, sizeof rn);
+		if (rn[0]) {
+			vars[2 * nvars] = "RealName";
+			vars[2 * nvars + 1] = rn;
+			nvars++;
+		}
+	}
+	struct admin_cli_account_edit ed = {
+		.password = password,
+		.vars = vars,
+		.nvars = nvars,
+		.alias_add = (const char *const *)f->alias_add.v,
+		.nalias_add = f->alias_add.n,
+		.alias_del = (const char *const *)f->alias_del.v,
+		.nalias_del = f->alias_del.n,
+	};
+	char detail[300];
+	enum tern_err e = admin_cli_account_commit(&s->ctx, f->domain, f->name, f->create, &ed, detail, sizeof detail);
+	if (e) {
+		free(vars);
+		const char *type = (e == TERN_E_USER_EXISTS || e == TERN_E_RECORD_NOT_FOUND) ? "Account" : "Alias";
+		if (e == TERN_E_INVALID && detail[0])
+			commit_failed(s, e, NULL, detail);
+		else
+			commit_failed(s, e, type, detail[0] ? detail : f->name);
+		return;
+	}
+	detail_add(s, "account %s@%s %s:", f->name, f->domain, f->create ? "created" : "changed");
+	if (password)
+		detail_add(s, " password=***");
+	for (int i = 0; i < nvars; i++)
+		detail_add(s, " %s=%s", vars[2 * i], vars[2 * i + 1] ? vars[2 * i + 1] : "(removed)");
+	for (int i = 0; i < f->alias_add.n; i++)
+		detail_add(s, " +alias %s", f->alias_add.v[i]);
+	for (int i = 0; i < f->alias_del.n; i++)
+		detail_add(s, " -alias %s", f->alias_del.v[i]);
+	free(vars);
+	cli_pop(s);
+	cli_ok_text(s, COMMIT_TEXT);
+}
+
+/* ---- quotas ---- */
+
+static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
+{
+	struct cli_frame *f = cli_cur(s);
+	const struct cli_attr *a = cli_attr_find(f->ctx, p->val[0]);
+	if (!a || p->t->lit[p->first]) {
+		cli_err(s, "Unknown attribute %s", p->val[0]);
+		return;
+	}
+	if (!a->key || (a->flags & CLI_AF_NOSET)) {
+		char name[64];
+		attr_name(a, name, sizeof name);
+		cli_err(s, "%s is not supported by this server yet", name);
+		return;
+	}
+	/* Back to the domain's default for new accounts (userdef.tab). */
+	struct cli_kvlist defs = {0};
+	char *d = admin_userdef_vars(s->srv->env, f->domain);
+	vars_parse(&defs, d);
+	free(d);
+	const struct cli_kv *kv = cli_kv_find(&defs, a->key);
+	cli_kv_set(&f->edits, a->key, kv ? kv->v : NULL);
+	cli_kv_free(&defs);
+	cli_ok(s);
+}
+
+/* ---- the table ---- */
+
+#define IN(c) CLI_IN(CLI_CTX_##c)
+#define OBJ_CTX (IN(DOMAIN_CREATE) | IN(DOMAIN) | IN(ACCOUNT) | IN(CONTACT) | IN(QUOTAS))
+#define SHOW_ATTR {CLI_ARG_OPT_PAIR, "ATTR", "param", false}
+#define NAME_ARG(meta) {CLI_ARG_POS, "name", meta, false}
+
+static const struct cli_cmd table[] = {
+	/* everywhere */
+	{CLI_ANY, "EXIT/QUIT", {{0}}, 0, h_exit, "Leave the CLI; edits not committed are dropped."},
+	{CLI_ANY, "HELP", {{0}}, CLI_READS, h_help, "Print the commands of the current context."},
+	{CLI_ANY, "GET VERSION", {{0}}, CLI_READS, h_version,
+	 "Print the emulated version, the OS and the architecture as version|os|arch."},
+	{OBJ_CTX, "BACK", {{0}}, 0, h_back, "Drop the pending changes of this context and return to the parent."},
+
+	/* login */
+	{IN(LOGIN), "USER", {{CLI_ARG_POS, NULL, "user", false}}, 0, h_user,
+	 "Log in as this admin user; the password follows on the next line."},
+	{IN(LOGIN), "SET CONSOLE-CODES", {{CLI_ARG_POS, NULL, "on|off", false}}, 0, h_console_codes,
+	 "Terminal control sequences; only off is supported."},
+	{IN(LOGIN), "SET QUIET", {{CLI_ARG_POS, NULL, "on|off", false}}, 0, h_quiet,
+	 "Terse output mode; only off is supported."},
+	{IN(LOGIN), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the options of this session."},
+
+	/* root */
+	{IN(ROOT), "LIST Domains", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: domain*)", false}}, CLI_READS,
+	 h_list_domains, "Table of the domains, optionally filtered by a wildcard."},
+	{IN(ROOT), "LIST AllDomains", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: domain*)", false}}, CLI_READS,
+	 h_list_alldomains, "Table of all domains with their state."},
+	{IN(ROOT), "SAVE CONFIG", {{CLI_ARG_OPT_POS, NULL, "label", false}}, CLI_CHANGES, h_save_config,
+	 "Write a versioned snapshot of the configuration under the data root (snapshots/)."},
+	{IN(ROOT),
+	 "CREATE Domain",
+	 {{CLI_ARG_PAIR, "name", "name", false},
+	  {CLI_ARG_OPT_PAIR, "domainLocation", "path", false},
+	  {CLI_ARG_OPT_PAIR, "wmFilterTemplatePath", "none", false},
+	  {CLI_ARG_OPT_PAIR, "postmasterPassword|postmasterPasswd", "password", true}},
+	 CLI_PENDING, h_create_domain, "Start creating a domain (and its postmaster account); it exists after COMMIT."},
+	{IN(ROOT) | IN(DOMAIN), "UPDATE Domain", {NAME_ARG("domainName")}, CLI_READS, h_update_domain,
+	 "Enter the context of an existing domain."},
+	{IN(ROOT), "SHOW Domain", {NAME_ARG("domainName"), SHOW_ATTR}, CLI_READS, h_show_domain,
+	 "Print the attributes of a domain."},
+	{IN(ROOT), "DELETE Domain", {{CLI_ARG_PAIR, "name", "name", false}, {CLI_ARG_FLAG, "dontKeepCopy", NULL, false}},
+	 CLI_CHANGES | CLI_DESTRUCTIVE, h_delete_domain,
+	 "Delete a domain with its accounts; mailboxes go to the trash. Acts at once."},
+	{IN(ROOT),
+	 "CHANGE password",
+	 {{CLI_ARG_PAIR, "oldPassword", "pass", true}, {CLI_ARG_PAIR, "newPassword", "pass", true}},
+	 CLI_CHANGES, h_change_password, "Change the password of the admin user that is logged in."},
+	{IN(ROOT), "CONFIG SERVER", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(ROOT), "ENTER QUEUE", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(ROOT), "ENTER AACL", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(ROOT), "ENABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(ROOT), "DISABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(ROOT), "CREATE Subdomain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+
+	/* domain creation */
+	{IN(DOMAIN_CREATE), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set, NULL},
+	{IN(DOMAIN_CREATE), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the attributes of the new domain."},
+	{IN(DOMAIN_CREATE), "COMMIT", {{0}}, CLI_CHANGES, h_commit_create,
+	 "Create the domain with its postmaster account and return to the root."},
+
+	/* domain */
+	{IN(DOMAIN), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set, NULL},
+	{IN(DOMAIN), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the attributes of this domain."},
+	{IN(DOMAIN), "LIST Accounts", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: account*)", false}}, CLI_READS,
+	 h_list_accounts, "Table of the accounts, optionally filtered by a wildcard."},
+	{IN(DOMAIN), "LIST Lists", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: list*)", false}}, CLI_READS, h_list_lists,
+	 "Table of the mailing lists."},
+	{IN(DOMAIN), "LIST Aliases", {{0}}, CLI_READS, h_list_aliases_domain,
+	 "The other names of this domain (alias domains), pending changes included."},
+	{IN(DOMAIN),
+	 "ADD Account",
+	 {NAME_ARG("name"), {CLI_ARG_PAIR, "password", "password", true}},
+	 CLI_PENDING, h_add_account, "Start creating an account and enter it; it exists after its COMMIT."},
+	{IN(DOMAIN), "UPDATE Account", {NAME_ARG("name")}, CLI_READS, h_update_account,
+	 "Enter the context of an existing account."},
+	{IN(DOMAIN), "REMOVE Account", {NAME_ARG("name")}, CLI_CHANGES | CLI_DESTRUCTIVE, h_remove_account,
+	 "Delete an account; its mailbox goes to the trash. Acts at once."},
+	{IN(DOMAIN), "SHOW Account", {NAME_ARG("name"), SHOW_ATTR}, CLI_READS, h_show_account,
+	 "Print the attributes of an account."},
+	{IN(DOMAIN), "ADD Alias", {{CLI_ARG_POS, NULL, "domainName", false}}, CLI_PENDING, h_add_alias_domain,
+	 "Add another name for this domain (applied at COMMIT)."},
+	{IN(DOMAIN), "REMOVE Alias", {{CLI_ARG_POS, NULL, "domainName", false}}, CLI_PENDING | CLI_DESTRUCTIVE,
+	 h_remove_alias_domain, "Remove another name of this domain (applied at COMMIT)."},
+	{IN(DOMAIN), "COMMIT", {{0}}, CLI_CHANGES, h_commit_domain,
+	 "Apply the pending changes of this domain and return to the root."},
+	{IN(DOMAIN), "LIST Groups", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "ADD Group", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "UPDATE Group", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "ADD List", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "UPDATE List", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "CONFIG adminLimits", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "CONFIG accountDefaultQuotas", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "CONFIG accountDefaultLimits", {{0}}, CLI_LATER, h_later, NULL},
+
+	/* account */
+	{IN(ACCOUNT), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set, NULL},
+	{IN(ACCOUNT), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the attributes of this account."},
+	{IN(ACCOUNT), "CONFIG ContactInfo", {{0}}, 0, h_config_contact, "Enter the account's contact card."},
+	{IN(ACCOUNT), "CONFIG Quotas", {{0}}, 0, h_config_quotas, "Enter the account's storage quotas."},
+	{IN(ACCOUNT), "LIST Aliases", {{0}}, CLI_READS, h_list_aliases_account,
+	 "Other local parts delivering to this account, pending changes included."},
+	{IN(ACCOUNT), "ADD Alias", {{CLI_ARG_POS, NULL, "aliasName", false}}, CLI_PENDING, h_add_alias_account,
+	 "Add another local part for this account (applied at COMMIT)."},
+	{IN(ACCOUNT), "REMOVE Alias", {{CLI_ARG_POS, NULL, "aliasName", false}}, CLI_PENDING | CLI_DESTRUCTIVE,
+	 h_remove_alias_account, "Remove another local part of this account (applied at COMMIT)."},
+	{IN(ACCOUNT), "COMMIT", {{0}}, CLI_CHANGES, h_commit_account,
+	 "Apply the account's pending changes (its sub-contexts' included) and return to the domain."},
+	{IN(ACCOUNT), "CONFIG Limits", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(ACCOUNT), "CONFIG Filters", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(ACCOUNT), "INHERIT SETTINGS", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+
+	/* contact info, quotas */
+	{IN(CONTACT) | IN(QUOTAS), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set,
+	 NULL},
+	{IN(CONTACT) | IN(QUOTAS), "SHOW", {SHOW_ATTR}, CLI_READS, h_show,
+	 "Print the attributes of this context (pending changes included)."},
+	{IN(CONTACT) | IN(QUOTAS), "DONE", {{0}}, 0, h_done,
+	 "Hand the changes to the account (applied at its COMMIT) and return to it."},
+	{IN(QUOTAS), "RESET", {{CLI_ARG_POS, NULL, "attr", false}}, CLI_PENDING, h_reset_attr,
+	 "Go back to the domain's default value for new accounts."},
+};
+
+const struct cli_cmd *cli_commands(int *n_r)
+{
+	*n_r = N(table);
+	return table;
+}

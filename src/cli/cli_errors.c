@@ -1,0 +1,106 @@
+/*
+ * cli_errors - the one mapping of core errors (enum tern_err) to the CLI's
+ * "-ERR: " texts. Texts are kept stable: scripts grep them (spec 6.3).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+const char *cli_err_text(enum tern_err e)
+{
+	switch (e) {
+	case TERN_OK:
+		return "command successful";
+	case TERN_E_SYNTAX:
+		return "Invalid parameters";
+	case TERN_E_INVALID:
+		return "Invalid value";
+	case TERN_E_BAD_DOMAIN:
+	case TERN_E_BAD_ADDRESS:
+		return "Invalid value for name (not a valid domain name)";
+	case TERN_E_BAD_USERNAME:
+		return "Invalid value for name (not a valid account name)";
+	case TERN_E_DOMAIN_NOT_HANDLED:
+		return "Domain not found";
+	case TERN_E_DOMAIN_EXISTS:
+		return "Domain already exists";
+	case TERN_E_USER_EXISTS:
+		return "Account already exists";
+	case TERN_E_USER_NOT_FOUND:
+	case TERN_E_RECORD_NOT_FOUND:
+		return "Account not found";
+	case TERN_E_ALIAS_EXISTS:
+	case TERN_E_ALIASDOMAIN_EXISTS:
+		return "Alias already exists";
+	case TERN_E_ALIAS_NOT_FOUND:
+	case TERN_E_ALIASDOMAIN_NOT_FOUND:
+		return "Alias not found";
+	case TERN_E_BAD_PASSWORD:
+		return "Wrong password";
+	case TERN_E_BAD_PATH:
+		return "Invalid value for path (a snapshot label: letters, digits, '.', '_' and '-')";
+	case TERN_E_CREATE_DIR:
+	case TERN_E_CREATE_FILE:
+		return "Cannot write to the data root (see the server log)";
+	case TERN_E_LINE_TOO_LONG:
+		return "Command line too long";
+	case TERN_E_BAD_CHARS:
+		return "Invalid characters in the command line";
+	case TERN_E_NOT_IMPLEMENTED:
+		return "Not supported by this server yet";
+	case TERN_E_BUSY:
+		return "Too many sessions, try again later";
+	case TERN_E_IP_DENIED:
+		return "Access denied";
+	case TERN_E_LOGIN:
+		return "Authentication failed";
+	case TERN_E_INTERNAL:
+	default:
+		return "Internal server problem (see the server log)";
+	}
+}
+
+void cli_err_core(struct cli_session *s, enum tern_err e, const char *type, const char *name)
+{
+	if (!name || !*name) {
+		cli_err(s, "%s", cli_err_text(e));
+		return;
+	}
+	switch (e) {
+	case TERN_E_DOMAIN_NOT_HANDLED:
+		cli_err(s, "Domain %s not found", name);
+		break;
+	case TERN_E_DOMAIN_EXISTS:
+		cli_err(s, "Domain %s already exists", name);
+		break;
+	case TERN_E_USER_EXISTS:
+		cli_err(s, "Account %s already exists", name);
+		break;
+	case TERN_E_USER_NOT_FOUND:
+	case TERN_E_RECORD_NOT_FOUND:
+		cli_err(s, "%s %s not found", type ? type : "Account", name);
+		break;
+	case TERN_E_ALIAS_EXISTS:
+	case TERN_E_ALIASDOMAIN_EXISTS:
+		cli_err(s, "Alias %s already exists", name);
+		break;
+	case TERN_E_ALIAS_NOT_FOUND:
+	case TERN_E_ALIASDOMAIN_NOT_FOUND:
+		cli_err(s, "Alias %s not found", name);
+		break;
+	case TERN_E_BAD_DOMAIN:
+	case TERN_E_BAD_ADDRESS:
+		cli_err(s, "Invalid value for %s (not a valid domain name)", name);
+		break;
+	case TERN_E_BAD_USERNAME:
+		cli_err(s, "Invalid value for %s (not a valid account name)", name);
+		break;
+	case TERN_E_INVALID:
+		cli_err(s, "Invalid value for %s", name);
+		break;
+	default:
+		cli_err(s, "%s", cli_err_text(e));
+		break;
+	}
+}

@@ -1,0 +1,474 @@
+/*
+ * cli_session - one CLI connection: banner, login context, the context
+ * stack, limits, logging, and the reply framing of spec 6.1 (data lines,
+ * one status line, the prompt; one write per reply).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../admin/admin_cli.h"
+#include "../admin/settings.h"
+#include "../auth/ratelimit.h"
+#include "../core/listen.h"
+#include "../core/log.h"
+#include "../core/secret.h"
+#include "../core/xmalloc.h"
+#include "cli.h"
+
+/* ---- pending-edit lists ---- */
+
+void cli_kv_set(struct cli_kvlist *l, const char *k, const char *v)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->e[i].k, k)) {
+			if (l->e[i].v)
+				secret_wipe(l->e[i].v, strlen(l->e[i].v)); /* may be a password */
+			free(l->e[i].v);
+			l->e[i].v = v ? xstrdup(v) : NULL;
+			return;
+		}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->e = xrealloc(l->e, (size_t)l->cap * sizeof *l->e);
+	}
+	l->e[l->n].k = xstrdup(k);
+	l->e[l->n].v = v ? xstrdup(v) : NULL;
+	l->n++;
+}
+
+const struct cli_kv *cli_kv_find(const struct cli_kvlist *l, const char *k)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->e[i].k, k))
+			return &l->e[i];
+	return NULL;
+}
+
+void cli_kv_free(struct cli_kvlist *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		if (l->e[i].v)
+			secret_wipe(l->e[i].v, strlen(l->e[i].v)); /* may be a password */
+		free(l->e[i].k);
+		free(l->e[i].v);
+	}
+	free(l->e);
+	memset(l, 0, sizeof *l);
+}
+
+bool cli_str_has(const struct cli_strlist *l, const char *v)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], v))
+			return true;
+	return false;
+}
+
+void cli_str_add(struct cli_strlist *l, const char *v)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = xstrdup(v);
+}
+
+bool cli_str_remove(struct cli_strlist *l, const char *v)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], v)) {
+			free(l->v[i]);
+			memmove(&l->v[i], &l->v[i + 1], (size_t)(l->n - i - 1) * sizeof *l->v);
+			l->n--;
+			return true;
+		}
+	return false;
+}
+
+void cli_str_free(struct cli_strlist *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* ---- frames ---- */
+
+void cli_frame_clear(struct cli_frame *f)
+{
+	cli_kv_free(&f->edits);
+	cli_kv_free(&f->base);
+	cli_str_free(&f->alias_add);
+	cli_str_free(&f->alias_del);
+	memset(f, 0, sizeof *f);
+}
+
+struct cli_frame *cli_cur(struct cli_session *s)
+{
+	return &s->f[s->depth];
+}
+
+struct cli_frame *cli_push(struct cli_session *s, enum cli_ctx ctx)
+{
+	if (s->depth + 1 >= CLI_MAX_DEPTH) {
+		cli_err(s, "Contexts nested too deeply");
+		return NULL;
+	}
+	struct cli_frame *f = &s->f[++s->depth];
+	memset(f, 0, sizeof *f);
+	f->ctx = ctx;
+	return f;
+}
+
+void cli_pop(struct cli_session *s)
+{
+	if (s->depth == 0)
+		return;
+	cli_frame_clear(&s->f[s->depth]);
+	s->depth--;
+}
+
+/* ---- replies ---- */
+
+void cli_ok(struct cli_session *s)
+{
+	cli_ok_text(s, "command successful");
+}
+
+void cli_ok_text(struct cli_session *s, const char *text)
+{
+	snprintf(s->status, sizeof s->status, "+OK: %s", text);
+	s->status_err = false;
+}
+
+void cli_err(struct cli_session *s, const char *fmt, ...)
+{
+	char text[sizeof s->status - 8];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	snprintf(s->status, sizeof s->status, "-ERR: %s", text);
+	s->status_err = true;
+}
+
+static void put_prompt(struct cli_session *s)
+{
+	if (s->f[0].ctx == CLI_CTX_LOGIN) {
+		conn_puts(&s->c, s->awaiting_password ? "<password> " : "<login> ");
+		return;
+	}
+	char p[256];
+	size_t off = 0;
+	p[off++] = '<';
+	for (int i = 1; i <= s->depth; i++) {
+		const char *el = cli_ctx_def(s->f[i].ctx)->element;
+		int w = snprintf(p + off, sizeof p - off, "%s%s", i > 1 ? "-" : "", el);
+		if (w < 0 || (size_t)w >= sizeof p - off)
+			break;
+		off += (size_t)w;
+	}
+	snprintf(p + off, sizeof p - off, "#> ");
+	conn_puts(&s->c, p);
+}
+
+/* The status line and the prompt end every reply. */
+static void finish_reply(struct cli_session *s)
+{
+	if (s->status[0]) {
+		conn_puts(&s->c, s->status);
+		conn_puts(&s->c, "\r\n");
+	}
+	if (!s->no_prompt)
+		put_prompt(s);
+}
+
+/* ---- logging ---- */
+
+static void log_change(struct cli_session *s, const struct cli_tokens *t, const struct cli_parsed *p)
+{
+	char line[1024];
+	size_t off = 0;
+	for (int i = 0; i < t->n && off + 1 < sizeof line; i++) {
+		const char *v = p->secret[i] ? "***" : t->v[i];
+		bool q = t->lit[i] && !p->secret[i];
+		int w = snprintf(line + off, sizeof line - off, "%s%s%s%s", i ? " " : "", q ? "\"" : "", v, q ? "\"" : "");
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off >= sizeof line)
+		off = sizeof line - 1;
+	line[off] = '\0';
+	log_info("cli: admin=%s peer=%s: %s -> %s%s%s", s->admin, s->c.peer, line, s->status,
+		 s->log_detail[0] ? "; " : "", s->log_detail);
+}
+
+/* ---- input ---- */
+
+/* Read the next line (telnet-decoded) into s->rd.line. */
+static enum conn_status read_line(struct cli_session *s, enum cli_read *kind_r)
+{
+	for (;;) {
+		if (s->c.in.len) {
+			size_t used = 0;
+			enum cli_read r =
+				cli_reader_feed(&s->rd, (const unsigned char *)s->c.in.data, s->c.in.len, &used);
+			buf_consume(&s->c.in, used);
+			if (r != CLI_READ_MORE) {
+				*kind_r = r;
+				return CONN_OK;
+			}
+		}
+		enum conn_status st = conn_read_more(&s->c);
+		if (st != CONN_OK)
+			return st;
+	}
+}
+
+/* Is another complete line already buffered? (Then its reply goes out in
+ * the same write as this one.) A LF or NUL that only completes the CR
+ * ending the previous line does not count. */
+static bool line_pending(struct cli_session *s)
+{
+	const char *p = s->c.in.data;
+	size_t n = s->c.in.len;
+	if (n && s->rd.skip_lf && (p[0] == '\n' || p[0] == '\0')) {
+		p++;
+		n--;
+	}
+	return n && (memchr(p, '\n', n) || memchr(p, '\r', n));
+}
+
+/* ---- commands ---- */
+
+static void run_line(struct cli_session *s, char *line, size_t len)
+{
+	switch (cli_line_check(line, len)) {
+	case CLI_LINE_OK:
+		break;
+	case CLI_LINE_NUL:
+		cli_err(s, "Invalid characters in the command line (NUL byte)");
+		return;
+	case CLI_LINE_CONTROL:
+		cli_err(s, "Invalid characters in the command line (control character)");
+		return;
+	case CLI_LINE_UTF8:
+		cli_err(s, "Invalid characters in the command line (not UTF-8)");
+		return;
+	}
+	struct cli_tokens t;
+	switch (cli_tokenize(line, &t)) {
+	case CLI_TOK_OK:
+		break;
+	case CLI_TOK_QUOTE:
+		cli_err(s, "Invalid parameters (unbalanced quotes)");
+		return;
+	case CLI_TOK_ESCAPE:
+		cli_err(s, "Invalid parameters (backslash at the end of the line)");
+		return;
+	case CLI_TOK_MANY:
+		cli_err(s, "Invalid parameters (more than %d words)", CLI_MAX_ARGS);
+		return;
+	}
+	if (t.n == 0)
+		return; /* an empty line gets the prompt again */
+	enum cli_ctx cx = cli_cur(s)->ctx;
+	int nw = 0;
+	enum cli_match why;
+	const struct cli_cmd *cmd = cli_match(cx, &t, &nw, &why);
+	if (!cmd) {
+		if (why == CLI_MATCH_ELSEWHERE)
+			cli_err(s, cx == CLI_CTX_LOGIN ? "You must login first" : "Unknown command in this context");
+		else
+			cli_err(s, "Unknown command");
+		return;
+	}
+	struct cli_parsed p;
+	if (cmd->flags & CLI_LATER) {
+		/* Whatever the arguments: say that the command is not there yet. */
+		memset(&p, 0, sizeof p);
+		p.cmd = cmd;
+		p.t = &t;
+		cmd->fn(s, &p);
+		return;
+	}
+	switch (cli_args_parse(cmd, &t, nw, &p)) {
+	case CLI_ARGS_OK:
+		break;
+	case CLI_ARGS_MISSING:
+		cli_err(s, "Invalid parameters (missing argument)");
+		return;
+	case CLI_ARGS_EXTRA:
+		cli_err(s, "Invalid parameters (unexpected argument)");
+		return;
+	case CLI_ARGS_NOVALUE:
+		cli_err(s, "Invalid parameters (a keyword without its value)");
+		return;
+	}
+	s->log_detail[0] = '\0';
+	cmd->fn(s, &p);
+	if (cmd->flags & CLI_CHANGES)
+		log_change(s, &t, &p);
+}
+
+static bool is_loopback(const char *peer)
+{
+	return !strncmp(peer, "127.", 4) || !strcmp(peer, "::1");
+}
+
+/* The line after USER is the password, taken whole. */
+static void check_password(struct cli_session *s, struct buf *line)
+{
+	s->awaiting_password = false;
+	bool ok = false;
+	const char *why = "wrong account or password";
+	const char *pw = line->data ? line->data : "";
+	if (!s->tls_active && !is_loopback(s->c.peer) && settings_get_int(s->ctx.rd, "CliAllowCleartextLogin") == 0)
+		why = "clear-text login from a remote address without TLS";
+	else if (strlen(pw) != line->len || !admin_value_ok(pw))
+		why = "bad characters in the password";
+	else if (admin_cli_login(&s->ctx, s->user, pw) == TERN_OK)
+		ok = true;
+	if (line->data)
+		secret_wipe(line->data, line->len);
+	if (ok) {
+		snprintf(s->admin, sizeof s->admin, "%s", s->user);
+		rl_success("cli", s->c.peer);
+		log_info("cli: admin=%s peer=%s: logged in%s", s->admin, s->c.peer, s->tls_active ? " (TLS)" : "");
+		s->f[0].ctx = CLI_CTX_ROOT;
+		cli_ok_text(s, "Authentication successful");
+		return;
+	}
+	int fails = rl_fail("cli", s->c.peer, (int)settings_get_int(s->ctx.rd, "CliMaxLoginFailures"),
+			    (int)settings_get_int(s->ctx.rd, "CliLoginBlockTime"));
+	s->auth_errors++;
+	log_warn("cli: peer=%s account=%s: login failed (%s), failure %d", s->c.peer, s->user, why, fails);
+	long delay = settings_get_int(s->ctx.rd, "CliLoginFailDelay");
+	if (delay > 0) {
+		struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (strcmp(why, "clear-text login from a remote address without TLS") == 0)
+		cli_err(s, "Authentication failed (clear-text login from a remote address is disabled; use TLS)");
+	else
+		cli_err(s, "Authentication failed");
+	long max = settings_get_int(s->ctx.rd, "CliMaxAuthErrors");
+	if ((max > 0 && s->auth_errors >= max) || rl_blocked("cli", s->c.peer)) {
+		conn_printf(&s->c, "%s\r\n", s->status);
+		cli_err(s, "Too many failed logins, closing connection");
+		s->no_prompt = true;
+		s->quit = true;
+	}
+}
+
+static void greet(struct cli_session *s)
+{
+	char banner[512];
+	settings_get(s->ctx.rd, "CliBanner", banner, sizeof banner);
+	if (banner[0])
+		conn_printf(&s->c, "%s\r\n", banner);
+	else
+		conn_printf(&s->c, "Welcome to Tern's Command Line Interface (Tern %s)\r\n", s->srv->version);
+	conn_puts(&s->c, "You must login first.\r\n<login> ");
+}
+
+static void serve(struct cli_session *s)
+{
+	long max_auth_cmds = settings_get_int(s->ctx.rd, "CliMaxAuthCommands");
+	s->max_errors = (int)settings_get_int(s->ctx.rd, "CliMaxErrors");
+	while (!s->quit && !s->c.failed) {
+		enum cli_read kind = CLI_READ_LINE;
+		enum conn_status st = read_line(s, &kind);
+		if (st == CONN_TIMEOUT) {
+			conn_puts(&s->c, "-ERR: Idle timeout, closing connection\r\n");
+			log_info("cli: admin=%s peer=%s: idle timeout", s->admin, s->c.peer);
+			break;
+		}
+		if (st != CONN_OK)
+			break;
+		s->status[0] = '\0';
+		s->status_err = false;
+		s->no_prompt = false;
+		bool login = s->f[0].ctx == CLI_CTX_LOGIN;
+		if (kind == CLI_READ_TOO_LONG) {
+			if (s->awaiting_password)
+				s->awaiting_password = false;
+			cli_err(s, "Command line too long (at most %d bytes)", CLI_MAX_LINE);
+		} else if (login && s->awaiting_password) {
+			check_password(s, &s->rd.line);
+		} else {
+			if (login && s->rd.line.len && max_auth_cmds > 0 && ++s->auth_commands > max_auth_cmds) {
+				conn_puts(&s->c, "-ERR: Too many commands before login, closing connection\r\n");
+				break;
+			}
+			run_line(s, s->rd.line.data, s->rd.line.len);
+		}
+		finish_reply(s);
+		if (s->status_err && !login && s->max_errors > 0 && ++s->errors >= s->max_errors) {
+			conn_puts(&s->c, "-ERR: Too many errors, closing connection\r\n");
+			log_info("cli: admin=%s peer=%s: too many errors, closing", s->admin, s->c.peer);
+			break;
+		}
+		if (!line_pending(s) || s->c.out.len > 32768)
+			conn_flush(&s->c);
+	}
+}
+
+void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
+{
+	struct cli_session *s = calloc(1, sizeof *s);
+	if (!s) {
+		close(fd);
+		return;
+	}
+	s->srv = srv;
+	struct dir_conn *rd = dir_conn_open(srv->env->dir);
+	conn_init(&s->c, fd, 300);
+	snprintf(s->admin, sizeof s->admin, "-");
+	s->ctx = (struct admin_ctx){.env = srv->env, .rd = rd, .admin = s->admin, .peer = s->c.peer, .via = "cli"};
+	cli_reader_init(&s->rd, CLI_MAX_LINE);
+	s->f[0].ctx = CLI_CTX_LOGIN;
+	if (!rd)
+		goto out;
+	long idle = settings_get_int(rd, "CliIdleTimeout");
+	conn_set_timeout(&s->c, idle > 0 ? (int)idle : 0);
+	if (implicit_tls) {
+		if (!srv->tls || conn_start_tls(&s->c, srv->tls) < 0)
+			goto out;
+		s->tls_active = true;
+	}
+	if (rl_blocked("cli", s->c.peer)) {
+		log_warn("cli: peer=%s refused: blocked after too many failed logins", s->c.peer);
+		conn_puts(&s->c, "-ERR: Too many failed logins from your address, try again later\r\n");
+		goto out;
+	}
+	if (listen_active(srv->service_id) > settings_get_int(rd, "CliMaxSessions")) {
+		conn_printf(&s->c, "-ERR: %s\r\n", cli_err_text(TERN_E_BUSY));
+		goto out;
+	}
+	greet(s);
+	if (conn_flush(&s->c) < 0)
+		goto out;
+	serve(s);
+	if (s->f[0].ctx != CLI_CTX_LOGIN) {
+		if (s->depth > 0)
+			log_info("cli: admin=%s peer=%s: session ended, pending changes dropped", s->admin, s->c.peer);
+		log_info("cli: admin=%s peer=%s: logged out", s->admin, s->c.peer);
+	}
+out:
+	while (s->depth > 0)
+		cli_pop(s);
+	cli_frame_clear(&s->f[0]);
+	if (s->rd.line.data)
+		secret_wipe(s->rd.line.data, s->rd.line.len);
+	cli_reader_free(&s->rd);
+	conn_close(&s->c);
+	dir_conn_close(rd);
+	free(s);
+}
