@@ -119,7 +119,9 @@ static int store_message(struct poplink *pl, const struct link *l, const char *d
 	snprintf(env.peer, sizeof env.peer, "pop3");
 	snprintf(env.helo, sizeof env.helo, "%.250s", l->rh);
 	char rcpt[600];
-	snprintf(rcpt, sizeof rcpt, "%s@%s", l->lu, l->ld);
+	/* "@domain": the message goes to local-user@domain through the spool,
+	 * wherever that domain is handled. */
+	snprintf(rcpt, sizeof rcpt, "%s@%s", l->lu, l->ld[0] == '@' ? l->ld + 1 : l->ld);
 	envelope_add_rcpt(&env, rcpt);
 	struct spool_file sf;
 	int rc = spool_create(pl->env->rootfd, &sf, &env);
@@ -146,7 +148,7 @@ static int store_message(struct poplink *pl, const struct link *l, const char *d
 
 static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link *l)
 {
-	if (l->ld[0] == '@' || l->ld[0] == '?' || l->ld[0] == '&') {
+	if (l->ld[0] == '?' || l->ld[0] == '&') {
 		log_warn("poplink %s@%s for %s/%s: this local form is not handled yet, skipped", l->ru, l->rh, l->ld,
 			 l->lu);
 		return;

@@ -91,3 +91,12 @@ def test_wrong_password_and_disabled_link_fetch_nothing(setup):
     assert count(srv.root, "local.test", "me") == 0
     c.ok("poplnkenable", "1", "local.test", "me")
     assert wait(lambda: count(srv.root, "local.test", "me") == 3)
+
+
+def test_at_domain_form_sends_through_the_spool(setup):
+    srv, c = setup
+    # "@local.test": messages go to me@local.test whatever the link's local user record says
+    c.ok("poplnkadd", "@local.test", "me", f"127.0.0.1:{srv.pop3_port}", "box@remote.test", "boxpw", "CLR")
+    set_settings(c, Pop3LinkInterval=1)
+    assert wait(lambda: count(srv.root, "local.test", "me") == 3)
+    assert wait(lambda: count(srv.root, "remote.test", "box") == 0)
