@@ -44,9 +44,15 @@ enum tern_err admin_check_domain(const char *name);
 enum tern_err admin_check_user(const char *name);
 enum tern_err admin_check_address(const char *addr);
 bool admin_value_ok(const char *v); /* no TAB/CR/LF/NUL and printable */
+/* ASCII lower-case copy, truncated to sz - 1 characters. */
+void admin_lower_copy(char *out, size_t sz, const char *in);
 
 /* ---- login ---- */
-/* digest_or_password: clear password, or '#' + hex MD5 of timestamp+password. */
+/* A clear password against the account's hash; unknown names cost the same
+ * time as wrong passwords. */
+enum tern_err admin_login_clear(struct admin_ctx *ctx, const char *name, const char *password);
+/* digest_or_password: clear password, or (with a timestamp) '#' + hex MD5
+ * of timestamp+password. */
 enum tern_err admin_login(struct admin_ctx *ctx, const char *name, const char *digest_or_password,
 			  const char *timestamp);
 /* Create or replace an admin account (hash + reversible secret box). */

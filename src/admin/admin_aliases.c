@@ -8,14 +8,6 @@
 #include "../core/wildmat.h"
 #include "admin.h"
 
-static void lower_copy(char *out, size_t sz, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < sz; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
-}
-
 /* Split "local@domain" at the last '@' into two buffers. */
 static bool split_addr(const char *addr, char *local, size_t lsz, char *dom, size_t dsz)
 {
@@ -24,7 +16,7 @@ static bool split_addr(const char *addr, char *local, size_t lsz, char *dom, siz
 		return false;
 	memcpy(local, addr, (size_t)(at - addr));
 	local[at - addr] = '\0';
-	lower_copy(dom, dsz, at + 1);
+	admin_lower_copy(dom, dsz, at + 1);
 	return true;
 }
 
@@ -66,7 +58,7 @@ enum tern_err admin_alias_add(struct admin_ctx *ctx, const char *domain, const c
 	struct alias_add a = {.alias = alias, .target = target};
 	if (strlen(domain) > 253)
 		return TERN_E_DOMAIN_NOT_HANDLED;
-	lower_copy(a.domain, sizeof a.domain, domain);
+	admin_lower_copy(a.domain, sizeof a.domain, domain);
 	enum tern_err e;
 	if ((e = admin_check_user(alias)))
 		return e;
@@ -93,7 +85,7 @@ enum tern_err admin_alias_del(struct admin_ctx *ctx, const char *domain, const c
 	struct alias_del a = {.alias = alias};
 	if (strlen(domain) > 253)
 		return TERN_E_ALIAS_NOT_FOUND;
-	lower_copy(a.domain, sizeof a.domain, domain);
+	admin_lower_copy(a.domain, sizeof a.domain, domain);
 	return dir_write(ctx->env->dir, tx_alias_del, &a);
 }
 

@@ -23,14 +23,6 @@
 #define MAX_VAR_NAME 256
 #define MAX_VAR_VALUE 4000
 
-static void lower_copy(char *out, size_t sz, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < sz; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
-}
-
 static void set_detail(char *detail_r, size_t dsz, const char *what)
 {
 	if (detail_r && dsz)
@@ -44,29 +36,9 @@ static bool password_ok(const char *pw)
 
 /* ---- login ---- */
 
-static char dummy_hash[160];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
-
-static void make_dummy_hash(void)
-{
-	char pw[33];
-	secret_random_hex(pw, 16);
-	if (pw_hash(pw, 5, dummy_hash, sizeof dummy_hash) < 0)
-		dummy_hash[0] = '\0';
-}
-
 enum tern_err admin_cli_login(struct admin_ctx *ctx, const char *name, const char *password)
 {
-	struct dir_admin a;
-	if (strlen(name) >= sizeof a.name || !dir_admin_get(ctx->rd, name, &a)) {
-		/* Same work as a wrong password, so that timing does not tell
-		 * which admin names exist. */
-		pthread_once(&dummy_once, make_dummy_hash);
-		if (dummy_hash[0])
-			(void)pw_verify(password, dummy_hash);
-		return TERN_E_LOGIN;
-	}
-	return pw_verify(password, a.pwhash) ? TERN_OK : TERN_E_LOGIN;
+	return admin_login_clear(ctx, name, password);
 }
 
 enum tern_err admin_cli_admin_passwd(struct admin_ctx *ctx, const char *name, const char *old_password,
@@ -86,7 +58,7 @@ enum tern_err admin_cli_domain_exists(struct admin_ctx *ctx, const char *domain)
 	char d[256];
 	if (strlen(domain) > 253 || admin_check_domain(domain) != TERN_OK)
 		return TERN_E_DOMAIN_NOT_HANDLED;
-	lower_copy(d, sizeof d, domain);
+	admin_lower_copy(d, sizeof d, domain);
 	return dir_domain_exists(ctx->rd, d) ? TERN_OK : TERN_E_DOMAIN_NOT_HANDLED;
 }
 
@@ -96,7 +68,7 @@ enum tern_err admin_cli_account_type(struct admin_ctx *ctx, const char *domain, 
 	struct dir_user u;
 	if (admin_cli_domain_exists(ctx, domain) != TERN_OK)
 		return TERN_E_DOMAIN_NOT_HANDLED;
-	lower_copy(d, sizeof d, domain);
+	admin_lower_copy(d, sizeof d, domain);
 	if (strlen(user) > 128 || !dir_user_get(ctx->rd, d, user, &u))
 		return TERN_E_RECORD_NOT_FOUND;
 	if (type_r)
@@ -110,7 +82,7 @@ void admin_cli_catchall_get(struct admin_ctx *ctx, const char *domain, char *out
 	out[0] = '\0';
 	if (strlen(domain) > 253)
 		return;
-	lower_copy(d, sizeof d, domain);
+	admin_lower_copy(d, sizeof d, domain);
 	if (!dir_alias_exists(ctx->rd, d, "*") || !dir_alias_resolve(ctx->rd, d, "*", target, sizeof target))
 		return;
 	/* Only a local target is a catch-all account in the CLI's sense. */
@@ -165,7 +137,7 @@ enum tern_err admin_cli_domain_create(struct admin_ctx *ctx, const char *domain,
 	if (!password_ok(postmaster_password))
 		return TERN_E_INVALID;
 	struct domain_create dc = {.box = BUF_INIT};
-	lower_copy(dc.domain, sizeof dc.domain, domain);
+	admin_lower_copy(dc.domain, sizeof dc.domain, domain);
 	if (dir_domain_exists(ctx->rd, dc.domain) || dir_aliasdomain_exists(ctx->rd, dc.domain))
 		return TERN_E_DOMAIN_EXISTS;
 	char rel[300];
@@ -277,8 +249,8 @@ enum tern_err admin_cli_account_commit(struct admin_ctx *ctx, const char *domain
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	if ((e = admin_check_user(user)))
 		return e;
-	lower_copy(a.domain, sizeof a.domain, domain);
-	lower_copy(a.user, sizeof a.user, user);
+	admin_lower_copy(a.domain, sizeof a.domain, domain);
+	admin_lower_copy(a.user, sizeof a.user, user);
 	if (create && !ed->password)
 		return TERN_E_INVALID;
 	if (ed->password && !password_ok(ed->password))
@@ -328,7 +300,7 @@ static enum tern_err tx_domain_commit(struct dir_conn *c, void *arg)
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	for (int i = 0; i < ed->nalias_del; i++) {
 		char al[256], real[256];
-		lower_copy(al, sizeof al, ed->alias_del[i]);
+		admin_lower_copy(al, sizeof al, ed->alias_del[i]);
 		snprintf(d->detail, sizeof d->detail, "%s", al);
 		if (!dir_aliasdomain_exists(c, al) || !dir_domain_resolve(c, al, real, sizeof real) ||
 		    strcmp(real, d->domain) != 0)
@@ -338,7 +310,7 @@ static enum tern_err tx_domain_commit(struct dir_conn *c, void *arg)
 	}
 	for (int i = 0; i < ed->nalias_add; i++) {
 		char al[256];
-		lower_copy(al, sizeof al, ed->alias_add[i]);
+		admin_lower_copy(al, sizeof al, ed->alias_add[i]);
 		snprintf(d->detail, sizeof d->detail, "%s", al);
 		if (dir_domain_exists(c, al) || dir_aliasdomain_exists(c, al))
 			return TERN_E_ALIASDOMAIN_EXISTS;
@@ -350,7 +322,7 @@ static enum tern_err tx_domain_commit(struct dir_conn *c, void *arg)
 			return e;
 		if (ed->catchall[0]) {
 			char u[256];
-			lower_copy(u, sizeof u, ed->catchall);
+			admin_lower_copy(u, sizeof u, ed->catchall);
 			snprintf(d->detail, sizeof d->detail, "%s", u);
 			struct dir_user du;
 			if (!dir_user_get(c, d->domain, u, &du) || du.type != 'U')
@@ -370,7 +342,7 @@ enum tern_err admin_cli_domain_commit(struct admin_ctx *ctx, const char *domain,
 	if (strlen(domain) > 253 || admin_check_domain(domain) != TERN_OK)
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	struct domain_commit d = {.ed = ed};
-	lower_copy(d.domain, sizeof d.domain, domain);
+	admin_lower_copy(d.domain, sizeof d.domain, domain);
 	for (int i = 0; i < ed->nalias_add; i++)
 		if (strlen(ed->alias_add[i]) > 253 || admin_check_domain(ed->alias_add[i]) != TERN_OK) {
 			set_detail(detail_r, dsz, ed->alias_add[i]);

@@ -11,14 +11,6 @@
 #include "../core/wildmat.h"
 #include "admin.h"
 
-static void lower_copy(char *out, size_t sz, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < sz; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
-}
-
 static enum tern_err tx_domain_add(struct dir_conn *c, void *arg)
 {
 	const char *d = arg;
@@ -33,7 +25,7 @@ enum tern_err admin_domain_add(struct admin_ctx *ctx, const char *domain)
 	if (e)
 		return e;
 	char d[256], path[600];
-	lower_copy(d, sizeof d, domain);
+	admin_lower_copy(d, sizeof d, domain);
 	if (dir_domain_exists(ctx->rd, d) || dir_aliasdomain_exists(ctx->rd, d))
 		return TERN_E_DOMAIN_EXISTS;
 	snprintf(path, sizeof path, "%s/domains/%s", ctx->env->root, d);
@@ -55,7 +47,7 @@ static enum tern_err tx_domain_del(struct dir_conn *c, void *arg)
 enum tern_err admin_domain_del(struct admin_ctx *ctx, const char *domain)
 {
 	char d[256], rel[300], label[300];
-	lower_copy(d, sizeof d, domain);
+	admin_lower_copy(d, sizeof d, domain);
 	if (admin_check_domain(d) != TERN_OK)
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	enum tern_err e = dir_write(ctx->env->dir, tx_domain_del, d);
@@ -120,8 +112,8 @@ static bool wild_domain_ok(const char *s)
 enum tern_err admin_aliasdomain_add(struct admin_ctx *ctx, const char *real, const char *alias)
 {
 	struct adom a;
-	lower_copy(a.real, sizeof a.real, real);
-	lower_copy(a.alias, sizeof a.alias, alias);
+	admin_lower_copy(a.real, sizeof a.real, real);
+	admin_lower_copy(a.alias, sizeof a.alias, alias);
 	if (admin_check_domain(a.real) != TERN_OK)
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	if (!wild_domain_ok(a.alias))
@@ -140,7 +132,7 @@ static enum tern_err tx_aliasdomain_del(struct dir_conn *c, void *arg)
 enum tern_err admin_aliasdomain_del(struct admin_ctx *ctx, const char *alias)
 {
 	char a[256];
-	lower_copy(a, sizeof a, alias);
+	admin_lower_copy(a, sizeof a, alias);
 	return dir_write(ctx->env->dir, tx_aliasdomain_del, a);
 }
 

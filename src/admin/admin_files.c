@@ -263,14 +263,6 @@ enum tern_err admin_cfgfile_set(struct admin_ctx *ctx, const char *path, const c
 
 /* ---- custom domains ---- */
 
-static void lower_copy(char *out, size_t sz, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < sz; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
-}
-
 enum tern_err admin_custdom_check(struct admin_ctx *ctx, const char *domain)
 {
 	(void)ctx;
@@ -283,7 +275,7 @@ enum tern_err admin_custdom_get(struct admin_ctx *ctx, const char *domain, struc
 	if (e)
 		return e;
 	char d[256];
-	lower_copy(d, sizeof d, domain);
+	admin_lower_copy(d, sizeof d, domain);
 	return mailstore_custdom_read(ctx->env->rootfd, d, true, out) == 0 ? TERN_OK : TERN_E_NOT_CUSTDOMAIN;
 }
 
@@ -293,7 +285,7 @@ enum tern_err admin_custdom_set(struct admin_ctx *ctx, const char *domain, const
 	if (e)
 		return e;
 	char d[256], rel[400];
-	lower_copy(d, sizeof d, domain);
+	admin_lower_copy(d, sizeof d, domain);
 	mkdirat(ctx->env->rootfd, "custdomains", 0700);
 	snprintf(rel, sizeof rel, "custdomains/%s.tab", d);
 	struct rel_path p;

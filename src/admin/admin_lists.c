@@ -10,14 +10,6 @@
 #include "../core/secret.h"
 #include "admin.h"
 
-static void lower_copy(char *out, size_t sz, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < sz; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
-}
-
 /* ---- mailing lists ---- */
 
 struct ml_op {
@@ -57,7 +49,7 @@ enum tern_err admin_mluser_add(struct admin_ctx *ctx, const char *domain, const 
 	struct ml_op m = {.list = list, .addr = addr};
 	if (strlen(domain) > 253)
 		return TERN_E_DOMAIN_NOT_HANDLED;
-	lower_copy(m.domain, sizeof m.domain, domain);
+	admin_lower_copy(m.domain, sizeof m.domain, domain);
 	char real[256];
 	if (!dir_domain_resolve(ctx->rd, m.domain, real, sizeof real))
 		return TERN_E_DOMAIN_NOT_HANDLED;
@@ -88,7 +80,7 @@ enum tern_err admin_mluser_del(struct admin_ctx *ctx, const char *domain, const 
 	struct ml_op m = {.list = list, .addr = addr};
 	if (strlen(domain) > 253)
 		return TERN_E_DOMAIN_NOT_HANDLED;
-	lower_copy(m.domain, sizeof m.domain, domain);
+	admin_lower_copy(m.domain, sizeof m.domain, domain);
 	return dir_write(ctx->env->dir, tx_ml_del, &m);
 }
 
@@ -98,7 +90,7 @@ enum tern_err admin_mluser_list(struct admin_ctx *ctx, const char *domain, const
 	struct ml_op m = {.list = list};
 	if (strlen(domain) > 253)
 		return TERN_E_DOMAIN_NOT_HANDLED;
-	lower_copy(m.domain, sizeof m.domain, domain);
+	admin_lower_copy(m.domain, sizeof m.domain, domain);
 	enum tern_err e = find_list(ctx->rd, &m);
 	if (e)
 		return e;
@@ -177,7 +169,7 @@ enum tern_err admin_poplink_add(struct admin_ctx *ctx, const char *ld, const cha
 	struct link_op l = {.lu = lu, .rh = rh, .ru = ru, .auth = auth, .box = BUF_INIT};
 	if (strlen(ld) > 253 || strlen(lu) > 253 || strlen(ru) > 253)
 		return TERN_E_INVALID;
-	lower_copy(l.ld, sizeof l.ld, ld);
+	admin_lower_copy(l.ld, sizeof l.ld, ld);
 	if (!host_ok(rh) || !*ru || !admin_value_ok(ru) || !admin_value_ok(rpass) || strlen(rpass) > 1024 ||
 	    !auth_ok(auth))
 		return TERN_E_INVALID;
@@ -201,7 +193,7 @@ enum tern_err admin_poplink_del(struct admin_ctx *ctx, const char *ld, const cha
 	struct link_op l = {.lu = lu, .rh = rh, .ru = ru};
 	if (strlen(ld) > 253)
 		return TERN_E_POPLINK_NOT_FOUND;
-	lower_copy(l.ld, sizeof l.ld, ld);
+	admin_lower_copy(l.ld, sizeof l.ld, ld);
 	return dir_write(ctx->env->dir, tx_link_del, &l);
 }
 
@@ -256,6 +248,6 @@ enum tern_err admin_poplink_enable(struct admin_ctx *ctx, const char *onoff, con
 		return TERN_E_INVALID;
 	if (strlen(ld) > 253)
 		return TERN_E_POPLINK_NOT_FOUND;
-	lower_copy(l.ld, sizeof l.ld, ld);
+	admin_lower_copy(l.ld, sizeof l.ld, ld);
 	return dir_write(ctx->env->dir, tx_link_enable, &l);
 }

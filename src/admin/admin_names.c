@@ -76,3 +76,11 @@ bool admin_value_ok(const char *v)
 			return false;
 	return true;
 }
+
+void admin_lower_copy(char *out, size_t sz, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < sz; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[i] = '\0';
+}

@@ -31,14 +31,6 @@
 #include "../core/wildmat.h"
 #include "admin.h"
 
-static void lower_copy(char *out, size_t sz, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < sz; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
-}
-
 /* A handled domain: real, or an alias domain pointing to a real one. */
 static enum tern_err handled(struct dir_conn *c, const char *domain, char *real, size_t sz)
 {
@@ -181,7 +173,7 @@ enum tern_err admin_user_add(struct admin_ctx *ctx, const char *domain, const ch
 		return e;
 	if (!admin_value_ok(password) || strlen(password) > 1024)
 		return TERN_E_INVALID;
-	lower_copy(a.domain, sizeof a.domain, domain);
+	admin_lower_copy(a.domain, sizeof a.domain, domain);
 	a.type = type[0] == 'M' ? 'M' : 'U';
 	secret_box_seal(password, strlen(password), &a.box);
 	a.vars = admin_userdef_vars(ctx->env, a.domain);
