@@ -44,6 +44,7 @@
 #include "deliver/deliver.h"
 #include "fetch/poplink.h"
 #include "pop3/pop3.h"
+#include "queue/outbound.h"
 #include "queue/spool.h"
 #include "smtp/smtp.h"
 #include "cli/cli.h"
@@ -74,6 +75,11 @@ static void session(int fd, const struct listener *l)
 static void requeue(void *dl, const char *id)
 {
 	deliver_enqueue(dl, id);
+}
+
+static void to_outbound(void *ob, const char *id)
+{
+	outbound_enqueue(ob, id);
 }
 
 static void usage(FILE *f)
@@ -428,6 +434,9 @@ int main(int argc, char **argv)
 	struct deliver *dl = deliver_start(&env, 4);
 	env.requeue = requeue;
 	env.requeue_arg = dl;
+	struct outbound *ob = outbound_start(&env, dl, 8);
+	env.outbound = to_outbound;
+	env.outbound_arg = ob;
 	struct evloop *lp = evloop_new();
 	struct smtp_server *smtp = smtp_server_new(&env, lp, io, dl, tls);
 	struct pop3_server *pop3 = pop3_server_new(&env, lp, io, tls);
@@ -456,7 +465,9 @@ int main(int argc, char **argv)
 	smtp_server_free(smtp);
 	pop3_server_free(pop3);
 	evloop_free(lp);
+	outbound_halt(ob);
 	deliver_stop(dl);
+	outbound_free(ob);
 	pthread_mutex_lock(&hk_mu);
 	hk_stop = true;
 	pthread_cond_broadcast(&hk_cv);

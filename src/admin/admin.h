@@ -26,6 +26,9 @@ struct admin_env {
 	/* Hand a spool id back to delivery (set by the daemon; may be NULL). */
 	void (*requeue)(void *arg, const char *id);
 	void *requeue_arg;
+	/* Hand a spool/remote id to outbound delivery (may be NULL). */
+	void (*outbound)(void *arg, const char *id);
+	void *outbound_arg;
 };
 
 struct admin_ctx {

@@ -447,9 +447,12 @@ static void deliver_one(void *arg)
 		if (k != RESOLVE_UNKNOWN)
 			resolved_free(&r);
 	}
-	if (!failed && remote.n &&
-	    spool_fork(dl, fd, body_off, &env, remote.addr, remote.n, "remote", "waiting for outbound delivery") < 0)
-		failed = true;
+	if (!failed && remote.n) {
+		if (spool_fork(dl, fd, body_off, &env, remote.addr, remote.n, "remote", "waiting for outbound delivery") < 0)
+			failed = true;
+		else if (dl->env->outbound)
+			dl->env->outbound(dl->env->outbound_arg, env.id);
+	}
 	if (!failed && nheld &&
 	    spool_fork(dl, fd, body_off, &env, held, nheld, "held", "recipient does not exist any more") < 0)
 		failed = true;

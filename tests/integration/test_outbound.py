@@ -1,0 +1,215 @@
+"""Outbound delivery through a smart host (DefaultSMTPGateways): a local
+SMTP sink on loopback accepts, defers once, or rejects; retries follow
+QueueRetrySchedule; permanent failures bounce as RFC 3464 reports; a
+message past MaxQueueLifetime bounces and is frozen for the admin."""
+
+import email
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from test_ctrl_server import set_settings
+
+
+class Sink:
+    """A tiny SMTP server. mode: accept | defer-once | reject | defer-always."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.messages = []
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                self.session(conn)
+            except OSError:
+                pass
+            conn.close()
+
+    def session(self, conn):
+        f = conn.makefile("rb")
+        conn.sendall(b"220 sink ESMTP\r\n")
+        rcpts, sender = [], None
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
+                conn.sendall(b"250-sink\r\n250 PIPELINING\r\n")
+            elif cmd.startswith(b"MAIL"):
+                sender = line.strip()[10:].strip(b"<>").decode()
+                rcpts = []
+                conn.sendall(b"250 2.1.0 ok\r\n")
+            elif cmd.startswith(b"RCPT"):
+                defer = self.mode == "defer-always" or (self.mode == "defer-once" and self.connections == 1)
+                if defer:
+                    conn.sendall(b"451 4.3.0 try later\r\n")
+                elif self.mode == "reject":
+                    conn.sendall(b"550 5.1.1 no such user here\r\n")
+                else:
+                    rcpts.append(line.strip()[8:].strip(b"<>").decode())
+                    conn.sendall(b"250 2.1.5 ok\r\n")
+            elif cmd == b"DATA":
+                conn.sendall(b"354 go\r\n")
+                data = b""
+                while True:
+                    l = f.readline()
+                    if not l or l == b".\r\n":
+                        break
+                    data += l[1:] if l.startswith(b"..") else l
+                self.messages.append((sender, rcpts, data))
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif cmd == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+def ctx():
+    c = ssl.create_default_context()
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    return c
+
+
+def submit(srv, sender, rcpt, subject):
+    with smtplib.SMTP("127.0.0.1", srv.submission_port, timeout=10) as s:
+        s.starttls(context=ctx())
+        s.login(sender, "pw")
+        s.sendmail(sender, [rcpt], f"Subject: {subject}\r\nFrom: {sender}\r\n\r\n.dotted line\r\nbody\r\n")
+
+
+def maildir(root, dom, user):
+    out = []
+    for sub in ("new", "cur"):
+        d = Path(root) / "domains" / dom / user / "Maildir" / sub
+        if d.is_dir():
+            out += [email.message_from_bytes(p.read_bytes()) for p in d.iterdir()]
+    return out
+
+
+def wait(pred, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline and not pred():
+        time.sleep(0.1)
+    return pred()
+
+
+@pytest.fixture
+def out_server(fresh_server):
+    srv = fresh_server
+    c = srv.connect()
+    c.ok("domainadd", "out.test")
+    c.ok("useradd", "out.test", "alice", "pw", "U")
+    yield srv, c
+    c.close()
+
+
+def test_smart_host_delivery(out_server):
+    srv, c = out_server
+    sink = Sink("accept")
+    try:
+        set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{sink.port}")
+        submit(srv, "alice@out.test", "friend@far.example", "out-1")
+        assert wait(lambda: len(sink.messages) == 1)
+        sender, rcpts, data = sink.messages[0]
+        assert sender == "alice@out.test" and rcpts == ["friend@far.example"]
+        assert b"Subject: out-1" in data and b"\r\n.dotted line\r\n" in data
+        assert wait(lambda: not any(Path(srv.root, "spool", "remote").iterdir()))
+    finally:
+        sink.close()
+
+
+def test_temporary_failure_is_retried(out_server):
+    srv, c = out_server
+    sink = Sink("defer-once")
+    try:
+        set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{sink.port}", QueueRetrySchedule="1")
+        submit(srv, "alice@out.test", "friend@far.example", "retry-1")
+        assert wait(lambda: len(sink.messages) == 1)
+        assert sink.connections >= 2
+        log_lines = (Path(srv.root) / "logs" / "ternd.log").read_text()
+        assert "delivered" in log_lines
+    finally:
+        sink.close()
+
+
+def test_permanent_failure_bounces_to_sender(out_server):
+    srv, c = out_server
+    sink = Sink("reject")
+    try:
+        set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{sink.port}")
+        submit(srv, "alice@out.test", "nobody@far.example", "bounce-1")
+        assert wait(lambda: len(maildir(srv.root, "out.test", "alice")) == 1)
+        b = maildir(srv.root, "out.test", "alice")[0]
+        assert b["Return-Path"] == "<>"
+        assert b.get_content_type() == "multipart/report"
+        assert b.get_param("report-type") == "delivery-status"
+        parts = list(b.walk())
+        ds = [p for p in parts if p.get_content_type() == "message/delivery-status"][0]
+        text = ds.as_string()
+        assert "Final-Recipient: rfc822; nobody@far.example" in text
+        assert "Action: failed" in text and "Status: 5.1.1" in text
+        assert any(p.get_content_type() == "text/rfc822-headers" for p in parts)
+        assert "Subject: bounce-1" in b.as_string()
+        assert wait(lambda: not any(Path(srv.root, "spool", "remote").iterdir()))
+    finally:
+        sink.close()
+
+
+def test_expiry_bounces_and_freezes(out_server):
+    srv, c = out_server
+    sink = Sink("defer-always")
+    try:
+        set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{sink.port}", QueueRetrySchedule="1",
+                     MaxQueueLifetime=3)
+        submit(srv, "alice@out.test", "late@far.example", "expire-1")
+        assert wait(lambda: len(maildir(srv.root, "out.test", "alice")) == 1, timeout=20)
+        rows = c.records("frozlist")
+        assert len(rows) == 1 and rows[0][4] == "<late@far.example>"
+        log = c.listing("frozgetlog", "0", "0", rows[0][0])
+        assert any("451 4.3.0 try later" in l for l in log)
+    finally:
+        sink.close()
+
+
+def test_no_bounce_for_null_sender(out_server):
+    srv, c = out_server
+    sink = Sink("reject")
+    try:
+        set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{sink.port}", SmtpRelayNetworks="127.0.0.1/32")
+        with smtplib.SMTP("127.0.0.1", srv.smtp_port, timeout=10) as s:
+            s.sendmail("", ["nobody@far.example"], "Subject: from null\r\n\r\nx\r\n")
+        assert wait(lambda: sink.connections >= 1)
+        assert wait(lambda: not any(Path(srv.root, "spool", "remote").iterdir()))
+        time.sleep(0.5)
+        assert "bounce" not in (Path(srv.root) / "logs" / "ternd.log").read_text()
+    finally:
+        sink.close()
