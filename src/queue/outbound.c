@@ -25,6 +25,7 @@
 #include "../core/workq.h"
 #include "../core/xmalloc.h"
 #include "../deliver/deliver.h"
+#include "smtp_reply.h"
 #include "spool.h"
 
 struct due {
@@ -178,14 +179,15 @@ static int smtp_reply(struct client *c, char *text, size_t tsz, bool *starttls)
 	struct buf l = BUF_INIT;
 	int code = -1;
 	for (;;) {
-		if (client_read_line(c, &l, 4096) < 0 || l.len < 3) {
+		bool last;
+		size_t toff;
+		if (client_read_line(c, &l, 4096) < 0 || smtp_reply_line(l.data, l.len, &code, &last, &toff) < 0) {
 			code = -1;
 			break;
 		}
-		code = atoi(l.data);
-		if (starttls && l.len > 4 && !strncasecmp(l.data + 4, "STARTTLS", 8))
+		if (starttls && !strncasecmp(l.data + toff, "STARTTLS", 8))
 			*starttls = true;
-		if (l.len == 3 || l.data[3] != '-') {
+		if (last) {
 			snprintf(text, tsz, "%s", l.data);
 			break;
 		}

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "../../src/queue/smtp_reply.h"
 #include "../../src/smtp/smtp_data.h"
 #include "../../src/smtp/smtp_parse.h"
 
@@ -121,6 +122,25 @@ static void test_data_limits(void **state)
 	buf_free(&out);
 }
 
+static void test_reply_lines(void **state)
+{
+	int code;
+	bool last;
+	size_t off;
+	assert_int_equal(smtp_reply_line("250-first", 9, &code, &last, &off), 0);
+	assert_int_equal(code, 250);
+	assert_false(last);
+	assert_int_equal(off, 4);
+	assert_int_equal(smtp_reply_line("550 5.1.1 no", 12, &code, &last, &off), 0);
+	assert_true(last);
+	assert_int_equal(smtp_reply_line("221", 3, &code, &last, &off), 0);
+	assert_true(last);
+	assert_int_equal(smtp_reply_line("25", 2, &code, &last, &off), -1);
+	assert_int_equal(smtp_reply_line("650 x", 5, &code, &last, &off), -1);
+	assert_int_equal(smtp_reply_line("2a0 x", 5, &code, &last, &off), -1);
+	assert_int_equal(smtp_reply_line("250x", 4, &code, &last, &off), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_data_end_and_unstuffing),
 		cmocka_unit_test(test_data_smuggling_never_ends),
 		cmocka_unit_test(test_data_limits),
+		cmocka_unit_test(test_reply_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
