@@ -213,3 +213,30 @@ def test_no_bounce_for_null_sender(out_server):
         assert "bounce" not in (Path(srv.root) / "logs" / "ternd.log").read_text()
     finally:
         sink.close()
+
+
+def test_kill9_during_outbound_delivery_loses_nothing(out_server):
+    srv, c = out_server
+    sink = Sink("accept")
+    try:
+        set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{sink.port}", QueueRetrySchedule="1")
+        c.close()
+        acked = []
+        with smtplib.SMTP("127.0.0.1", srv.submission_port, timeout=10) as s:
+            s.starttls(context=ctx())
+            s.login("alice@out.test", "pw")
+            for i in range(40):
+                token = f"crash-token-{i:03d}"
+                s.sendmail("alice@out.test", [f"r{i}@far.example"], f"Subject: {token}\r\n\r\n{token}\r\n")
+                acked.append(token)
+                if i == 20:
+                    srv.kill9()
+                    break
+        srv.start()
+        def all_there():
+            seen = b"".join(m[2] for m in sink.messages)
+            return all(t.encode() in seen for t in acked)
+        assert wait(all_there, timeout=30), "an acknowledged message never reached the smart host"
+        assert wait(lambda: not [p for p in Path(srv.root, "spool", "remote").iterdir()], timeout=15)
+    finally:
+        sink.close()
