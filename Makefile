@@ -13,7 +13,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2
 BASE_CFLAGS := -std=c11 $(WARN) -pthread -fstack-protector-strong
-LIBS    := -levent_openssl -levent_pthreads -levent -lsqlite3 -lssl -lcrypto -lcrypt -pthread
+LIBS    := -lcares -levent_openssl -levent_pthreads -levent -lsqlite3 -lssl -lcrypto -lcrypt -pthread
 
 LIB_SRC := $(filter-out src/ternd.c,$(wildcard src/*/*.c))
 TOOL_SRC := $(wildcard tools/tern/*.c)

@@ -4,6 +4,7 @@
 #include "client.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,6 +33,24 @@ int client_connect(struct client *c, const char *host, const char *port, int tim
 	}
 	freeaddrinfo(res);
 	return c->fd >= 0 ? 0 : -1;
+}
+
+int client_connect_addr(struct client *c, const struct sockaddr_storage *sa, int timeout_sec)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	struct timeval tv = {timeout_sec, 0};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	socklen_t len = sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (connect(c->fd, (const struct sockaddr *)sa, len) < 0) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
 }
 
 int client_connect_hostport(struct client *c, const char *hostport, const char *default_port, int timeout_sec)

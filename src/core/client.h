@@ -16,6 +16,7 @@
 
 #include <openssl/ssl.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 
@@ -27,6 +28,8 @@ struct client {
 };
 
 int client_connect(struct client *c, const char *host, const char *port, int timeout_sec);
+/* Connect to one address (port set by the caller in the sockaddr). */
+int client_connect_addr(struct client *c, const struct sockaddr_storage *sa, int timeout_sec);
 int client_connect_hostport(struct client *c, const char *hostport, const char *default_port, int timeout_sec);
 int client_start_tls(struct client *c);
 int client_send(struct client *c, const void *p, size_t n);

@@ -4,7 +4,9 @@
  */
 #include "outbound.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +22,7 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../core/client.h"
+#include "../core/dns.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/workq.h"
@@ -240,15 +243,14 @@ static int send_body(struct client *c, int fd, off_t off)
 	return rc;
 }
 
-/* One SMTP transaction with a host. Fills results; returns false when no
- * answer at all could be had from this host (try the next one). */
-static bool try_host(struct outbound *ob, const char *hostport, const struct envelope *env, int fd, off_t off,
-		     struct rcpt_result *res)
+/* One SMTP transaction on a connected client for the recipients in idx.
+ * Fills results; returns false when no answer at all could be had (try the
+ * next host). Closes the client. */
+static bool smtp_session(struct outbound *ob, struct client *cl, const struct envelope *env, const int *idx, int nidx,
+			 int fd, off_t off, struct rcpt_result *res)
 {
-	struct client c;
+	struct client c = *cl;
 	char text[300];
-	if (client_connect_hostport(&c, hostport, "25", 60) < 0)
-		return false;
 	bool ok = false, starttls = false;
 	if (smtp_reply(&c, text, sizeof text, NULL) != 220)
 		goto out;
@@ -273,14 +275,15 @@ static bool try_host(struct outbound *ob, const char *hostport, const struct env
 		goto out;
 	ok = true; /* the host answered: its verdicts count */
 	if (code / 100 != 2) {
-		for (int i = 0; i < env->nrcpt; i++) {
-			res[i].code = code;
-			snprintf(res[i].text, sizeof res[i].text, "%s", text);
+		for (int k = 0; k < nidx; k++) {
+			res[idx[k]].code = code;
+			snprintf(res[idx[k]].text, sizeof res[idx[k]].text, "%s", text);
 		}
 		goto quit;
 	}
 	int accepted = 0;
-	for (int i = 0; i < env->nrcpt; i++) {
+	for (int k = 0; k < nidx; k++) {
+		int i = idx[k];
 		snprintf(line, sizeof line, "RCPT TO:<%s>", env->rcpt[i]);
 		res[i].code = smtp_cmd(&c, line, res[i].text, sizeof res[i].text, NULL);
 		if (res[i].code < 0) {
@@ -297,7 +300,8 @@ static bool try_host(struct outbound *ob, const char *hostport, const struct env
 	if (code == 354) {
 		code = send_body(&c, fd, off) == 0 ? smtp_reply(&c, text, sizeof text, NULL) : -1;
 	}
-	for (int i = 0; i < env->nrcpt; i++) {
+	for (int k = 0; k < nidx; k++) {
+		int i = idx[k];
 		if (res[i].code / 100 != 2)
 			continue;
 		if (code < 0) {
@@ -313,6 +317,74 @@ quit:
 out:
 	client_close(&c);
 	return ok;
+}
+
+static bool try_gateway(struct outbound *ob, const char *hostport, const struct envelope *env, const int *idx,
+			int nidx, int fd, off_t off, struct rcpt_result *res)
+{
+	struct client c;
+	if (client_connect_hostport(&c, hostport, "25", 60) < 0)
+		return false;
+	return smtp_session(ob, &c, env, idx, nidx, fd, off, res);
+}
+
+struct route_cfg {
+	char dns[512];
+	int port;
+	bool v6;
+};
+
+static void set_all(struct rcpt_result *res, const int *idx, int nidx, int code, const char *text)
+{
+	for (int k = 0; k < nidx; k++) {
+		res[idx[k]].code = code;
+		snprintf(res[idx[k]].text, sizeof res[idx[k]].text, "%s", text);
+	}
+}
+
+/* MX routing for the recipients of one domain (RFC 5321 §5.1). */
+static void route_domain(struct outbound *ob, const struct route_cfg *rc, const char *domain,
+			 const struct envelope *env, const int *idx, int nidx, int fd, off_t off, struct rcpt_result *res,
+			 int rootfd)
+{
+	struct dns_mx mx[DNS_MAX_MX];
+	int nmx = 0;
+	enum dns_status st = dns_mx(rc->dns, domain, mx, &nmx);
+	if (st == DNS_NXDOMAIN) {
+		set_all(res, idx, nidx, 550, "550 5.1.2 the recipient's domain does not exist");
+		return;
+	}
+	if (st == DNS_TEMPFAIL) {
+		set_all(res, idx, nidx, 0, "DNS lookup of the MX records failed; will retry");
+		return;
+	}
+	if (nmx == 0) { /* no MX: the domain itself is the exchanger */
+		nmx = 1;
+		mx[0].pref = 0;
+		snprintf(mx[0].host, sizeof mx[0].host, "%s", domain);
+	}
+	for (int m = 0; m < nmx; m++) {
+		struct sockaddr_storage addrs[DNS_MAX_ADDRS];
+		int na = 0;
+		if (dns_addrs(rc->dns, mx[m].host, rc->v6, addrs, &na) != DNS_OK)
+			continue;
+		for (int a = 0; a < na; a++) {
+			if (addrs[a].ss_family == AF_INET)
+				((struct sockaddr_in *)&addrs[a])->sin_port = htons((uint16_t)rc->port);
+			else
+				((struct sockaddr_in6 *)&addrs[a])->sin6_port = htons((uint16_t)rc->port);
+			struct client c;
+			if (client_connect_addr(&c, &addrs[a], 60) < 0) {
+				char line[400];
+				snprintf(line, sizeof line, "%s (preference %d): cannot connect", mx[m].host, mx[m].pref);
+				log_attempt(rootfd, env->id, line);
+				continue;
+			}
+			if (smtp_session(ob, &c, env, idx, nidx, fd, off, res))
+				return;
+		}
+	}
+	set_all(res, idx, nidx, 0, "no mail exchanger of the domain answered; will retry");
 }
 
 /* ---- bounces ---- */
@@ -442,6 +514,10 @@ static void attempt(void *arg)
 	settings_get(c, "DefaultSMTPGateways", gateways, sizeof gateways);
 	settings_get(c, "QueueRetrySchedule", sched, sizeof sched);
 	long lifetime = settings_get_int(c, "MaxQueueLifetime");
+	struct route_cfg rc;
+	settings_get(c, "DnsServers", rc.dns, sizeof rc.dns);
+	rc.port = (int)settings_get_int(c, "SmtpOutPort");
+	rc.v6 = settings_get_int(c, "SmtpOutEnableIPv6") != 0;
 	bool drop = settings_get_int(c, "RemoveSpoolErrors") != 0;
 	dir_conn_close(c);
 	int attempts;
@@ -451,6 +527,9 @@ static void attempt(void *arg)
 		first = env.received ? env.received : time(NULL);
 	attempts++;
 	struct rcpt_result *res = xcalloc((size_t)env.nrcpt + 1, sizeof *res);
+	int *all = xcalloc((size_t)env.nrcpt + 1, sizeof *all);
+	for (int i = 0; i < env.nrcpt; i++)
+		all[i] = i;
 	bool answered = false;
 	char *save = NULL;
 	for (char *g = strtok_r(gateways, ";", &save); g && !answered; g = strtok_r(NULL, ";", &save)) {
@@ -461,15 +540,35 @@ static void attempt(void *arg)
 			g++;
 		if (!*g)
 			continue;
-		answered = try_host(ob, g, &env, fd, off, res);
+		answered = try_gateway(ob, g, &env, all, env.nrcpt, fd, off, res);
 		if (!answered) {
 			char line[600];
 			snprintf(line, sizeof line, "%.500s: no SMTP answer (connection failed or closed)", g);
 			log_attempt(rootfd, env.id, line);
 		}
 	}
-	if (!gateways[0])
-		log_attempt(rootfd, env.id, "no route: no smart host (DefaultSMTPGateways) and MX delivery is not available yet");
+	if (!gateways[0]) {
+		/* MX routing: one session per destination domain */
+		bool *seen = xcalloc((size_t)env.nrcpt + 1, sizeof *seen);
+		int *idx = xcalloc((size_t)env.nrcpt + 1, sizeof *idx);
+		for (int i = 0; i < env.nrcpt; i++) {
+			if (seen[i])
+				continue;
+			const char *dom = strrchr(env.rcpt[i], '@');
+			dom = dom ? dom + 1 : "";
+			int nidx = 0;
+			for (int k = i; k < env.nrcpt; k++) {
+				const char *dk = strrchr(env.rcpt[k], '@');
+				if (!seen[k] && !strcasecmp(dk ? dk + 1 : "", dom)) {
+					seen[k] = true;
+					idx[nidx++] = k;
+				}
+			}
+			route_domain(ob, &rc, dom, &env, idx, nidx, fd, off, res, rootfd);
+		}
+		free(seen);
+		free(idx);
+	}
 	bool expired = time(NULL) - first >= lifetime;
 	char **left = NULL, **failed = NULL;
 	struct rcpt_result **why = NULL;
@@ -562,6 +661,7 @@ static void attempt(void *arg)
 	free(failed);
 	free(why);
 	free(res);
+	free(all);
 	envelope_free(&env);
 	free(j);
 }

@@ -4,6 +4,7 @@ QueueRetrySchedule; permanent failures bounce as RFC 3464 reports; a
 message past MaxQueueLifetime bounces and is frozen for the admin."""
 
 import email
+import os
 import smtplib
 import socket
 import ssl
@@ -238,5 +239,56 @@ def test_kill9_during_outbound_delivery_loses_nothing(out_server):
             return all(t.encode() in seen for t in acked)
         assert wait(all_there, timeout=30), "an acknowledged message never reached the smart host"
         assert wait(lambda: not [p for p in Path(srv.root, "spool", "remote").iterdir()], timeout=15)
+    finally:
+        sink.close()
+
+
+@pytest.fixture
+def dns(tmp_path):
+    """dnsmasq on loopback answering for the *.test zone only."""
+    import shutil
+    import subprocess
+    exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    if not Path(exe).exists():
+        pytest.skip("dnsmasq not installed")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    args = [exe, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--conf-file=/dev/null",
+            f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
+            "--mx-host=far.test,mx0.far.test,5", "--mx-host=far.test,mx1.far.test,10",
+            "--host-record=mx0.far.test,127.0.0.2", "--host-record=mx1.far.test,127.0.0.1",
+            "--host-record=amx.test,127.0.0.1", f"--pid-file={tmp_path}/dnsmasq.pid", "--log-facility=-"]
+    if os.geteuid() == 0:
+        args.append("--user=root")
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    if p.poll() is not None:
+        pytest.skip("dnsmasq did not start")
+    yield f"127.0.0.1:{port}"
+    p.terminate()
+    p.wait(10)
+
+
+def test_mx_routing_preference_and_fallbacks(out_server, dns):
+    srv, c = out_server
+    sink = Sink("accept")
+    try:
+        set_settings(c, DnsServers=dns, SmtpOutPort=sink.port, QueueRetrySchedule="1")
+        # far.test: MX 5 (127.0.0.2, nothing listens) then MX 10 (127.0.0.1): the second takes it
+        submit(srv, "alice@out.test", "bob@far.test", "mx-1")
+        # amx.test has no MX: its A record is the exchanger
+        submit(srv, "alice@out.test", "carol@amx.test", "mx-2")
+        assert wait(lambda: len(sink.messages) == 2)
+        got = {tuple(m[1]) for m in sink.messages}
+        assert got == {("bob@far.test",), ("carol@amx.test",)}
+        log = c.listing("cfgfileget", "logs/ternd.log")
+        assert any("delivered" in l for l in log)
+        # a domain that does not exist bounces at once (5.1.2)
+        submit(srv, "alice@out.test", "x@nowhere.test", "mx-3")
+        assert wait(lambda: len(maildir(srv.root, "out.test", "alice")) == 1)
+        b = maildir(srv.root, "out.test", "alice")[0]
+        assert "Status: 5.1.2" in b.as_string() and "x@nowhere.test" in b.as_string()
     finally:
         sink.close()
