@@ -1,282 +1,145 @@
 /*
  * tern - the Tern admin client.
  *
- * This first version speaks the XMail controller protocol:
+ *   tern [options] "COMMAND" ...          CLI commands (port 7000)
+ *   tern [options] --script FILE          CLI commands from a file
+ *   tern [options] --stdin                CLI commands from stdin
+ *   tern [options] --get-version          GET VERSION before login
+ *   tern [options]                        (on a terminal) an interactive session
+ *   tern check [--json] FILE              a CLI script checked offline
+ *   tern reference [--markdown|--json]    the CLI command reference
+ *   tern ctrl ...                         the XMail controller protocol
+ *   tern --version
  *
- *   tern ctrl [options] COMMAND [ARG...]     run one controller command
- *   tern ctrl [options] --script FILE        run TAB-separated command lines
- *
- * Options: --host H (TERN_HOST, default 127.0.0.1), --port P (TERN_PORT,
- * default 6017), --user U (TERN_USER, default admin), --pass P (TERN_PASS;
- * asked on the terminal when missing), --tls (#!TLS upgrade), --ssl
- * (implicit TLS, e.g. port 6018), --clear (clear-text login instead of the
- * MD5 challenge), --continue-on-error. Listings go to stdout with one
- * leading dot removed; uploads (cfgfileset, custdomset, usersetmproc) are
- * read from stdin. Exit status: 0 success, 1 a command failed, 2 no
- * connection or login.
+ * CLI options (each with its environment fallbacks, first set wins):
+ *   --host H   TERN_HOST, AXIGEN_HOST (default 127.0.0.1)
+ *   --port P   TERN_PORT, AXIGEN_PORT (default 7000, 7001 with --ssl)
+ *   --user U   TERN_USER, AXIGEN_USER (default admin)
+ *   --pass P   TERN_PASS, AXIGEN_PASS (else asked on the terminal)
+ *   --ssl                    AXIGEN_SSL: implicit TLS, certificate checked
+ *   --ssl-allow-self-signed  AXIGEN_SSL_ALLOW_SELF_SIGNED
+ *   --ssl-allow-expired      AXIGEN_SSL_ALLOW_EXPIRED
+ *   --ca FILE                trust this CA (PEM) besides the system's
+ *   --json, --continue-on-error, --yes
  */
-#include <errno.h>
-#include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 
-#include "../../src/core/buf.h"
-#include "../../src/core/client.h"
-#include "../../src/core/secret.h"
-#include "../../src/core/tabline.h"
 #include "../../src/version.h"
-
+#include "tern.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tern ctrl [--host H] [--port P] [--user U] [--pass P] [--tls|--ssl] [--clear]\n"
-		   "                 [--continue-on-error] (COMMAND [ARG...] | --script FILE)\n"
-		   "       tern --version\n");
+	fprintf(f,
+		"usage: tern [options] COMMAND...          run CLI commands (each argument is one line)\n"
+		"       tern [options] --script FILE       run the CLI commands of FILE\n"
+		"       tern [options] --stdin             run the CLI commands read from stdin\n"
+		"       tern [options] --get-version       print the server's version (no login)\n"
+		"       tern [options]                     an interactive session (on a terminal)\n"
+		"       tern check [--json] FILE           check a CLI script offline\n"
+		"       tern reference [--markdown|--json] print the CLI command reference\n"
+		"       tern ctrl ...                      XMail controller protocol (tern ctrl --help)\n"
+		"       tern --version\n"
+		"options: --host H --port P --user U --pass P (env TERN_*/AXIGEN_* HOST, PORT, USER, PASS)\n"
+		"         --ssl --ssl-allow-self-signed --ssl-allow-expired --ca FILE\n"
+		"         (env AXIGEN_SSL, AXIGEN_SSL_ALLOW_SELF_SIGNED, AXIGEN_SSL_ALLOW_EXPIRED)\n"
+		"         --json --continue-on-error --yes (run destructive commands without asking)\n"
+		"exit status: 0 ok, 1 a command failed or was refused, 2 no connection or login\n");
 }
 
-
-
-
-
-static void quote_into(struct buf *b, char **args, int n)
+static int cli_mode(int argc, char **argv)
 {
-	for (int i = 0; i < n; i++) {
-		if (i)
-			buf_putc(b, '\t');
-		buf_putc(b, '"');
-		for (const char *p = args[i]; *p; p++) {
-			if (*p == '"')
-				buf_putc(b, '\\');
-			buf_putc(b, *p);
-		}
-		buf_putc(b, '"');
-	}
-	buf_puts(b, "\r\n");
-}
-
-static void read_password(char *out, size_t sz)
-{
-	out[0] = '\0';
-	if (!isatty(STDIN_FILENO))
-		return;
-	struct termios old, quiet;
-	fprintf(stderr, "password: ");
-	tcgetattr(STDIN_FILENO, &old);
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-	if (fgets(out, (int)sz, stdin))
-		out[strcspn(out, "\r\n")] = '\0';
-	tcsetattr(STDIN_FILENO, TCSANOW, &old);
-	fputc('\n', stderr);
-}
-
-static bool is_upload(const char *cmd)
-{
-	return !strcasecmp(cmd, "cfgfileset") || !strcasecmp(cmd, "custdomset") || !strcasecmp(cmd, "usersetmproc");
-}
-
-/* Run one already-encoded command line. Returns 0, 1 (error answer) or 2 (connection). */
-static int run(struct client *c, const char *line, size_t len, const char *cmd, FILE *upload)
-{
-	struct buf r = BUF_INIT;
-	int rc = 0;
-	if (client_send(c, line, len) < 0 || client_read_line(c, &r, 1 << 20) < 0) {
-		buf_free(&r);
-		return 2;
-	}
-	if (!strncmp(r.data, "+00101", 6) && is_upload(cmd)) {
-		struct buf up = BUF_INIT;
-		char *l = NULL;
-		size_t cap = 0;
-		ssize_t n;
-		while (upload && (n = getline(&l, &cap, upload)) >= 0) {
-			while (n && (l[n - 1] == '\n' || l[n - 1] == '\r'))
-				n--;
-			if (n && l[0] == '.')
-				buf_putc(&up, '.');
-			buf_append(&up, l, (size_t)n);
-			buf_puts(&up, "\r\n");
-		}
-		free(l);
-		buf_puts(&up, ".\r\n");
-		if (client_send(c, up.data, up.len) < 0 || client_read_line(c, &r, 1 << 20) < 0) {
-			buf_free(&up);
-			buf_free(&r);
-			return 2;
-		}
-		buf_free(&up);
-	}
-	if (!strncmp(r.data, "+00100", 6)) {
-		struct buf l = BUF_INIT;
-		for (;;) {
-			if (client_read_line(c, &l, 1 << 20) < 0) {
-				rc = 2;
-				break;
-			}
-			if (l.len == 1 && l.data[0] == '.')
-				break;
-			const char *p = l.data ? l.data : "";
-			fputs(p[0] == '.' ? p + 1 : p, stdout);
-			fputc('\n', stdout);
-		}
-		buf_free(&l);
-	} else if (r.data[0] == '-') {
-		fprintf(stderr, "%s\n", r.data);
-		rc = 1;
-	}
-	buf_free(&r);
-	return rc;
-}
-
-static int ctrl_main(int argc, char **argv)
-{
-	const char *host = getenv("TERN_HOST") ? getenv("TERN_HOST") : "127.0.0.1";
-	const char *port = getenv("TERN_PORT") ? getenv("TERN_PORT") : "6017";
-	const char *user = getenv("TERN_USER") ? getenv("TERN_USER") : "admin";
-	const char *pass = getenv("TERN_PASS");
-	const char *script = NULL;
-	bool tls = false, ssl = false, clear = false, keep_going = false;
-	int i = 0;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-		const char *o = argv[i];
+	struct cli_opts o = {0};
+	o.host = tern_env2("TERN_HOST", "AXIGEN_HOST");
+	o.port = tern_env2("TERN_PORT", "AXIGEN_PORT");
+	o.user = tern_env2("TERN_USER", "AXIGEN_USER");
+	o.pass = tern_env2("TERN_PASS", "AXIGEN_PASS");
+	o.ssl = tern_env_true("AXIGEN_SSL");
+	o.tls.allow_self_signed = tern_env_true("AXIGEN_SSL_ALLOW_SELF_SIGNED");
+	o.tls.allow_expired = tern_env_true("AXIGEN_SSL_ALLOW_EXPIRED");
+	char **cmds = calloc((size_t)argc + 1, sizeof *cmds);
+	if (!cmds)
+		abort();
+	bool opts_done = false;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
 		bool has = i + 1 < argc;
-		if (!strcmp(o, "--host") && has)
-			host = argv[++i];
-		else if (!strcmp(o, "--port") && has)
-			port = argv[++i];
-		else if (!strcmp(o, "--user") && has)
-			user = argv[++i];
-		else if (!strcmp(o, "--pass") && has)
-			pass = argv[++i];
-		else if (!strcmp(o, "--script") && has)
-			script = argv[++i];
-		else if (!strcmp(o, "--tls"))
-			tls = true;
-		else if (!strcmp(o, "--ssl"))
-			ssl = true;
-		else if (!strcmp(o, "--clear"))
-			clear = true;
-		else if (!strcmp(o, "--continue-on-error"))
-			keep_going = true;
-		else {
+		if (opts_done || a[0] != '-' || a[1] != '-') {
+			cmds[o.ncommands++] = argv[i];
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			opts_done = true;
+		} else if (!strcmp(a, "--host") && has) {
+			o.host = argv[++i];
+		} else if (!strcmp(a, "--port") && has) {
+			o.port = argv[++i];
+		} else if (!strcmp(a, "--user") && has) {
+			o.user = argv[++i];
+		} else if (!strcmp(a, "--pass") && has) {
+			o.pass = argv[++i];
+		} else if (!strcmp(a, "--ca") && has) {
+			o.tls.ca_file = argv[++i];
+		} else if (!strcmp(a, "--script") && has) {
+			o.script = argv[++i];
+		} else if (!strcmp(a, "--stdin")) {
+			o.from_stdin = true;
+		} else if (!strcmp(a, "--ssl")) {
+			o.ssl = true;
+		} else if (!strcmp(a, "--ssl-allow-self-signed")) {
+			o.tls.allow_self_signed = true;
+		} else if (!strcmp(a, "--ssl-allow-expired")) {
+			o.tls.allow_expired = true;
+		} else if (!strcmp(a, "--json")) {
+			o.json = true;
+		} else if (!strcmp(a, "--continue-on-error")) {
+			o.keep_going = true;
+		} else if (!strcmp(a, "--yes")) {
+			o.yes = true;
+		} else if (!strcmp(a, "--get-version")) {
+			o.get_version = true;
+		} else {
+			fprintf(stderr, "tern: unknown option or missing value: %s\n", a);
 			usage(stderr);
+			free(cmds);
 			return 2;
 		}
 	}
-	if (!script && i >= argc) {
+	o.commands = cmds;
+	int sources = (o.ncommands > 0) + (o.script != NULL) + o.from_stdin;
+	if (!sources && !o.get_version && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+		o.interactive = true;
+		sources = 1;
+	}
+	if ((!o.get_version && sources != 1) || (o.get_version && sources)) {
 		usage(stderr);
+		free(cmds);
 		return 2;
 	}
-	char typed[256];
-	if (!pass) {
-		read_password(typed, sizeof typed);
-		pass = typed;
-	}
-	struct client c;
-	if (client_connect(&c, host, port, 60) < 0) {
-		fprintf(stderr, "tern: cannot connect to %s port %s\n", host, port);
-		return 2;
-	}
-	struct buf line = BUF_INIT, greet = BUF_INIT;
-	/* The server's certificate is self-signed by default; certificate
-	 * checks come with the full client. */
-	if ((ssl && client_start_tls(&c) < 0) || client_read_line(&c, &greet, 1 << 20) < 0 || greet.data[0] != '+') {
-		fprintf(stderr, "tern: no controller greeting from %s: %s\n", host, greet.data ? greet.data : "");
-		return 2;
-	}
-	if (tls) {
-		if (client_send(&c, "#!TLS\r\n", 7) < 0 || client_read_line(&c, &line, 1 << 20) < 0 || line.data[0] != '+' ||
-		    client_start_tls(&c) < 0) {
-			fprintf(stderr, "tern: TLS upgrade failed\n");
+	if (!o.host)
+		o.host = "127.0.0.1";
+	if (!o.port)
+		o.port = o.ssl ? "7001" : "7000";
+	if (!o.user)
+		o.user = "admin";
+	char typed[512] = "";
+	if (!o.pass && !o.get_version) {
+		char prompt[300];
+		snprintf(prompt, sizeof prompt, "Password for %s@%s: ", o.user, o.host);
+		if (!tern_ask_password(prompt, typed, sizeof typed)) {
+			fprintf(stderr, "tern: no password (--pass, TERN_PASS or AXIGEN_PASS, or a terminal)\n");
+			free(cmds);
 			return 2;
 		}
+		o.pass = typed;
 	}
-	char *ts0 = strchr(greet.data, '<'), *ts1 = ts0 ? strchr(ts0, '>') : NULL;
-	buf_reset(&line);
-	char *login[2] = {(char *)user, (char *)pass};
-	char digest[34];
-	if (!clear && ts0 && ts1) {
-		struct buf in = BUF_INIT;
-		buf_append(&in, ts0, (size_t)(ts1 - ts0 + 1));
-		buf_puts(&in, pass);
-		digest[0] = '#';
-		secret_md5_hex(in.data, in.len, digest + 1);
-		buf_free(&in);
-		login[1] = digest;
-	}
-	quote_into(&line, login, 2);
-	struct buf r = BUF_INIT;
-	if (client_send(&c, line.data, line.len) < 0 || client_read_line(&c, &r, 1 << 20) < 0 || strncmp(r.data, "+00000", 6)) {
-		fprintf(stderr, "tern: login failed: %s\n", r.data ? r.data : "connection closed");
-		return 2;
-	}
-	int rc = 0;
-	if (script) {
-		FILE *f = strcmp(script, "-") ? fopen(script, "r") : stdin;
-		if (!f) {
-			fprintf(stderr, "tern: %s: %s\n", script, strerror(errno));
-			return 2;
-		}
-		char *l = NULL;
-		size_t cap = 0;
-		ssize_t n;
-		int lineno = 0;
-		while ((n = getline(&l, &cap, f)) >= 0) {
-			lineno++;
-			while (n && (l[n - 1] == '\n' || l[n - 1] == '\r'))
-				l[--n] = '\0';
-			if (!n || l[0] == '#')
-				continue;
-			char *copy = strdup(l), *f0[2];
-			int k = tab_split(copy, f0, 1);
-			char cmd[64] = "";
-			if (k >= 1 || k == TAB_TOO_MANY)
-				snprintf(cmd, sizeof cmd, "%s", k >= 1 ? f0[0] : "");
-			free(copy);
-			if (is_upload(cmd)) {
-				fprintf(stderr, "tern: %s:%d: uploads are not supported in scripts\n", script, lineno);
-				rc = 1;
-				if (!keep_going)
-					break;
-				continue;
-			}
-			buf_reset(&line);
-			buf_append(&line, l, (size_t)n);
-			buf_puts(&line, "\r\n");
-			int r1 = run(&c, line.data, line.len, cmd, NULL);
-			if (r1)
-				fprintf(stderr, "tern: %s:%d: command failed\n", script, lineno);
-			if (r1 == 2)
-				return 2;
-			if (r1)
-				rc = 1;
-			if (r1 && !keep_going)
-				break;
-		}
-		free(l);
-		if (f != stdin)
-			fclose(f);
-	} else {
-		buf_reset(&line);
-		quote_into(&line, argv + i, argc - i);
-		rc = run(&c, line.data, line.len, argv[i], stdin);
-	}
-	client_send(&c, "\"quit\"\r\n", 8);
-	client_read_line(&c, &r, 1 << 20);
-	buf_free(&r);
-	buf_free(&line);
-	buf_free(&greet);
-	client_close(&c);
+	if (!o.pass)
+		o.pass = "";
+	int rc = cli_client_main(&o);
+	tern_wipe(typed, sizeof typed);
+	free(cmds);
 	return rc;
 }
 
@@ -286,8 +149,15 @@ int main(int argc, char **argv)
 		printf("tern %s\n", TERN_VERSION);
 		return 0;
 	}
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "ctrl"))
 		return ctrl_main(argc - 2, argv + 2);
-	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-	return 2;
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return check_main(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "reference"))
+		return reference_main(argc - 2, argv + 2);
+	return cli_mode(argc - 1, argv + 1);
 }
