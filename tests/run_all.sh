@@ -9,6 +9,7 @@ make unit || rc=1
 bash tests/run_integration.sh plain || rc=1
 bash tests/run_integration.sh asan || rc=1
 if [ -n "$(ls tests/fuzz/fuzz_*.c 2>/dev/null)" ]; then
+	make -j"$(nproc)" $(ls tests/fuzz/fuzz_*.c | sed "s|tests/fuzz/|build-fuzz/|; s|\.c$||") >/dev/null || rc=1
 	FUZZ_SECONDS=${FUZZ_SECONDS:-10} make fuzz || rc=1
 fi
 pass=0 fail=0
