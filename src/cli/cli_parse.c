@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/utf8.h"
 #include "cli.h"
 
 /* ---- bytes -> lines ----
@@ -115,44 +116,6 @@ enum cli_read cli_reader_feed(struct cli_reader *r, const unsigned char *p, size
 
 /* ---- line checks ---- */
 
-static bool utf8_ok(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t k;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n)
-			return false; /* truncated sequence */
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + j] & 0x3f);
-		}
-		/* no overlong forms, no surrogates, nothing above U+10FFFF */
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
 
 enum cli_line_problem cli_line_check(const char *s, size_t n)
 {
@@ -163,7 +126,7 @@ enum cli_line_problem cli_line_check(const char *s, size_t n)
 		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
 			return CLI_LINE_CONTROL;
 	}
-	return utf8_ok(p, n) ? CLI_LINE_OK : CLI_LINE_UTF8;
+	return utf8_valid(p, n) ? CLI_LINE_OK : CLI_LINE_UTF8;
 }
 
 /* ---- tokens ----

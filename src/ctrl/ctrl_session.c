@@ -16,6 +16,7 @@
 #include "../core/log.h"
 #include "../core/secret.h"
 #include "../core/tabline.h"
+#include "../core/utf8.h"
 #include "ctrl.h"
 #include "ctrl_codes.h"
 
@@ -86,40 +87,6 @@ void ctrl_file_listing(struct ctrl_session *s, const char *data, size_t len)
 	s->header_sent = true;
 }
 
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t k;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (size_t j = 1; j <= k; j++) {
-			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + j] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
 
 enum tern_err ctrl_upload(struct ctrl_session *s, struct buf *data_r)
 {
@@ -146,7 +113,7 @@ enum tern_err ctrl_upload(struct ctrl_session *s, struct buf *data_r)
 			break;
 		if (bad)
 			continue;
-		if (memchr(line.data, '\0', line.len) || !utf8_valid((unsigned char *)line.data, line.len)) {
+		if (memchr(line.data, '\0', line.len) || !utf8_valid(line.data, line.len)) {
 			bad = TERN_E_BAD_CHARS;
 			continue;
 		}
