@@ -434,9 +434,13 @@ int main(int argc, char **argv)
 	struct deliver *dl = deliver_start(&env, 4);
 	env.requeue = requeue;
 	env.requeue_arg = dl;
-	struct outbound *ob = outbound_start(&env, dl, 8);
+	struct dir_conn *sc = dir_conn_open(env.dir);
+	int out_threads = (int)settings_get_int(sc, "SmtpOutThreads");
+	dir_conn_close(sc);
+	struct outbound *ob = outbound_start(&env, dl, out_threads);
 	env.outbound = to_outbound;
 	env.outbound_arg = ob;
+	env.queue = outbound_ops(ob);
 	struct evloop *lp = evloop_new();
 	struct smtp_server *smtp = smtp_server_new(&env, lp, io, dl, tls);
 	struct pop3_server *pop3 = pop3_server_new(&env, lp, io, tls);
