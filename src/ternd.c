@@ -125,7 +125,8 @@ static const char default_userdef[] = "\"RealName\"\t\"??\"\n"
 
 static int init_root(const char *root)
 {
-	static const char *const dirs[] = {"", "/logs", "/tls", "/keys", "/domains", "/trash", "/custdomains", "/spool"};
+	static const char *const dirs[] = {"",	    "/logs",  "/tls",	   "/keys",	     "/domains",
+					   "/trash", "/custdomains", "/spool", "/userauth", "/userauth/smtp"};
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
 		char p[PATH_MAX + 32];
 		snprintf(p, sizeof p, "%s%s", root, dirs[i]);

@@ -794,15 +794,18 @@ struct flush_ctx {
 	int n, cap;
 };
 
+/* A pattern with '@' matches whole addresses, one without the domains. */
 static bool rcpt_matches(const char *rcpts, const char *pattern)
 {
 	char one[600];
+	bool whole = strchr(pattern, '@') != NULL;
 	for (const char *p = rcpts; *p;) {
 		size_t l = strcspn(p, ",");
 		if (l < sizeof one) {
 			memcpy(one, p, l);
 			one[l] = '\0';
-			if (wildmat(pattern, one))
+			const char *at = strrchr(one, '@');
+			if (wildmat(pattern, whole || !at ? one : at + 1))
 				return true;
 		}
 		p += l;
