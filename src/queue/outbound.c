@@ -407,9 +407,21 @@ static int make_groups(const struct attempt_cfg *cfg, int rootfd, const struct e
 {
 	struct group *gs = NULL;
 	int ng = 0;
+	int *gof = xcalloc((size_t)env->nrcpt + 1, sizeof *gof); /* group of each recipient */
 	for (int i = 0; i < env->nrcpt; i++) {
 		const char *dom = strrchr(env->rcpt[i], '@');
 		dom = dom ? dom + 1 : "";
+		int same = -1; /* an earlier recipient of the same domain: same route */
+		for (int k = 0; k < i && same < 0; k++) {
+			const char *dk = strrchr(env->rcpt[k], '@');
+			if (!strcasecmp(dk ? dk + 1 : "", dom))
+				same = gof[k];
+		}
+		if (same >= 0) {
+			gof[i] = same;
+			gs[same].idx[gs[same].n++] = i;
+			continue;
+		}
 		struct route r;
 		route_lookup(rootfd, dom, cfg->gateways, cfg->gwconfig, &r);
 		char key[300];
@@ -435,7 +447,9 @@ static int make_groups(const struct attempt_cfg *cfg, int rootfd, const struct e
 			ng++;
 		}
 		gs[g].idx[gs[g].n++] = i;
+		gof[i] = g;
 	}
+	free(gof);
 	*gs_r = gs;
 	return ng;
 }

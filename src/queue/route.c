@@ -175,7 +175,7 @@ void route_lookup(int rootfd, const char *domain, const char *default_gws, const
 		gw[strcspn(gw, ",:; ")] = '\0';
 		if (host_chars_ok(gw) && strlen(gw) < sizeof r->mx_domain) {
 			r->mx = true;
-			snprintf(r->mx_domain, sizeof r->mx_domain, "%s", gw);
+			snprintf(r->mx_domain, sizeof r->mx_domain, "%.255s", gw);
 			snprintf(r->why, sizeof r->why, "smtpgw.tab");
 			return;
 		}
