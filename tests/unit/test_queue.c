@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/admin/queue_filter.h"
 #include "../../src/queue/qindex.h"
 #include "../../src/queue/route.h"
 
@@ -102,12 +103,69 @@ static void test_parse_hosts(void **state)
 	assert_false(route_parse_hosts("[::1", 1, &r));
 }
 
+static enum tern_err parse(const char *line, struct queue_filter *f)
+{
+	char copy[512], *tok[32], err[200];
+	int n = 0;
+	snprintf(copy, sizeof copy, "%s", line);
+	for (char *save = NULL, *t = strtok_r(copy, " ", &save); t && n < 32; t = strtok_r(NULL, " ", &save))
+		tok[n++] = t;
+	return queue_filter_parse(tok, n, f, err, sizeof err);
+}
+
+static void test_filter_grammar(void **state)
+{
+	(void)state;
+	struct queue_filter f;
+	struct queue_row r = {"m1", 5000, 1000, 3, false, 2000, "451 4.3.0 try later", "alice@a.test",
+			      "bob@b.test,carol@c.test"};
+	time_t now = 1000 + 7200; /* two hours in the queue */
+	assert_int_equal(parse("size>4K size<1M", &f), TERN_OK);
+	assert_true(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("size>5K", &f), TERN_OK);
+	assert_false(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("age>1h age<1d retries=3", &f), TERN_OK);
+	assert_true(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("age=7200", &f), TERN_OK);
+	assert_true(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("status=defer sender=ALICE recipient=carol", &f), TERN_OK);
+	assert_true(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("recipient!=carol", &f), TERN_OK);
+	assert_false(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("sender!=bob message=4.3.0 message!=5.1.1", &f), TERN_OK);
+	assert_true(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("status=new", &f), TERN_OK);
+	assert_false(queue_filter_match(&f, &r, now));
+	/* dates: "1 Jan 1970 00:33" is 1980 s; next is 2000 s (same minute) */
+	assert_int_equal(parse("next_schedule=1 Jan 1970 00:33", &f), TERN_OK);
+	assert_int_equal(f.n, 1);
+	assert_true(queue_filter_match(&f, &r, now));
+	assert_int_equal(parse("next_schedule>1 Jan 1970 00:34 retries>1", &f), TERN_OK);
+	assert_int_equal(f.n, 2);
+	assert_false(queue_filter_match(&f, &r, now));
+	/* errors */
+	assert_int_equal(parse("bogus=1", &f), TERN_E_SYNTAX);
+	assert_int_equal(parse("size>10X", &f), TERN_E_SYNTAX);
+	assert_int_equal(parse("size!=10", &f), TERN_E_SYNTAX);
+	assert_int_equal(parse("status>a", &f), TERN_E_SYNTAX);
+	assert_int_equal(parse("sender!x", &f), TERN_E_SYNTAX);
+	assert_int_equal(parse("next_schedule>tomorrow", &f), TERN_E_SYNTAX);
+	assert_int_equal(parse("age>-5", &f), TERN_E_SYNTAX);
+	assert_int_equal(parse("size", &f), TERN_E_SYNTAX);
+	char age[32];
+	queue_format_age(93784, age, sizeof age);
+	assert_string_equal(age, "1d2h");
+	queue_format_age(42, age, sizeof age);
+	assert_string_equal(age, "42s");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_heap_orders_by_due_time),
 		cmocka_unit_test(test_reschedule_and_remove_keep_heap_valid),
 		cmocka_unit_test(test_parse_hosts),
+		cmocka_unit_test(test_filter_grammar),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
