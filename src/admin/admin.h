@@ -56,6 +56,7 @@ struct queue_ops {
 	int (*retry)(void *arg, const char *id);
 	int (*ndr)(void *arg, const char *id);    /* bounce now and remove */
 	int (*remove)(void *arg, const char *id); /* drop without notice */
+	int (*freeze)(void *arg, const char *id); /* to spool/held with its log */
 	/* Attempt now: every entry (pattern NULL) or those with a recipient
 	 * matching the wildcard pattern; returns how many. */
 	int (*flush)(void *arg, const char *pattern);
@@ -198,6 +199,8 @@ enum tern_err admin_queue_list(struct admin_ctx *ctx, queue_row_fn fn, void *arg
 enum tern_err admin_queue_retry(struct admin_ctx *ctx, const char *id);
 enum tern_err admin_queue_ndr(struct admin_ctx *ctx, const char *id);
 enum tern_err admin_queue_delete(struct admin_ctx *ctx, const char *id);
+/* Move to the frozen state (spool/held, with its delivery log). */
+enum tern_err admin_queue_freeze(struct admin_ctx *ctx, const char *id);
 /* *count_r: how many entries were scheduled for an immediate attempt. */
 enum tern_err admin_queue_force(struct admin_ctx *ctx, int *count_r);
 /* XMail etrn / SMTP ETRN: entries with a recipient matching any pattern. */

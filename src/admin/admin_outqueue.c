@@ -64,6 +64,11 @@ enum tern_err admin_queue_delete(struct admin_ctx *ctx, const char *id)
 	return by_id(ctx, id, ctx->env->queue ? ctx->env->queue->remove : NULL, "delete (removed without notice)");
 }
 
+enum tern_err admin_queue_freeze(struct admin_ctx *ctx, const char *id)
+{
+	return by_id(ctx, id, ctx->env->queue ? ctx->env->queue->freeze : NULL, "freeze (moved to the frozen queue)");
+}
+
 enum tern_err admin_queue_force(struct admin_ctx *ctx, int *count_r)
 {
 	enum tern_err e = ready(ctx, NULL);

@@ -44,7 +44,7 @@
 #define SESSION_MAX_TRANSACTIONS 100
 #define DEST_WAIT_SECONDS 20
 
-enum doom { DOOM_NONE, DOOM_NDR, DOOM_DELETE };
+enum doom { DOOM_NONE, DOOM_NDR, DOOM_DELETE, DOOM_FREEZE };
 
 struct dest_slot {
 	char key[300];
@@ -478,6 +478,23 @@ static long retry_delay(const char *schedule, int attempts)
 static void finish_doomed(struct outbound *ob, const char *id, enum doom doom)
 {
 	int rootfd = ob->env->rootfd;
+	if (doom == DOOM_FREEZE) {
+		/* to spool/held with its log, where the frozen-queue commands see it */
+		char from[128], to[128];
+		snprintf(from, sizeof from, "spool/remote/%s.log", id);
+		snprintf(to, sizeof to, "spool/held/%s.log", id);
+		qlog_attempt(rootfd, id, "frozen by the administrator");
+		renameat(rootfd, from, rootfd, to);
+		snprintf(from, sizeof from, "spool/remote/%s", id);
+		snprintf(to, sizeof to, "spool/held/%s", id);
+		if (renameat(rootfd, from, rootfd, to) < 0)
+			log_err("outbound %s: cannot move to spool/held: %s", id, strerror(errno));
+		fs_fsync_dir_at(rootfd, "spool/held");
+		snprintf(from, sizeof from, "spool/remote/%s.state", id);
+		unlinkat(rootfd, from, 0);
+		fs_fsync_dir_at(rootfd, "spool/remote");
+		return;
+	}
 	if (doom == DOOM_NDR) {
 		char rel[128];
 		snprintf(rel, sizeof rel, "spool/remote/%s", id);
@@ -802,6 +819,11 @@ static int ops_remove(void *arg, const char *id)
 	return doom_entry(arg, id, DOOM_DELETE);
 }
 
+static int ops_freeze(void *arg, const char *id)
+{
+	return doom_entry(arg, id, DOOM_FREEZE);
+}
+
 struct flush_ctx {
 	const char *pattern;
 	struct qentry **hit;
@@ -897,7 +919,7 @@ struct outbound *outbound_start(struct admin_env *env, struct deliver *dl, int t
 		close(fd);
 	if (qindex_count(ob->idx))
 		log_info("outbound: %zu message(s) waiting for remote delivery", qindex_count(ob->idx));
-	ob->ops = (struct queue_ops){ob, ops_list, ops_retry, ops_ndr, ops_remove, ops_flush};
+	ob->ops = (struct queue_ops){ob, ops_list, ops_retry, ops_ndr, ops_remove, ops_freeze, ops_flush};
 	ob->q = workq_new(ob->threads, "outbound");
 	if (pthread_create(&ob->thread, NULL, scheduler, ob) != 0)
 		fatal("cannot start the outbound scheduler");
