@@ -1,255 +1,503 @@
 /*
- * ctrl_client - `tern ctrl`: the XMail controller protocol.
+ * ctrl_client - `tern ctrl`: the XMail controller protocol (port 6017).
  *
- *   tern ctrl [options] COMMAND [ARG...]     run one controller command
- *   tern ctrl [options] --script FILE        run TAB-separated command lines
+ *   tern ctrl [options] COMMAND [ARG...]   one command; a listing goes to
+ *                                          stdout (one leading dot removed),
+ *                                          an error answer to stderr, an
+ *                                          upload is read from stdin
+ *   tern ctrl [options] --script FILE      TAB-separated command lines
+ *   tern ctrl [options] --stdin            the same, read from stdin
  *
- * Options: --host H (TERN_HOST, default 127.0.0.1), --port P (TERN_PORT,
- * default 6017), --user U (TERN_USER, default admin), --pass P (TERN_PASS;
- * asked on the terminal when missing), --tls (#!TLS upgrade), --ssl
- * (implicit TLS, e.g. port 6018), --clear (clear-text login instead of the
- * MD5 challenge), --continue-on-error. Listings go to stdout with one
- * leading dot removed; uploads (cfgfileset, custdomset, usersetmproc) are
- * read from stdin. Exit status: 0 success, 1 a command failed, 2 no
- * connection or login.
+ * Script lines are sent as written (XMail's quoting rules); '#' comments
+ * and blank lines are skipped. Output is a transcript ("ctrl> " and the
+ * line, then the answer as on the wire) or, with --json, one JSON object
+ * per command: command (passwords masked), line, status, code, message,
+ * data, rows (the same keys as the CLI mode's objects, with code instead
+ * of the contexts).
+ *
+ * Guarded commands (ctrl_table.c: deletions and uploads) run from a
+ * script only with --yes: without it the whole script is refused before
+ * connecting. A guarded command given on the command line asks on the
+ * terminal, or needs --yes without one (and with --json).
+ * Exit status: 0 all ok, 1 a command failed or was refused, 2 no
+ * connection or login, or the connection was lost.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "../../src/core/buf.h"
-#include "../../src/core/client.h"
-#include "../../src/core/secret.h"
-#include "../../src/core/tabline.h"
 #include "tern.h"
+
+#define MAX_FIELDS 80
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tern ctrl [--host H] [--port P] [--user U] [--pass P] [--tls|--ssl] [--clear]\n"
-		   "                 [--continue-on-error] (COMMAND [ARG...] | --script FILE)\n");
+	fprintf(f,
+		"usage: tern ctrl [options] COMMAND [ARG...]   run one controller command\n"
+		"       tern ctrl [options] --script FILE      run the TAB-separated command lines of FILE\n"
+		"       tern ctrl [options] --stdin            run the command lines read from stdin\n"
+		"connection: --host H --port P --user U --pass P (env TERN_*/AXIGEN_* HOST, PORT, USER, PASS;\n"
+		"            defaults 127.0.0.1, 6017 or 6018 with --ssl, admin, asked on the terminal)\n"
+		"            --clear (clear-text login instead of the MD5 challenge)\n"
+		"TLS:        --ssl (implicit TLS, the CTRLS port; env AXIGEN_SSL)\n"
+		"            --tls (#!TLS upgrade on the plain port)\n"
+		"            --ssl-allow-self-signed (env AXIGEN_SSL_ALLOW_SELF_SIGNED)\n"
+		"            --ssl-allow-expired (env AXIGEN_SSL_ALLOW_EXPIRED) --ca FILE\n"
+		"output:     a transcript (scripts) or the listing (one command); --json: one object per command\n"
+		"            {command, line, status, code, message, data, rows}\n"
+		"            --continue-on-error (run the rest of a script after a failure)\n"
+		"            --yes (run deleting/overwriting commands without asking: ");
+	ctrl_print_guarded(f);
+	fprintf(f, ")\n"
+		   "uploads (cfgfileset, custdomset, usersetmproc) read the file from stdin (one command only)\n"
+		   "exit status: 0 ok, 1 a command failed or was refused, 2 no connection or login, or connection lost\n");
 }
 
-static void quote_into(struct buf *b, char **args, int n)
+struct ctrl_opts {
+	struct ctrl_conn_opts conn;
+	bool json, keep_going, yes, from_stdin;
+	const char *script;
+	char **args;
+	int nargs;
+};
+
+struct job {
+	char *line; /* as sent, without CR LF */
+	int lineno; /* 0: from the command line */
+};
+
+/* ---- fields, masking ---- */
+
+/* Split a line into raw fields (as written) and values (XMail's rules:
+ * runs of TABs separate; a field starting with '"' runs to the next '"'
+ * not after a backslash, with \" becoming "). */
+static int split_fields(const char *line, char **raw, char **val, int max)
+{
+	int n = 0;
+	const char *p = line;
+	while (*p && n < max) {
+		while (*p == '\t')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchr(p, '\t');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		raw[n] = strndup(p, len);
+		val[n] = malloc(len + 1);
+		if (!raw[n] || !val[n])
+			abort();
+		if (p[0] == '"') {
+			size_t k = 0;
+			for (size_t i = 1; i < len && p[i] != '"'; i++) {
+				if (p[i] == '\\' && i + 1 < len && p[i + 1] == '"')
+					i++;
+				val[n][k++] = p[i];
+			}
+			val[n][k] = '\0';
+		} else {
+			memcpy(val[n], p, len);
+			val[n][len] = '\0';
+		}
+		n++;
+		p += len;
+	}
+	return n;
+}
+
+static void free_fields(char **raw, char **val, int n)
 {
 	for (int i = 0; i < n; i++) {
-		if (i)
-			buf_putc(b, '\t');
-		buf_putc(b, '"');
-		for (const char *p = args[i]; *p; p++) {
-			if (*p == '"')
-				buf_putc(b, '\\');
-			buf_putc(b, *p);
-		}
-		buf_putc(b, '"');
+		tern_wipe(raw[i], strlen(raw[i]));
+		tern_wipe(val[i], strlen(val[i]));
+		free(raw[i]);
+		free(val[i]);
 	}
-	buf_puts(b, "\r\n");
 }
 
-static bool is_upload(const char *cmd)
+/* The line to print: the fields as written, passwords as "***". */
+static void shown_line(char **raw, int n, const struct ctrl_info *ci, struct buf *out)
 {
-	return !strcasecmp(cmd, "cfgfileset") || !strcasecmp(cmd, "custdomset") || !strcasecmp(cmd, "usersetmproc");
+	buf_reset(out);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_putc(out, '\t');
+		if (i < 32 && (ci->secret_args & (1u << i)))
+			buf_puts(out, raw[i][0] == '"' ? "\"***\"" : "***");
+		else
+			buf_puts(out, raw[i]);
+	}
 }
 
-/* Run one already-encoded command line. Returns 0, 1 (error answer) or 2 (connection). */
-static int run(struct client *c, const char *line, size_t len, const char *cmd, FILE *upload)
+/* Encode command-line arguments as one controller line. */
+static char *encode_args(char **args, int n)
 {
-	struct buf r = BUF_INIT;
-	int rc = 0;
-	if (client_send(c, line, len) < 0 || client_read_line(c, &r, 1 << 20) < 0) {
-		buf_free(&r);
+	struct buf b = BUF_INIT;
+	for (int i = 0; i < n; i++) {
+		const char *v = args[i];
+		size_t len = strlen(v);
+		if (i)
+			buf_putc(&b, '\t');
+		if (len && v[len - 1] == '\\' && v[0] != '"') {
+			buf_puts(&b, v); /* a closing quote after it would be escaped */
+			continue;
+		}
+		buf_putc(&b, '"');
+		for (const char *p = v; *p; p++) {
+			if (*p == '"')
+				buf_putc(&b, '\\');
+			buf_putc(&b, *p);
+		}
+		buf_putc(&b, '"');
+	}
+	char *s = strdup(b.data ? b.data : "");
+	buf_free(&b);
+	if (!s)
+		abort();
+	return s;
+}
+
+/* ---- output ---- */
+
+static void json_rows(FILE *f, const struct ctrl_reply *r)
+{
+	fputc('[', f);
+	for (int i = 0; i < r->data.n; i++) {
+		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
+		int n = split_fields(r->data.v[i], raw, val, MAX_FIELDS);
+		fputs(i ? ",[" : "[", f);
+		for (int j = 0; j < n; j++) {
+			/* listings do not escape: one quote off each end */
+			const char *s = raw[j];
+			size_t len = strlen(s);
+			if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+				s++;
+				len -= 2;
+			}
+			if (j)
+				fputc(',', f);
+			json_strn(f, s, len);
+		}
+		fputc(']', f);
+		free_fields(raw, val, n);
+	}
+	fputc(']', f);
+}
+
+static void print_json(const char *shown, int lineno, const struct ctrl_reply *r, const struct ctrl_info *ci,
+		       const char *local_err)
+{
+	FILE *f = stdout;
+	fputs("{\"command\":", f);
+	json_str(f, shown);
+	if (lineno > 0)
+		fprintf(f, ",\"line\":%d", lineno);
+	bool ok = !local_err && r && r->ok;
+	fprintf(f, ",\"status\":\"%s\",\"code\":", ok ? "ok" : "error");
+	json_str(f, !local_err && r && r->code[0] ? r->code : NULL);
+	fputs(",\"message\":", f);
+	json_str(f, local_err ? local_err : r ? r->message : "");
+	fputs(",\"data\":[", f);
+	for (int i = 0; !local_err && r && i < r->data.n; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, r->data.v[i]);
+	}
+	fputs("],\"rows\":", f);
+	if (!local_err && r && r->listing && !ci->file_listing)
+		json_rows(f, r);
+	else
+		fputs("null", f);
+	fputs("}\n", f);
+	fflush(f);
+}
+
+static void print_transcript(const char *shown, const struct ctrl_reply *r, const char *local_err)
+{
+	printf("ctrl> %s\n", shown);
+	if (local_err) {
+		printf("(not sent: %s)\n", local_err);
+	} else if (r->code[0]) {
+		printf("%s%s%s\n", r->code, r->message[0] ? " " : "", r->message);
+		for (int i = 0; r->listing && i < r->data.n; i++)
+			printf("%s%s\n", r->data.v[i][0] == '.' ? "." : "", r->data.v[i]);
+		if (r->listing)
+			printf(".\n");
+	} else {
+		printf("(%s)\n", r->message);
+	}
+	fflush(stdout);
+}
+
+/* One command given on the command line, without --json: the listing
+ * alone on stdout, as CtrlClnt prints it. */
+static void print_plain(const struct ctrl_reply *r, const char *local_err)
+{
+	if (local_err)
+		fprintf(stderr, "tern: %s\n", local_err);
+	else if (!r->code[0])
+		fprintf(stderr, "tern: %s\n", r->message);
+	else if (!r->ok)
+		fprintf(stderr, "%s %s\n", r->code, r->message);
+	for (int i = 0; !local_err && r->listing && i < r->data.n; i++)
+		printf("%s\n", r->data.v[i]);
+	fflush(stdout);
+}
+
+/* ---- the run ---- */
+
+static bool confirm(const struct ctrl_opts *o, const char *shown, const struct ctrl_info *ci)
+{
+	if (o->yes)
+		return true;
+	if (o->json)
+		return false;
+	char q[1400];
+	snprintf(q, sizeof q, "tern: %s %s. Run it?", shown, ci->guard);
+	return tern_confirm(q);
+}
+
+static int read_jobs(struct ctrl_opts *o, struct job **jobs_r, int *n_r)
+{
+	const char *src = o->script ? o->script : "stdin";
+	char **lines;
+	int nlines;
+	*jobs_r = NULL;
+	*n_r = 0;
+	if (!o->script && !o->from_stdin) {
+		struct job *j = calloc(1, sizeof *j);
+		if (!j)
+			abort();
+		j->line = encode_args(o->args, o->nargs);
+		*jobs_r = j;
+		*n_r = 1;
+		return 0;
+	}
+	if (tern_read_lines(o->script ? o->script : "-", &lines, &nlines) < 0) {
+		fprintf(stderr, "tern: %s: %s\n", src, strerror(errno));
+		return -1;
+	}
+	struct job *v = calloc((size_t)nlines + 1, sizeof *v);
+	if (!v)
+		abort();
+	int n = 0;
+	for (int i = 0; i < nlines; i++) {
+		const char *p = lines[i] + strspn(lines[i], " \t");
+		if (!*p || *p == '#') {
+			free(lines[i]);
+			continue;
+		}
+		v[n++] = (struct job){lines[i], i + 1};
+	}
+	free(lines);
+	*jobs_r = v;
+	*n_r = n;
+	return 0;
+}
+
+static void free_jobs(struct job *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		tern_wipe(v[i].line, strlen(v[i].line));
+		free(v[i].line);
+	}
+	free(v);
+}
+
+/* Refuse a script with guarded commands before connecting, naming every line. */
+static int precheck(const struct ctrl_opts *o, const struct job *v, int n)
+{
+	const char *src = o->script ? o->script : "stdin";
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
+		int k = split_fields(v[i].line, raw, val, MAX_FIELDS);
+		struct ctrl_info ci;
+		ctrl_classify(val, k, &ci);
+		if (ci.guard) {
+			fprintf(stderr, "tern: %s:%d: %s: %s\n", src, v[i].lineno, ci.name, ci.guard);
+			bad++;
+		}
+		free_fields(raw, val, k);
+	}
+	if (bad)
+		fprintf(stderr, "tern: %s has commands that delete or overwrite; nothing was run (use --yes)\n", src);
+	return bad ? -1 : 0;
+}
+
+static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
+{
+	const char *src = o->script ? o->script : "stdin";
+	bool scripted = o->script || o->from_stdin;
+	struct client c;
+	memset(&c, 0, sizeof c);
+	c.fd = -1;
+	if (ctrl_open(&c, &o->conn) < 0) {
+		client_close(&c);
 		return 2;
 	}
-	if (!strncmp(r.data, "+00101", 6) && is_upload(cmd)) {
-		struct buf up = BUF_INIT;
-		char *l = NULL;
-		size_t cap = 0;
-		ssize_t n;
-		while (upload && (n = getline(&l, &cap, upload)) >= 0) {
-			while (n && (l[n - 1] == '\n' || l[n - 1] == '\r'))
-				n--;
-			if (n && l[0] == '.')
-				buf_putc(&up, '.');
-			buf_append(&up, l, (size_t)n);
-			buf_puts(&up, "\r\n");
+	int rc = 0;
+	bool open = true;
+	struct buf shown = BUF_INIT, wire = BUF_INIT;
+	for (int i = 0; i < n && open; i++) {
+		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
+		int k = split_fields(v[i].line, raw, val, MAX_FIELDS);
+		struct ctrl_info ci;
+		ctrl_classify(val, k, &ci);
+		shown_line(raw, k, &ci, &shown);
+		const char *shown_s = shown.data ? shown.data : "";
+		const char *local_err = NULL;
+		if (ci.guard && !scripted && !confirm(o, shown_s, &ci))
+			local_err = "refused: this command deletes or overwrites (use --yes)";
+		else if (ci.upload && scripted)
+			local_err = "uploads cannot run from a script (run the command alone, with the file on stdin)";
+		struct ctrl_reply r;
+		memset(&r, 0, sizeof r);
+		int x = 0;
+		if (!local_err) {
+			buf_reset(&wire);
+			buf_puts(&wire, v[i].line);
+			buf_puts(&wire, "\r\n");
+			x = ctrl_exchange(&c, wire.data, wire.len, scripted ? NULL : stdin, &r);
+			tern_wipe(wire.data, wire.len);
 		}
-		free(l);
-		buf_puts(&up, ".\r\n");
-		if (client_send(c, up.data, up.len) < 0 || client_read_line(c, &r, 1 << 20) < 0) {
-			buf_free(&up);
-			buf_free(&r);
-			return 2;
+		if (o->json)
+			print_json(shown_s, v[i].lineno, &r, &ci, local_err);
+		else if (scripted)
+			print_transcript(shown_s, &r, local_err);
+		else
+			print_plain(&r, local_err);
+		free_fields(raw, val, k);
+		if (x < 0) {
+			if (scripted)
+				fprintf(stderr, "tern: %s:%d: %s; the later lines were not run\n", src, v[i].lineno,
+					r.message);
+			rc = 2;
+			open = false;
+			break;
 		}
-		buf_free(&up);
+		bool failed = local_err || !r.ok;
+		if (failed) {
+			rc = 1;
+			if (scripted)
+				fprintf(stderr, "tern: %s:%d: command failed: %s%s%s\n", src, v[i].lineno,
+					local_err ? "" : r.code, local_err ? "" : " ", local_err ? local_err : r.message);
+		}
+		if (!failed && ci.name && !strcmp(ci.name, "quit")) {
+			open = false; /* the server has closed */
+			if (i + 1 < n)
+				fprintf(stderr, "tern: %s:%d: quit; the lines after it were not run\n", src, v[i].lineno);
+		}
+		ctrl_reply_free(&r);
+		if (failed && !o->keep_going)
+			break;
 	}
-	if (!strncmp(r.data, "+00100", 6)) {
-		struct buf l = BUF_INIT;
-		for (;;) {
-			if (client_read_line(c, &l, 1 << 20) < 0) {
-				rc = 2;
-				break;
-			}
-			if (l.len == 1 && l.data[0] == '.')
-				break;
-			const char *p = l.data ? l.data : "";
-			fputs(p[0] == '.' ? p + 1 : p, stdout);
-			fputc('\n', stdout);
-		}
-		buf_free(&l);
-	} else if (r.data[0] == '-') {
-		fprintf(stderr, "%s\n", r.data);
-		rc = 1;
-	}
-	buf_free(&r);
+	buf_free(&shown);
+	buf_free(&wire);
+	ctrl_close(&c, open);
 	return rc;
 }
 
 int ctrl_main(int argc, char **argv)
 {
-	const char *host = getenv("TERN_HOST") ? getenv("TERN_HOST") : "127.0.0.1";
-	const char *port = getenv("TERN_PORT") ? getenv("TERN_PORT") : "6017";
-	const char *user = getenv("TERN_USER") ? getenv("TERN_USER") : "admin";
-	const char *pass = getenv("TERN_PASS");
-	const char *script = NULL;
-	bool tls = false, ssl = false, clear = false, keep_going = false;
+	struct ctrl_opts o;
+	memset(&o, 0, sizeof o);
+	o.conn.host = tern_env2("TERN_HOST", "AXIGEN_HOST");
+	o.conn.port = tern_env2("TERN_PORT", "AXIGEN_PORT");
+	o.conn.user = tern_env2("TERN_USER", "AXIGEN_USER");
+	o.conn.pass = tern_env2("TERN_PASS", "AXIGEN_PASS");
+	o.conn.ssl = tern_env_true("AXIGEN_SSL");
+	o.conn.tlsv.allow_self_signed = tern_env_true("AXIGEN_SSL_ALLOW_SELF_SIGNED");
+	o.conn.tlsv.allow_expired = tern_env_true("AXIGEN_SSL_ALLOW_EXPIRED");
+	bool ssl_opt = false;
 	int i = 0;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-		const char *o = argv[i];
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		const char *a = argv[i];
 		bool has = i + 1 < argc;
-		if (!strcmp(o, "--host") && has)
-			host = argv[++i];
-		else if (!strcmp(o, "--port") && has)
-			port = argv[++i];
-		else if (!strcmp(o, "--user") && has)
-			user = argv[++i];
-		else if (!strcmp(o, "--pass") && has)
-			pass = argv[++i];
-		else if (!strcmp(o, "--script") && has)
-			script = argv[++i];
-		else if (!strcmp(o, "--tls"))
-			tls = true;
-		else if (!strcmp(o, "--ssl"))
-			ssl = true;
-		else if (!strcmp(o, "--clear"))
-			clear = true;
-		else if (!strcmp(o, "--continue-on-error"))
-			keep_going = true;
-		else {
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--host") && has) {
+			o.conn.host = argv[++i];
+		} else if (!strcmp(a, "--port") && has) {
+			o.conn.port = argv[++i];
+		} else if (!strcmp(a, "--user") && has) {
+			o.conn.user = argv[++i];
+		} else if (!strcmp(a, "--pass") && has) {
+			o.conn.pass = argv[++i];
+		} else if (!strcmp(a, "--ca") && has) {
+			o.conn.tlsv.ca_file = argv[++i];
+		} else if (!strcmp(a, "--script") && has) {
+			o.script = argv[++i];
+		} else if (!strcmp(a, "--stdin")) {
+			o.from_stdin = true;
+		} else if (!strcmp(a, "--ssl")) {
+			o.conn.ssl = ssl_opt = true;
+		} else if (!strcmp(a, "--tls")) {
+			o.conn.tls = true;
+		} else if (!strcmp(a, "--ssl-allow-self-signed")) {
+			o.conn.tlsv.allow_self_signed = true;
+		} else if (!strcmp(a, "--ssl-allow-expired")) {
+			o.conn.tlsv.allow_expired = true;
+		} else if (!strcmp(a, "--clear")) {
+			o.conn.clear = true;
+		} else if (!strcmp(a, "--json")) {
+			o.json = true;
+		} else if (!strcmp(a, "--continue-on-error")) {
+			o.keep_going = true;
+		} else if (!strcmp(a, "--yes")) {
+			o.yes = true;
+		} else {
+			fprintf(stderr, "tern ctrl: unknown option or missing value: %s\n", a);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!script && i >= argc) {
+	o.args = argv + i;
+	o.nargs = argc - i;
+	if (o.conn.tls && !ssl_opt)
+		o.conn.ssl = false; /* --tls given wins over AXIGEN_SSL */
+	int sources = (o.nargs > 0) + (o.script != NULL) + o.from_stdin;
+	if (sources != 1 || (o.conn.tls && o.conn.ssl)) {
+		if (o.conn.tls && o.conn.ssl)
+			fprintf(stderr, "tern ctrl: --tls (upgrade on the plain port) and --ssl (TLS port) exclude each other\n");
 		usage(stderr);
 		return 2;
 	}
-	char typed[256] = "";
-	if (!pass) {
-		tern_ask_password("password: ", typed, sizeof typed);
-		pass = typed;
-	}
-	struct client c;
-	if (client_connect(&c, host, port, 60) < 0) {
-		fprintf(stderr, "tern: cannot connect to %s port %s\n", host, port);
+	if (!o.conn.host)
+		o.conn.host = "127.0.0.1";
+	if (!o.conn.port)
+		o.conn.port = o.conn.ssl ? "6018" : "6017";
+	if (!o.conn.user)
+		o.conn.user = "admin";
+
+	struct job *jobs;
+	int njobs;
+	if (read_jobs(&o, &jobs, &njobs) < 0)
 		return 2;
+	if ((o.script || o.from_stdin) && !o.yes && precheck(&o, jobs, njobs) < 0) {
+		free_jobs(jobs, njobs);
+		return 1;
 	}
-	int rc = 0;
-	struct buf r = BUF_INIT;
-	struct buf line = BUF_INIT, greet = BUF_INIT;
-	/* The server's certificate is self-signed by default; certificate
-	 * checks come with the full client. */
-	if ((ssl && client_start_tls(&c) < 0) || client_read_line(&c, &greet, 1 << 20) < 0 || greet.data[0] != '+') {
-		fprintf(stderr, "tern: no controller greeting from %s: %s\n", host, greet.data ? greet.data : "");
-		rc = 2;
-		goto out;
-	}
-	if (tls) {
-		if (client_send(&c, "#!TLS\r\n", 7) < 0 || client_read_line(&c, &line, 1 << 20) < 0 || line.data[0] != '+' ||
-		    client_start_tls(&c) < 0) {
-			fprintf(stderr, "tern: TLS upgrade failed\n");
-			rc = 2;
-			goto out;
+	char typed[512] = "";
+	if (!o.conn.pass) {
+		char prompt[300];
+		snprintf(prompt, sizeof prompt, "Password for %s@%s: ", o.conn.user, o.conn.host);
+		if (!tern_ask_password(prompt, typed, sizeof typed)) {
+			fprintf(stderr, "tern: no password (--pass, TERN_PASS or AXIGEN_PASS, or a terminal)\n");
+			free_jobs(jobs, njobs);
+			return 2;
 		}
+		o.conn.pass = typed;
 	}
-	char *ts0 = strchr(greet.data, '<'), *ts1 = ts0 ? strchr(ts0, '>') : NULL;
-	buf_reset(&line);
-	char *login[2] = {(char *)user, (char *)pass};
-	char digest[34];
-	if (!clear && ts0 && ts1) {
-		struct buf in = BUF_INIT;
-		buf_append(&in, ts0, (size_t)(ts1 - ts0 + 1));
-		buf_puts(&in, pass);
-		digest[0] = '#';
-		secret_md5_hex(in.data, in.len, digest + 1);
-		buf_free(&in);
-		login[1] = digest;
-	}
-	quote_into(&line, login, 2);
-	if (client_send(&c, line.data, line.len) < 0 || client_read_line(&c, &r, 1 << 20) < 0 || strncmp(r.data, "+00000", 6)) {
-		fprintf(stderr, "tern: login failed: %s\n", r.data ? r.data : "connection closed");
-		rc = 2;
-		goto out;
-	}
-	if (script) {
-		FILE *f = strcmp(script, "-") ? fopen(script, "r") : stdin;
-		if (!f) {
-			fprintf(stderr, "tern: %s: %s\n", script, strerror(errno));
-			rc = 2;
-			goto out;
-		}
-		char *l = NULL;
-		size_t cap = 0;
-		ssize_t n;
-		int lineno = 0;
-		while ((n = getline(&l, &cap, f)) >= 0) {
-			lineno++;
-			while (n && (l[n - 1] == '\n' || l[n - 1] == '\r'))
-				l[--n] = '\0';
-			if (!n || l[0] == '#')
-				continue;
-			char *copy = strdup(l), *f0[2];
-			int k = tab_split(copy, f0, 1);
-			char cmd[64] = "";
-			if (k >= 1 || k == TAB_TOO_MANY)
-				snprintf(cmd, sizeof cmd, "%s", k >= 1 ? f0[0] : "");
-			free(copy);
-			if (is_upload(cmd)) {
-				fprintf(stderr, "tern: %s:%d: uploads are not supported in scripts\n", script, lineno);
-				rc = 1;
-				if (!keep_going)
-					break;
-				continue;
-			}
-			buf_reset(&line);
-			buf_append(&line, l, (size_t)n);
-			buf_puts(&line, "\r\n");
-			int r1 = run(&c, line.data, line.len, cmd, NULL);
-			if (r1)
-				fprintf(stderr, "tern: %s:%d: command failed\n", script, lineno);
-			if (r1)
-				rc = r1;
-			if (r1 == 2 || (r1 && !keep_going))
-				break;
-		}
-		free(l);
-		if (f != stdin)
-			fclose(f);
-		if (rc == 2)
-			goto out;
-	} else {
-		buf_reset(&line);
-		quote_into(&line, argv + i, argc - i);
-		rc = run(&c, line.data, line.len, argv[i], stdin);
-	}
-	client_send(&c, "\"quit\"\r\n", 8);
-	client_read_line(&c, &r, 1 << 20);
-out:
-	buf_free(&r);
-	buf_free(&line);
-	buf_free(&greet);
-	client_close(&c);
+	int rc = run_jobs(&o, jobs, njobs);
+	tern_wipe(typed, sizeof typed);
+	free_jobs(jobs, njobs);
 	return rc;
 }
