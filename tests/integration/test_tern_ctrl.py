@@ -362,6 +362,38 @@ def test_terminal_asks_before_deleting_and_for_the_password(server):
     assert users(server, d) == []
 
 
+def test_check_ctrl_script_offline(server, tmp_path):
+    """tern check --ctrl reports what the server would refuse, with the
+    same table; a clean script runs clean against the server."""
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("domainadd\tchk.test\nuserdel\tchk.test\n# comment\nbogus\ncfgfileset\ta.txt\n"
+                   "userdel\tchk.test\tu\netrn\t*\nquit\nnoop\n")
+    r = run("check", "--ctrl", "--json", str(bad))
+    assert r.returncode == 2
+    rep = json.loads(r.stdout)
+    assert list(rep) == ["file", "commands", "errors", "warnings", "result", "issues"]
+    assert rep["commands"] == 8 and rep["result"] == "errors"
+    got = [(i["line"], i["level"], i["code"]) for i in rep["issues"]]
+    assert got == [(2, "error", "missing-argument"), (2, "warning", "destructive"), (4, "error", "unknown-command"),
+                   (5, "error", "upload"), (5, "warning", "destructive"), (6, "warning", "destructive"),
+                   (7, "error", "not-available"), (9, "warning", "after-quit")]
+    t = run("check", "--ctrl", str(bad))
+    assert t.returncode == 2 and f"{bad}:4: error: unknown controller command" in t.stdout
+    # every line check calls an error, the server refuses
+    r = ctrl(server, "--yes", "--json", "--continue-on-error", "--script", str(bad))
+    by_line = {o["line"]: o for o in jlines(r.stdout)}
+    for line in (2, 4, 5, 7):
+        assert by_line[line]["status"] == "error", by_line[line]
+    d = uniq("ok")
+    good = tmp_path / "good.tsv"
+    good.write_text(f"domainadd\t{d}\nuseradd\t{d}\tann\tpw\tU\naliasadd\t{d}\tanna\tann\n"
+                    f"userlist\t{d}\nquit\n")
+    r = run("check", "--ctrl", str(good))
+    assert r.returncode == 0 and r.stdout == f"{good}: 5 commands, 0 errors, 0 warnings\n"
+    assert ctrl(server, "--script", str(good)).returncode == 0
+    assert run("check", "--ctrl").returncode == 2
+
+
 # ---- passwords ----
 
 def test_passwords_never_shown(server, tmp_path):

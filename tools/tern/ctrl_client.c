@@ -72,52 +72,6 @@ struct job {
 
 /* ---- fields, masking ---- */
 
-/* Split a line into raw fields (as written) and values (XMail's rules:
- * runs of TABs separate; a field starting with '"' runs to the next '"'
- * not after a backslash, with \" becoming "). */
-static int split_fields(const char *line, char **raw, char **val, int max)
-{
-	int n = 0;
-	const char *p = line;
-	while (*p && n < max) {
-		while (*p == '\t')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '\t');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		raw[n] = strndup(p, len);
-		val[n] = malloc(len + 1);
-		if (!raw[n] || !val[n])
-			abort();
-		if (p[0] == '"') {
-			size_t k = 0;
-			for (size_t i = 1; i < len && p[i] != '"'; i++) {
-				if (p[i] == '\\' && i + 1 < len && p[i + 1] == '"')
-					i++;
-				val[n][k++] = p[i];
-			}
-			val[n][k] = '\0';
-		} else {
-			memcpy(val[n], p, len);
-			val[n][len] = '\0';
-		}
-		n++;
-		p += len;
-	}
-	return n;
-}
-
-static void free_fields(char **raw, char **val, int n)
-{
-	for (int i = 0; i < n; i++) {
-		tern_wipe(raw[i], strlen(raw[i]));
-		tern_wipe(val[i], strlen(val[i]));
-		free(raw[i]);
-		free(val[i]);
-	}
-}
-
 /* The line to print: the fields as written, passwords as "***". */
 static void shown_line(char **raw, int n, const struct ctrl_info *ci, struct buf *out)
 {
@@ -167,7 +121,7 @@ static void json_rows(FILE *f, const struct ctrl_reply *r)
 	fputc('[', f);
 	for (int i = 0; i < r->data.n; i++) {
 		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
-		int n = split_fields(r->data.v[i], raw, val, MAX_FIELDS);
+		int n = ctrl_split(r->data.v[i], raw, val, MAX_FIELDS);
 		fputs(i ? ",[" : "[", f);
 		for (int j = 0; j < n; j++) {
 			/* listings do not escape: one quote off each end */
@@ -182,7 +136,7 @@ static void json_rows(FILE *f, const struct ctrl_reply *r)
 			json_strn(f, s, len);
 		}
 		fputc(']', f);
-		free_fields(raw, val, n);
+		ctrl_split_free(raw, val, n);
 	}
 	fputc(']', f);
 }
@@ -256,7 +210,7 @@ static bool confirm(const struct ctrl_opts *o, const char *shown, const struct c
 	if (o->json)
 		return false;
 	char q[1400];
-	snprintf(q, sizeof q, "tern: %s %s. Run it?", shown, ci->guard);
+	snprintf(q, sizeof q, "tern: %s: %s. Run it?", shown, ci->guard);
 	return tern_confirm(q);
 }
 
@@ -285,8 +239,7 @@ static int read_jobs(struct ctrl_opts *o, struct job **jobs_r, int *n_r)
 		abort();
 	int n = 0;
 	for (int i = 0; i < nlines; i++) {
-		const char *p = lines[i] + strspn(lines[i], " \t");
-		if (!*p || *p == '#') {
+		if (ctrl_skip_line(lines[i])) {
 			free(lines[i]);
 			continue;
 		}
@@ -314,14 +267,14 @@ static int precheck(const struct ctrl_opts *o, const struct job *v, int n)
 	int bad = 0;
 	for (int i = 0; i < n; i++) {
 		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
-		int k = split_fields(v[i].line, raw, val, MAX_FIELDS);
+		int k = ctrl_split(v[i].line, raw, val, MAX_FIELDS);
 		struct ctrl_info ci;
 		ctrl_classify(val, k, &ci);
 		if (ci.guard) {
 			fprintf(stderr, "tern: %s:%d: %s: %s\n", src, v[i].lineno, ci.name, ci.guard);
 			bad++;
 		}
-		free_fields(raw, val, k);
+		ctrl_split_free(raw, val, k);
 	}
 	if (bad)
 		fprintf(stderr, "tern: %s has commands that delete or overwrite; nothing was run (use --yes)\n", src);
@@ -344,7 +297,7 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 	struct buf shown = BUF_INIT, wire = BUF_INIT;
 	for (int i = 0; i < n && open; i++) {
 		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
-		int k = split_fields(v[i].line, raw, val, MAX_FIELDS);
+		int k = ctrl_split(v[i].line, raw, val, MAX_FIELDS);
 		struct ctrl_info ci;
 		ctrl_classify(val, k, &ci);
 		shown_line(raw, k, &ci, &shown);
@@ -370,7 +323,7 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 			print_transcript(shown_s, &r, local_err);
 		else
 			print_plain(&r, local_err);
-		free_fields(raw, val, k);
+		ctrl_split_free(raw, val, k);
 		if (x < 0) {
 			if (scripted)
 				fprintf(stderr, "tern: %s:%d: %s; the later lines were not run\n", src, v[i].lineno,

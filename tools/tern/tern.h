@@ -69,6 +69,7 @@ struct check_report {
 /* Walk script lines from the root context. */
 void check_lines(char **lines, int nlines, struct check_report *r);
 void check_report_free(struct check_report *r);
+void check_add(struct check_report *r, int line, enum check_level lv, const char *code, const char *text);
 int check_main(int argc, char **argv);
 
 /* ---- reference.c ---- */
@@ -92,6 +93,16 @@ struct ctrl_info {
 	unsigned secret_args;  /* bit i: field i is a password, never shown */
 	const char *guard;     /* why it needs --yes or a confirmation, or NULL */
 };
+/* Split a controller line into its raw fields (as written) and their
+ * values (XMail's rules); both arrays are allocated, free with
+ * ctrl_split_free(). Returns the number of fields (at most max). */
+int ctrl_split(const char *line, char **raw, char **val, int max);
+void ctrl_split_free(char **raw, char **val, int n);
+/* Walk a controller script offline: unknown commands, wrong argument
+ * counts, uploads, guarded commands, lines after quit. */
+void ctrl_check_lines(char **lines, int nlines, struct check_report *r);
+/* Is this script line a comment or blank? */
+bool ctrl_skip_line(const char *line);
 /* Classify a command from its field values (fields[0] the name). */
 void ctrl_classify(char *const *fields, int n, struct ctrl_info *out);
 /* Print the controller commands that need --yes (for --help and the
