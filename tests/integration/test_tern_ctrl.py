@@ -414,6 +414,10 @@ def test_passwords_never_shown(server, tmp_path):
     assert shown[2] == f'userpasswd\t{d}\tivy\t"***"'
     assert shown[4] == f"poplnkadd\t{d}\tivy\tpop.remote.test\trem\t***\tCLR"
     assert ctrl(server, "userauth", d, "ivy", secrets[1]).returncode == 0
+    r = ctrl(server, "--json", "poplnklist", d)
+    rows = json.loads(r.stdout)["rows"]
+    assert len(rows) == 1 and rows[0][:4] == [d, "ivy", "pop.remote.test", "rem"]
+    assert secrets[3] not in r.stdout
     for s in secrets:
         assert s not in server.log
 

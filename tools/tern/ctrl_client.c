@@ -32,7 +32,6 @@
 #include "../../src/core/buf.h"
 #include "tern.h"
 
-#define MAX_FIELDS 80
 
 static void usage(FILE *f)
 {
@@ -120,8 +119,8 @@ static void json_rows(FILE *f, const struct ctrl_reply *r)
 {
 	fputc('[', f);
 	for (int i = 0; i < r->data.n; i++) {
-		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
-		int n = ctrl_split(r->data.v[i], raw, val, MAX_FIELDS);
+		char *raw[CTRL_FIELDS_MAX], *val[CTRL_FIELDS_MAX];
+		int n = ctrl_split(r->data.v[i], raw, val, CTRL_FIELDS_MAX);
 		fputs(i ? ",[" : "[", f);
 		for (int j = 0; j < n; j++) {
 			/* listings do not escape: one quote off each end */
@@ -266,8 +265,8 @@ static int precheck(const struct ctrl_opts *o, const struct job *v, int n)
 	const char *src = o->script ? o->script : "stdin";
 	int bad = 0;
 	for (int i = 0; i < n; i++) {
-		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
-		int k = ctrl_split(v[i].line, raw, val, MAX_FIELDS);
+		char *raw[CTRL_FIELDS_MAX], *val[CTRL_FIELDS_MAX];
+		int k = ctrl_split(v[i].line, raw, val, CTRL_FIELDS_MAX);
 		struct ctrl_info ci;
 		ctrl_classify(val, k, &ci);
 		if (ci.guard) {
@@ -296,8 +295,8 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 	bool open = true;
 	struct buf shown = BUF_INIT, wire = BUF_INIT;
 	for (int i = 0; i < n && open; i++) {
-		char *raw[MAX_FIELDS], *val[MAX_FIELDS];
-		int k = ctrl_split(v[i].line, raw, val, MAX_FIELDS);
+		char *raw[CTRL_FIELDS_MAX], *val[CTRL_FIELDS_MAX];
+		int k = ctrl_split(v[i].line, raw, val, CTRL_FIELDS_MAX);
 		struct ctrl_info ci;
 		ctrl_classify(val, k, &ci);
 		shown_line(raw, k, &ci, &shown);

@@ -128,8 +128,8 @@ void ctrl_check_lines(char **lines, int nlines, struct check_report *r)
 	for (int i = 0; i < nlines; i++) {
 		if (ctrl_skip_line(lines[i]))
 			continue;
-		char *raw[CTRL_MAX_ARGS + 1], *val[CTRL_MAX_ARGS + 1];
-		int n = ctrl_split(lines[i], raw, val, CTRL_MAX_ARGS + 1);
+		char *raw[CTRL_FIELDS_MAX], *val[CTRL_FIELDS_MAX];
+		int n = ctrl_split(lines[i], raw, val, CTRL_FIELDS_MAX);
 		struct ctrl_info ci;
 		ctrl_classify(val, n, &ci);
 		r->commands++;

@@ -6,7 +6,7 @@
  *   tern [options] --stdin                CLI commands from stdin
  *   tern [options] --get-version          GET VERSION before login
  *   tern [options]                        (on a terminal) an interactive session
- *   tern check [--json] FILE              a CLI script checked offline
+ *   tern check [--json] [--ctrl] FILE     a CLI (or controller) script checked offline
  *   tern reference [--markdown|--json]    the CLI command reference
  *   tern ctrl ...                         the XMail controller protocol
  *                                         (ctrl_client.c; same options, plus
@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		"       tern [options] --stdin             run the CLI commands read from stdin\n"
 		"       tern [options] --get-version       print the server's version (no login)\n"
 		"       tern [options]                     an interactive session (on a terminal)\n"
-		"       tern check [--json] FILE           check a CLI script offline\n"
+		"       tern check [--json] [--ctrl] FILE  check a CLI (--ctrl: a controller) script offline\n"
 		"       tern reference [--markdown|--json] print the CLI command reference\n"
 		"       tern ctrl [options] COMMAND [ARG...]  one XMail controller command (port 6017)\n"
 		"       tern ctrl [options] --script FILE | --stdin   TAB-separated controller commands\n"

@@ -96,6 +96,7 @@ struct ctrl_info {
 /* Split a controller line into its raw fields (as written) and their
  * values (XMail's rules); both arrays are allocated, free with
  * ctrl_split_free(). Returns the number of fields (at most max). */
+#define CTRL_FIELDS_MAX 2048 /* more than a 4092-byte line can hold */
 int ctrl_split(const char *line, char **raw, char **val, int max);
 void ctrl_split_free(char **raw, char **val, int n);
 /* Walk a controller script offline: unknown commands, wrong argument
