@@ -428,8 +428,10 @@ class CutProxy:
     """Forwards one connection to ternd and cuts it when the client has
     sent `cut_at` lines (the login line is line 1)."""
 
-    def __init__(self, port, cut_at):
-        self.target, self.cut_at = port, cut_at
+    def __init__(self, port, cut_at, reply_bytes=None):
+        """With reply_bytes, line `cut_at` reaches the server and only the
+        first reply_bytes bytes of its answer come back."""
+        self.target, self.cut_at, self.reply_bytes = port, cut_at, reply_bytes
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1)
@@ -458,6 +460,10 @@ class CutProxy:
                     for i, ch in enumerate(data):
                         if ch == 10:
                             lines += 1
+                            if lines == self.cut_at and self.reply_bytes is not None:
+                                b.sendall(data[:i + 1])
+                                self.partial_answer(a, b)
+                                return
                             if lines == self.cut_at:
                                 b.sendall(data[:i])  # the line never completes
                                 return
@@ -465,6 +471,16 @@ class CutProxy:
         finally:
             a.close()
             b.close()
+
+    def partial_answer(self, a, b):
+        got = b""
+        b.settimeout(10)
+        while len(got) < self.reply_bytes:
+            chunk = b.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        a.sendall(got[:self.reply_bytes])
 
     def close(self):
         self.sock.close()
@@ -496,6 +512,18 @@ def test_connection_cut_mid_script_exits_2(server, tmp_path):
     finally:
         proxy.close()
     assert r.returncode == 2 and r.stdout == f"ctrl> domainadd\t{d}\n(connection closed)\n"
+    # cut in the middle of a listing: nothing of the partial answer is reported as data
+    script.write_text(f"noop\nuserlist\t{d}\nnoop\n")
+    proxy = CutProxy(server.port, 3, reply_bytes=len("+00100 OK\r\n") + 5)
+    try:
+        r = ctrl(server, "--json", "--script", str(script), port=proxy.port)
+    finally:
+        proxy.close()
+    assert r.returncode == 2
+    objs = jlines(r.stdout)
+    assert len(objs) == 2 and objs[0]["status"] == "ok"
+    assert objs[1] == {"command": f"userlist\t{d}", "line": 2, "status": "error", "code": None,
+                       "message": "connection closed", "data": [], "rows": None}
 
 
 # ---- help and the man page ----

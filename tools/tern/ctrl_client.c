@@ -327,6 +327,7 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 			if (scripted)
 				fprintf(stderr, "tern: %s:%d: %s; the later lines were not run\n", src, v[i].lineno,
 					r.message);
+			ctrl_reply_free(&r);
 			rc = 2;
 			open = false;
 			break;

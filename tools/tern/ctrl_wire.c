@@ -160,10 +160,12 @@ int ctrl_exchange(struct client *c, const char *line, size_t len, FILE *upload, 
 	memset(r, 0, sizeof *r);
 	struct buf l = BUF_INIT;
 	int rc = -1;
+	bool bad_answer = false;
 	if (client_send(c, line, len) < 0 || client_read_line(c, &l, MAX_LINE) < 0)
 		goto out;
 	if (!parse_resstring(l.data, r)) {
 		snprintf(r->message, sizeof r->message, "not a controller answer: %.400s", l.data);
+		bad_answer = true;
 		goto out;
 	}
 	if (!strcmp(r->code, "+00101")) {
@@ -193,11 +195,13 @@ int ctrl_exchange(struct client *c, const char *line, size_t len, FILE *upload, 
 	}
 	rc = 0;
 out:
-	if (rc < 0 && !r->message[0])
+	if (rc < 0 && !bad_answer)
 		snprintf(r->message, sizeof r->message, "connection closed");
-	if (rc < 0) {
+	if (rc < 0) { /* no complete answer: nothing of it is reported */
 		r->code[0] = '\0';
 		r->ok = false;
+		r->listing = false;
+		tern_lines_free(&r->data);
 	}
 	buf_free(&l);
 	return rc;
