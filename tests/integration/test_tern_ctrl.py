@@ -394,6 +394,24 @@ def test_check_ctrl_script_offline(server, tmp_path):
     assert run("check", "--ctrl").returncode == 2
 
 
+def test_interactive_session_on_a_terminal(server):
+    d = uniq("ses")
+    out, rc = pty_session(server, ["ctrl", "--port", str(server.port), "--pass", ADMIN_PASS], [
+        ("ctrl> ", f"domainadd {d}"),
+        ("+00000 OK", f'useradd {d} ann "a secret" U'),
+        ("+00000 OK", f"userlist {d}"),
+        ('"ann"', "bogus"),
+        ("-00103", f"userdel {d} ann"),
+        ("Run it? [y/N] ", "n"),
+        ("refused", f"userauth\t{d}\tann\ta secret"),
+        ("+00000 OK", "quit"),
+    ])
+    assert rc == 1, out  # a command failed (bogus) and one was refused
+    assert "+00100 OK" in out and f'"{d}"\t"ann"\t"********"\t"U"' in out
+    assert users(server, d) == ["ann"]
+    assert ctrl(server, "userauth", d, "ann", "a secret").returncode == 0
+
+
 # ---- passwords ----
 
 def test_passwords_never_shown(server, tmp_path):

@@ -7,6 +7,10 @@
  *                                          upload is read from stdin
  *   tern ctrl [options] --script FILE      TAB-separated command lines
  *   tern ctrl [options] --stdin            the same, read from stdin
+ *   tern ctrl [options]                    on a terminal: a session at a
+ *                                          "ctrl> " prompt; a line is words
+ *                                          (spaces, "quoted" words) or, with
+ *                                          TABs, a controller line as is
  *
  * Script lines are sent as written (XMail's quoting rules); '#' comments
  * and blank lines are skipped. Output is a transcript ("ctrl> " and the
@@ -39,6 +43,8 @@ static void usage(FILE *f)
 		"usage: tern ctrl [options] COMMAND [ARG...]   run one controller command\n"
 		"       tern ctrl [options] --script FILE      run the TAB-separated command lines of FILE\n"
 		"       tern ctrl [options] --stdin            run the command lines read from stdin\n"
+		"       tern ctrl [options]                    (on a terminal) an interactive session: words\n"
+		"                                              separated by spaces, \"quoted\" words, or TABs\n"
 		"connection: --host H --port P --user U --pass P (env TERN_*/AXIGEN_* HOST, PORT, USER, PASS;\n"
 		"            defaults 127.0.0.1, 6017 or 6018 with --ssl, admin, asked on the terminal)\n"
 		"            --clear (clear-text login instead of the MD5 challenge)\n"
@@ -58,7 +64,7 @@ static void usage(FILE *f)
 
 struct ctrl_opts {
 	struct ctrl_conn_opts conn;
-	bool json, keep_going, yes, from_stdin;
+	bool json, keep_going, yes, from_stdin, interactive;
 	const char *script;
 	char **args;
 	int nargs;
@@ -170,7 +176,8 @@ static void print_json(const char *shown, int lineno, const struct ctrl_reply *r
 
 static void print_transcript(const char *shown, const struct ctrl_reply *r, const char *local_err)
 {
-	printf("ctrl> %s\n", shown);
+	if (shown)
+		printf("ctrl> %s\n", shown);
 	if (local_err) {
 		printf("(not sent: %s)\n", local_err);
 	} else if (r->code[0]) {
@@ -200,6 +207,89 @@ static void print_plain(const struct ctrl_reply *r, const char *local_err)
 	fflush(stdout);
 }
 
+/* ---- the interactive session ---- */
+
+/* A line typed without TABs: words separated by spaces, "double quotes"
+ * group words (\" and \\ inside them). Returns the number of words or -1
+ * for an open quote. */
+static int split_words(const char *line, char ***words_r)
+{
+	char **w = calloc(strlen(line) / 2 + 2, sizeof *w);
+	int n = 0;
+	const char *p = line;
+	if (!w)
+		abort();
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		struct buf b = BUF_INIT;
+		buf_puts(&b, ""); /* an empty "" is a word too */
+		bool quoted = false;
+		for (; *p && (quoted || *p != ' '); p++) {
+			if (*p == '"')
+				quoted = !quoted;
+			else if (quoted && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+				buf_putc(&b, *++p);
+			else
+				buf_putc(&b, *p);
+		}
+		w[n++] = strdup(b.data);
+		tern_wipe(b.data, b.len);
+		buf_free(&b);
+		if (!w[n - 1])
+			abort();
+		if (quoted) {
+			for (int i = 0; i < n; i++)
+				free(w[i]);
+			free(w);
+			return -1;
+		}
+	}
+	*words_r = w;
+	return n;
+}
+
+/* The next line typed at the "ctrl> " prompt, as a controller line (a line
+ * with TABs is taken as written); NULL at the end of input. */
+static char *typed_line(void)
+{
+	char *l = NULL;
+	size_t cap = 0;
+	for (;;) {
+		printf("ctrl> ");
+		fflush(stdout);
+		ssize_t n = getline(&l, &cap, stdin);
+		if (n < 0) {
+			printf("\n");
+			free(l);
+			return NULL;
+		}
+		while (n && (l[n - 1] == '\n' || l[n - 1] == '\r'))
+			l[--n] = '\0';
+		if (ctrl_skip_line(l))
+			continue;
+		if (strchr(l, '\t'))
+			return l;
+		char **w;
+		int k = split_words(l, &w);
+		tern_wipe(l, (size_t)n);
+		if (k < 0) {
+			printf("(not sent: a quote is not closed)\n");
+			continue;
+		}
+		char *enc = encode_args(w, k);
+		for (int i = 0; i < k; i++) {
+			tern_wipe(w[i], strlen(w[i]));
+			free(w[i]);
+		}
+		free(w);
+		free(l);
+		return enc;
+	}
+}
+
 /* ---- the run ---- */
 
 static bool confirm(const struct ctrl_opts *o, const char *shown, const struct ctrl_info *ci)
@@ -220,6 +310,8 @@ static int read_jobs(struct ctrl_opts *o, struct job **jobs_r, int *n_r)
 	int nlines;
 	*jobs_r = NULL;
 	*n_r = 0;
+	if (o->interactive)
+		return 0;
 	if (!o->script && !o->from_stdin) {
 		struct job *j = calloc(1, sizeof *j);
 		if (!j)
@@ -294,7 +386,17 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 	int rc = 0;
 	bool open = true;
 	struct buf shown = BUF_INIT, wire = BUF_INIT;
-	for (int i = 0; i < n && open; i++) {
+	struct job one = {NULL, 0};
+	for (int i = 0; (o->interactive || i < n) && open; i++) {
+		if (o->interactive) {
+			if (one.line)
+				tern_wipe(one.line, strlen(one.line));
+			free(one.line);
+			if (!(one.line = typed_line()))
+				break;
+			v = &one;
+			i = 0;
+		}
 		char *raw[CTRL_FIELDS_MAX], *val[CTRL_FIELDS_MAX];
 		int k = ctrl_split(v[i].line, raw, val, CTRL_FIELDS_MAX);
 		struct ctrl_info ci;
@@ -304,8 +406,9 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 		const char *local_err = NULL;
 		if (ci.guard && !scripted && !confirm(o, shown_s, &ci))
 			local_err = "refused: this command deletes or overwrites (use --yes)";
-		else if (ci.upload && scripted)
-			local_err = "uploads cannot run from a script (run the command alone, with the file on stdin)";
+		else if (ci.upload && (scripted || o->interactive))
+			local_err = "uploads cannot run from a script or a session (run the command alone, with the file "
+				    "on stdin)";
 		struct ctrl_reply r;
 		memset(&r, 0, sizeof r);
 		int x = 0;
@@ -318,8 +421,8 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 		}
 		if (o->json)
 			print_json(shown_s, v[i].lineno, &r, &ci, local_err);
-		else if (scripted)
-			print_transcript(shown_s, &r, local_err);
+		else if (scripted || o->interactive)
+			print_transcript(o->interactive ? NULL : shown_s, &r, local_err);
 		else
 			print_plain(&r, local_err);
 		ctrl_split_free(raw, val, k);
@@ -345,8 +448,12 @@ static int run_jobs(struct ctrl_opts *o, struct job *v, int n)
 				fprintf(stderr, "tern: %s:%d: quit; the lines after it were not run\n", src, v[i].lineno);
 		}
 		ctrl_reply_free(&r);
-		if (failed && !o->keep_going)
+		if (failed && !o->keep_going && !o->interactive)
 			break;
+	}
+	if (o->interactive && one.line) {
+		tern_wipe(one.line, strlen(one.line));
+		free(one.line);
 	}
 	buf_free(&shown);
 	buf_free(&wire);
@@ -417,6 +524,10 @@ int ctrl_main(int argc, char **argv)
 	if (o.conn.tls && !ssl_opt)
 		o.conn.ssl = false; /* --tls given wins over AXIGEN_SSL */
 	int sources = (o.nargs > 0) + (o.script != NULL) + o.from_stdin;
+	if (!sources && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+		o.interactive = true;
+		sources = 1;
+	}
 	if (sources != 1 || (o.conn.tls && o.conn.ssl)) {
 		if (o.conn.tls && o.conn.ssl)
 			fprintf(stderr, "tern ctrl: --tls (upgrade on the plain port) and --ssl (TLS port) exclude each other\n");
