@@ -3,7 +3,8 @@
  *
  *   main.c         command line: modes, options, environment fallbacks
  *   cli_client.c   the hierarchical CLI protocol (login, prompts, replies)
- *   ctrl_client.c  tern ctrl: options, modes, output (transcript, JSON)
+ *   ctrl_client.c  tern ctrl: options, modes, the guard, the session loop
+ *   ctrl_output.c  tern ctrl's output: transcript, JSON, plain listing
  *   ctrl_wire.c    the XMail controller protocol: connect, TLS, login,
  *                  one command and its answer
  *   ctrl_table.c   what the client knows about each controller command
@@ -134,6 +135,12 @@ int ctrl_exchange(struct client *c, const char *line, size_t len, FILE *upload, 
 void ctrl_reply_free(struct ctrl_reply *r);
 /* quit and close */
 void ctrl_close(struct client *c, bool say_quit);
+
+/* ---- ctrl_output.c ---- */
+void ctrl_print_json(const char *shown, int lineno, const struct ctrl_reply *r, const struct ctrl_info *ci,
+		     const char *local_err);
+void ctrl_print_transcript(const char *shown, const struct ctrl_reply *r, const char *local_err);
+void ctrl_print_plain(const struct ctrl_reply *r, const char *local_err);
 
 /* ---- ctrl_client.c ---- */
 int ctrl_main(int argc, char **argv);
