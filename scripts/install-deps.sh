@@ -3,7 +3,7 @@
 # Runs apt-get only when something is missing; uses sudo when not root.
 set -euo pipefail
 pkgs=(gcc make libc6-dev libssl-dev libsqlite3-dev libcrypt-dev libcmocka-dev
-      libevent-dev libc-ares-dev dnsmasq-base python3 python3-pytest openssl clang swaks msmtp fetchmail libclang-rt-14-dev sqlite3)
+      libevent-dev libc-ares-dev dnsmasq-base python3 python3-pytest openssl clang swaks msmtp fetchmail libclang-rt-14-dev sqlite3 groff-base)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,7 +27,7 @@ def test_commands_listing_and_exit_codes(server):
     r = tern(server, "userlist", "client.test")
     assert r.returncode == 0
     assert r.stdout == '"client.test"\t"ann"\t"********"\t"U"\n'
-    r = tern(server, "userdel", "client.test", "nobody")
+    r = tern(server, "--yes", "userdel", "client.test", "nobody")
     assert r.returncode == 1 and r.stderr.strip() == "-00012 User not found"
     r = tern(server, "noop", extra_env={"TERN_PASS": "wrong"})
     assert r.returncode == 2 and "login failed" in r.stderr
@@ -38,15 +38,15 @@ def test_commands_listing_and_exit_codes(server):
 def test_upload_with_dots_and_tls_modes(server):
     tern(server, "domainadd", "up.test")
     tern(server, "useradd", "up.test", "bo", "pw", "U")
-    r = tern(server, "usersetmproc", "up.test", "bo", stdin='"mailbox"\n# comment\n')
+    r = tern(server, "--yes", "usersetmproc", "up.test", "bo", stdin='"mailbox"\n# comment\n')
     assert r.returncode == 0, r.stderr
-    r = tern(server, "--tls", "usergetmproc", "up.test", "bo")
+    r = tern(server, "--tls", "--ssl-allow-self-signed", "usergetmproc", "up.test", "bo")
     assert r.returncode == 0 and r.stdout == '"mailbox"\n# comment\n'
-    r = tern(server, "cfgfileset", "client-dots.txt", stdin="first\n.starts with dot\n..two dots\n")
+    r = tern(server, "--yes", "cfgfileset", "client-dots.txt", stdin="first\n.starts with dot\n..two dots\n")
     assert r.returncode == 0, r.stderr
-    r = tern(server, "--ssl", "--clear", "cfgfileget", "client-dots.txt", port=server.tls_port)
+    r = tern(server, "--ssl", "--ssl-allow-self-signed", "--clear", "cfgfileget", "client-dots.txt", port=server.tls_port)
     assert r.returncode == 0 and r.stdout == "first\n.starts with dot\n..two dots\n"
-    r = tern(server, "usersetmproc", "up.test", "bo", stdin="not a rule\n")
+    r = tern(server, "--yes", "usersetmproc", "up.test", "bo", stdin="not a rule\n")
     assert r.returncode == 1 and "-00020" in r.stderr
 
 

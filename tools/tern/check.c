@@ -18,6 +18,8 @@
  * Lines may be plain commands or a transcript ("<domain#> COMMIT"; "+OK"
  * and "-ERR" lines and '#' comments are skipped).
  * Exit status: 0 clean, 1 warnings only, 2 errors (or unreadable file).
+ * With --ctrl the file is a controller script instead, checked by
+ * ctrl_check_lines() (ctrl_table.c); the report has the same shape.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -390,6 +392,11 @@ void check_lines(char **lines, int nlines, struct check_report *r)
 		    "changes from this line on are never followed by SAVE CONFIG (no configuration snapshot)");
 }
 
+void check_add(struct check_report *r, int line, enum check_level lv, const char *code, const char *text)
+{
+	add(r, line, lv, code, "%s", text);
+}
+
 static const char *level_name(enum check_level l)
 {
 	return l == CHECK_ERROR ? "error" : l == CHECK_WARNING ? "warning" : "info";
@@ -406,19 +413,21 @@ static int by_line(const void *a, const void *b)
 int check_main(int argc, char **argv)
 {
 	const char *file = NULL;
-	bool json = false;
+	bool json = false, ctrl = false;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "--ctrl"))
+			ctrl = true;
 		else if (!file && (argv[i][0] != '-' || !strcmp(argv[i], "-")))
 			file = argv[i];
 		else {
-			fprintf(stderr, "usage: tern check [--json] FILE\n");
+			fprintf(stderr, "usage: tern check [--json] [--ctrl] FILE\n");
 			return 2;
 		}
 	}
 	if (!file) {
-		fprintf(stderr, "usage: tern check [--json] FILE\n");
+		fprintf(stderr, "usage: tern check [--json] [--ctrl] FILE\n");
 		return 2;
 	}
 	char **lines;
@@ -428,7 +437,10 @@ int check_main(int argc, char **argv)
 		return 2;
 	}
 	struct check_report r = {0};
-	check_lines(lines, n, &r);
+	if (ctrl)
+		ctrl_check_lines(lines, n, &r);
+	else
+		check_lines(lines, n, &r);
 	if (r.n > 1)
 		qsort(r.v, (size_t)r.n, sizeof *r.v, by_line);
 	if (json) {

@@ -6,9 +6,11 @@
  *   tern [options] --stdin                CLI commands from stdin
  *   tern [options] --get-version          GET VERSION before login
  *   tern [options]                        (on a terminal) an interactive session
- *   tern check [--json] FILE              a CLI script checked offline
+ *   tern check [--json] [--ctrl] FILE     a CLI (or controller) script checked offline
  *   tern reference [--markdown|--json]    the CLI command reference
  *   tern ctrl ...                         the XMail controller protocol
+ *                                         (ctrl_client.c; same options, plus
+ *                                         --tls and --clear)
  *   tern --version
  *
  * CLI options (each with its environment fallbacks, first set wins):
@@ -38,9 +40,12 @@ static void usage(FILE *f)
 		"       tern [options] --stdin             run the CLI commands read from stdin\n"
 		"       tern [options] --get-version       print the server's version (no login)\n"
 		"       tern [options]                     an interactive session (on a terminal)\n"
-		"       tern check [--json] FILE           check a CLI script offline\n"
+		"       tern check [--json] [--ctrl] FILE  check a CLI (--ctrl: a controller) script offline\n"
 		"       tern reference [--markdown|--json] print the CLI command reference\n"
-		"       tern ctrl ...                      XMail controller protocol (tern ctrl --help)\n"
+		"       tern ctrl [options] COMMAND [ARG...]  one XMail controller command (port 6017)\n"
+		"       tern ctrl [options] --script FILE | --stdin   TAB-separated controller commands\n"
+		"                                          (tern ctrl --help: also --tls for the #!TLS upgrade,\n"
+		"                                          --clear for a clear-text login)\n"
 		"       tern --version\n"
 		"options: --host H --port P --user U --pass P (env TERN_*/AXIGEN_* HOST, PORT, USER, PASS)\n"
 		"         --ssl --ssl-allow-self-signed --ssl-allow-expired --ca FILE\n"

@@ -3,7 +3,12 @@
  *
  *   main.c         command line: modes, options, environment fallbacks
  *   cli_client.c   the hierarchical CLI protocol (login, prompts, replies)
- *   ctrl_client.c  the XMail controller protocol (tern ctrl)
+ *   ctrl_client.c  tern ctrl: options, modes, the guard, the session loop
+ *   ctrl_output.c  tern ctrl's output: transcript, JSON, plain listing
+ *   ctrl_wire.c    the XMail controller protocol: connect, TLS, login,
+ *                  one command and its answer
+ *   ctrl_table.c   what the client knows about each controller command
+ *                  (the server's table plus framing, guard and secrets)
  *   tls_client.c   TLS with certificate checks (self-signed and expired
  *                  certificates accepted only when asked, separately)
  *   check.c        tern check: a script walked offline against the
@@ -65,10 +70,77 @@ struct check_report {
 /* Walk script lines from the root context. */
 void check_lines(char **lines, int nlines, struct check_report *r);
 void check_report_free(struct check_report *r);
+void check_add(struct check_report *r, int line, enum check_level lv, const char *code, const char *text);
 int check_main(int argc, char **argv);
 
 /* ---- reference.c ---- */
 int reference_main(int argc, char **argv);
+
+/* ---- util.c: a growing list of strings ---- */
+struct tern_lines {
+	char **v;
+	int n, cap;
+};
+void tern_lines_add(struct tern_lines *l, const char *p, size_t n);
+void tern_lines_free(struct tern_lines *l);
+
+/* ---- ctrl_table.c ---- */
+struct ctrl_info {
+	const char *name;      /* the command as the server knows it, or NULL */
+	const char *usage;     /* the server's syntax line, or NULL */
+	bool arity_ok;         /* the argument count fits the server's table */
+	bool upload;           /* answered +00101: the client sends a file */
+	bool file_listing;     /* a listing of a file's lines, not of records */
+	unsigned secret_args;  /* bit i: field i is a password, never shown */
+	const char *guard;     /* why it needs --yes or a confirmation, or NULL */
+};
+/* Split a controller line into its raw fields (as written) and their
+ * values (XMail's rules); both arrays are allocated, free with
+ * ctrl_split_free(). Returns the number of fields (at most max). */
+#define CTRL_FIELDS_MAX 2048 /* more than a 4092-byte line can hold */
+int ctrl_split(const char *line, char **raw, char **val, int max);
+void ctrl_split_free(char **raw, char **val, int n);
+/* Walk a controller script offline: unknown commands, wrong argument
+ * counts, uploads, guarded commands, lines after quit. */
+void ctrl_check_lines(char **lines, int nlines, struct check_report *r);
+/* Is this script line a comment or blank? */
+bool ctrl_skip_line(const char *line);
+/* Classify a command from its field values (fields[0] the name). */
+void ctrl_classify(char *const *fields, int n, struct ctrl_info *out);
+/* Print the controller commands that need --yes (for --help and the
+ * man page test). */
+void ctrl_print_guarded(FILE *f);
+
+/* ---- ctrl_wire.c ---- */
+struct ctrl_conn_opts {
+	const char *host, *port, *user, *pass;
+	bool ssl;   /* implicit TLS (the CTRLS port) */
+	bool tls;   /* #!TLS upgrade on the plain port */
+	bool clear; /* clear-text login instead of the MD5 challenge */
+	struct tls_opts tlsv;
+};
+struct ctrl_reply {
+	char code[8];       /* "+00000", "-00012"; "" when there was no answer */
+	char message[512];  /* the text after the code */
+	bool ok;            /* code starts with '+' */
+	bool listing;       /* +00100: data holds the listing (unstuffed) */
+	struct tern_lines data;
+};
+/* Connect, TLS, greeting and login; 0, or -1 with the reason on stderr. */
+int ctrl_open(struct client *c, const struct ctrl_conn_opts *o);
+/* Send one encoded command line (with its CR LF) and read the answer;
+ * for an upload (+00101) the file is read from upload (dot-stuffed on
+ * the way). 0, or -1 when the connection failed (r->code then ""). */
+int ctrl_exchange(struct client *c, const char *line, size_t len, FILE *upload, struct ctrl_reply *r);
+void ctrl_reply_free(struct ctrl_reply *r);
+/* quit and close */
+void ctrl_close(struct client *c, bool say_quit);
+
+/* ---- ctrl_output.c ---- */
+void ctrl_print_json(const char *shown, int lineno, const struct ctrl_reply *r, const struct ctrl_info *ci,
+		     const char *local_err);
+void ctrl_print_transcript(const char *shown, const struct ctrl_reply *r, const char *local_err);
+void ctrl_print_plain(const struct ctrl_reply *r, const char *local_err);
 
 /* ---- ctrl_client.c ---- */
 int ctrl_main(int argc, char **argv);

@@ -133,3 +133,28 @@ void tern_free_lines(char **lines, int n)
 		free(lines[i]);
 	free(lines);
 }
+
+void tern_lines_add(struct tern_lines *l, const char *p, size_t n)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		char **nv = realloc(l->v, (size_t)l->cap * sizeof *nv);
+		if (!nv)
+			abort();
+		l->v = nv;
+	}
+	char *s = malloc(n + 1);
+	if (!s)
+		abort();
+	memcpy(s, p, n);
+	s[n] = '\0';
+	l->v[l->n++] = s;
+}
+
+void tern_lines_free(struct tern_lines *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
