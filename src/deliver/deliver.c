@@ -660,7 +660,9 @@ struct deliver *deliver_start(struct admin_env *env, int threads)
 			*p = '_';
 	pthread_mutex_init(&dl->mu, NULL);
 	progress_sweep(env->rootfd);
-	dl->q = workq_new(threads, "delivery");
+	/* Delivery waits on fsyncs far more than it computes; twice the
+	 * workers let those fsyncs overlap (and the shared ones coalesce). */
+	dl->q = workq_new(threads * 2, "delivery");
 	return dl;
 }
 
