@@ -92,6 +92,9 @@ def test_concurrent_messages_over_quota_are_frozen_not_stored(server, c, dom):
     assert int(st["MailboxMessages"]) == len(stored)
     # the quota goes up: the frozen messages can be submitted again and arrive
     c.ok("uservarsset", dom, "tight", "MaxMBSize", "100")
+    # (the frozen copy keeps the message's id: submitting it waits until the
+    # original has left the queue)
+    assert wait(lambda: not any((Path(server.root) / "spool" / "queue" / h).exists() for h in held))
     for h in held:
         c.ok("frozsubmit", "0", "0", h)
     assert wait(lambda: len(md_files(server.root, dom, "tight")) == 6)
