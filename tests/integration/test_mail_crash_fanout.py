@@ -5,10 +5,13 @@ defers) and a redirect to an address that does not exist (frozen in
 spool/held). Clients send continuously; ternd is killed at random moments,
 also while it recovers; afterwards every copy of every message is counted in
 every Maildir and in the spool: each exactly once for a message answered 250,
-and for any other message either all copies or none."""
+and for any other message either all copies or none. Two of the mailboxes
+are emptied by POP3 clients (RETR, DELE, QUIT) all along, so a copy made
+again after its first was read and deleted would be seen."""
 
 import collections
 import os
+import poplib
 import random
 import re
 import threading
@@ -40,7 +43,9 @@ def provision(srv, sink_port):
             c.ok("mluseradd", DOMAIN, "team", f"{u}@{DOMAIN}", "RW")
         check(c.upload(("usersetmproc", DOMAIN, "alice"),
                        ["mailbox", f'"redirect"\t"bob@{DOMAIN}"', '"lredirect"\t"carol"',
-                        '"redirect"\t"far@remote.example"', f'"redirect"\t"ghost@{DOMAIN}"']), 0)
+                        '"redirect"\t"far@remote.example"', f'"redirect"\t"ghost@{DOMAIN}"',
+                        # a slow last rule: the copies above are on their way while it runs
+                        '"external"\t"0"\t"10"\t"/bin/sleep"\t"0.15"']), 0)
         check(c.upload(("usersetmproc", DOMAIN, "carol"), ["mailbox", '"redirect"\t"dave"']), 0)
 
 
@@ -116,6 +121,54 @@ class Senders:
             t.join(20)
 
 
+class Readers:
+    """POP3 clients that keep downloading and deleting the messages of some
+    mailboxes. A token counts as read when the session's QUIT was answered
+    +OK; a session cut short leaves its tokens "uncertain" (the deletions
+    may or may not have happened)."""
+
+    def __init__(self, srv, users):
+        self.srv = srv
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.read = {u: collections.Counter() for u in users}
+        self.uncertain = {u: set() for u in users}
+        self.sessions = 0
+        self.threads = [threading.Thread(target=self.run, args=(u,), daemon=True) for u in users]
+        for t in self.threads:
+            t.start()
+
+    def run(self, user):
+        while not self.stop.is_set():
+            got = []
+            try:
+                p = poplib.POP3("127.0.0.1", self.srv.pop3_port, timeout=5)
+                try:
+                    p.user(f"{user}@{DOMAIN}")
+                    p.pass_(f"{user}pw")
+                    n = len(p.list()[1])
+                    for i in range(1, n + 1):
+                        data = b"\n".join(p.retr(i)[1])
+                        got += [t.decode() for t in set(TOKEN_RE.findall(data))]
+                        p.dele(i)
+                    p.quit()
+                except BaseException:
+                    with self.lock:
+                        self.uncertain[user].update(got)
+                    raise
+                with self.lock:
+                    self.read[user].update(got)
+                    self.sessions += 1
+            except (OSError, EOFError, poplib.error_proto):
+                time.sleep(0.05)
+            time.sleep(0.05)
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(20)
+
+
 def spool_tokens(root, sub):
     """Counter of tokens over the messages in spool/<sub> (not the logs or
     outbound's state files)."""
@@ -157,7 +210,7 @@ def queue_empty(root):
     return not os.listdir(Path(root) / "spool" / "queue")
 
 
-def check_exactly_once(srv, snd, timeout=40):
+def check_exactly_once(srv, snd, rd=None, timeout=40):
     deadline = time.time() + timeout
     while time.time() < deadline and not queue_empty(srv.root):
         time.sleep(0.2)
@@ -165,6 +218,12 @@ def check_exactly_once(srv, snd, timeout=40):
     time.sleep(0.5)
     places, bad = count_all(srv.root)
     assert not bad, f"malformed copies: {bad[:5]}"
+    if rd:
+        for u, c in rd.read.items():
+            places[u].update(c)
+            for t in rd.uncertain[u]:
+                if places[u][t] == 0:
+                    places[u][t] = 1     # read, and deleted when the server went away
     seen = set()
     for place, c in places.items():
         seen |= set(c)
@@ -198,6 +257,7 @@ def test_kill9_during_fanout_exactly_once(fresh_server):
         provision(srv, sink.port)
         rnd = random.Random()
         snd = Senders(srv)
+        rd = Readers(srv, ("bob", "erin"))
         try:
             for cycle in range(4):
                 target = snd.n_acked() + 15
@@ -214,11 +274,14 @@ def test_kill9_during_fanout_exactly_once(fresh_server):
                     srv.start()
         finally:
             snd.finish()
+        time.sleep(1.0)
+        rd.finish()
         assert snd.n_acked() >= 40, f"only {snd.n_acked()} messages acknowledged"
-        n = check_exactly_once(srv, snd)
+        assert rd.sessions > 5, "the POP3 readers did not get to read"
+        n = check_exactly_once(srv, snd, rd)
         # and once more after a clean restart: nothing runs again
         srv.restart()
         time.sleep(1.0)
-        assert check_exactly_once(srv, snd) == n
+        assert check_exactly_once(srv, snd, rd) == n
     finally:
         sink.close()
