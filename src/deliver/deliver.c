@@ -168,6 +168,7 @@ struct run {
 	uint64_t body_size;
 	struct progress pg;
 	struct addr_list remote, held;
+	struct addr_list full; /* mailboxes over quota */
 	char **tmpdirs; /* Maildirs whose tmp/ holds a staged copy */
 	int ntmpdirs;
 	struct reservation *resv;
@@ -227,7 +228,7 @@ static int maildir_stage(struct run *r, const struct mailbox_ref *m, const char 
 			snprintf(self, sizeof self, "%s@%s", m->name, m->domain);
 			log_warn("deliver %s: <%s> -> %s: mailbox over quota (MaxMBSize %lld KB); message kept in spool/held",
 				 r->env->id, rcpt, self, (long long)(g.max_bytes / 1024));
-			addr_add(&r->held, self, "mailbox over quota (MaxMBSize)");
+			addr_add(&r->full, self, "mailbox over quota (MaxMBSize)");
 			buf_free(&h);
 			return 0;
 		}
@@ -316,11 +317,13 @@ static int redirect_stage(struct run *r, const char *key, const char *sender, co
 }
 
 /* The copy for some recipients kept in spool/<dir>/ID (outbound delivery
- * or frozen), with a log line per recipient beside it. */
-static int fork_stage(struct run *r, const struct addr_list *l, const char *dir, const char *why)
+ * or frozen), with a log line per recipient beside it. A copy frozen for
+ * full mailboxes is ID-q and only stores into the mailboxes when submitted
+ * again (the account's other rules ran already). */
+static int fork_stage(struct run *r, const struct addr_list *l, const char *dir, const char *why, bool quota)
 {
 	char key[PROGRESS_KEY_LEN + 1], mat[64], dst[160];
-	snprintf(mat, sizeof mat, "S\n%s", dir);
+	snprintf(mat, sizeof mat, "S\n%s%s", dir, quota ? "\nquota" : "");
 	progress_key(key, mat);
 	if (progress_find(&r->pg, key))
 		return 0; /* done before a crash */
@@ -328,10 +331,14 @@ static int fork_stage(struct run *r, const struct addr_list *l, const char *dir,
 	struct envelope e = *env;
 	e.rcpt = NULL;
 	e.nrcpt = 0;
+	if (quota) {
+		snprintf(e.id, sizeof e.id, "%.40s-q", env->id);
+		e.mailbox_only = true;
+	}
 	for (int i = 0; i < l->n; i++)
 		envelope_add_rcpt(&e, l->addr[i]);
 	char logrel[200], line[900];
-	snprintf(logrel, sizeof logrel, "spool/%s/%s.log", dir, env->id);
+	snprintf(logrel, sizeof logrel, "spool/%s/%s.log", dir, e.id);
 	int lf = openat(r->dl->env->rootfd, logrel, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lf >= 0) {
 		for (int i = 0; i < l->n; i++) {
@@ -344,7 +351,7 @@ static int fork_stage(struct run *r, const struct addr_list *l, const char *dir,
 			log_warn("cannot sync %s", logrel);
 		close(lf);
 	}
-	snprintf(dst, sizeof dst, "spool/%s/%s", dir, env->id);
+	snprintf(dst, sizeof dst, "spool/%s/%s", dir, e.id);
 	int rc = spool_stage(r, &e, key, dst);
 	envelope_free(&e);
 	return rc;
@@ -465,7 +472,9 @@ static int process_account(struct run *r, const struct mailbox_ref *m, int ri)
 {
 	struct mp_rules rules;
 	int bad = 0;
-	if (mailproc_load(r->dl->env->rootfd, m->domain, m->dir, &rules, &bad) < 0) {
+	if (r->env->mailbox_only) {
+		mailproc_parse("mailbox", &rules, NULL);
+	} else if (mailproc_load(r->dl->env->rootfd, m->domain, m->dir, &rules, &bad) < 0) {
 		/* A broken rule file must not lose mail: store it. */
 		log_err("deliver %s: mailproc.tab of %s@%s is invalid (line %d); storing in the mailbox", r->env->id,
 			m->name, m->domain, bad);
@@ -607,9 +616,11 @@ static void deliver_one(void *arg)
 		if (k != RESOLVE_UNKNOWN)
 			resolved_free(&rs);
 	}
-	if (!failed && r.remote.n && fork_stage(&r, &r.remote, "remote", "waiting for outbound delivery") < 0)
+	if (!failed && r.remote.n && fork_stage(&r, &r.remote, "remote", "waiting for outbound delivery", false) < 0)
 		failed = true;
-	if (!failed && r.held.n && fork_stage(&r, &r.held, "held", NULL) < 0)
+	if (!failed && r.held.n && fork_stage(&r, &r.held, "held", NULL, false) < 0)
+		failed = true;
+	if (!failed && r.full.n && fork_stage(&r, &r.full, "held", NULL, true) < 0)
 		failed = true;
 	/* Staged copies must be in their directories before they are marked. */
 	for (int i = 0; i < r.ntmpdirs && !failed; i++) {
@@ -641,6 +652,7 @@ static void deliver_one(void *arg)
 	}
 	addr_free(&r.remote);
 	addr_free(&r.held);
+	addr_free(&r.full);
 	for (int i = 0; i < r.ntmpdirs; i++)
 		free(r.tmpdirs[i]);
 	free(r.tmpdirs);

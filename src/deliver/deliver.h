@@ -18,9 +18,11 @@
  *
  * MaxMBSize is checked again when a copy is stored (RCPT could not see
  * messages accepted at the same time): a copy that would take the mailbox
- * over its quota is not stored; the message is frozen in spool/held for
- * that mailbox with a log line ("mailbox over quota"), and an admin can
- * submit it again (frozsubmit) once there is room.
+ * over its quota is not stored; the message is frozen in spool/held as
+ * ID-q for that mailbox with a log line ("mailbox over quota"), and an
+ * admin can submit it again (frozsubmit) once there is room. That copy
+ * carries "O mailbox": it is only stored, the account's other rules
+ * (redirects...) having run already.
  */
 #ifndef TERN_DELIVER_H
 #define TERN_DELIVER_H

@@ -82,6 +82,8 @@ int spool_create_path(int rootfd, const char *rel, struct spool_file *sf, const 
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "TERN-SPOOL 1\nI %s\nR %lld\nP %s\nH %s\nA %s\nF %s\nL %d\n", env->id,
 		   (long long)env->received, env->peer, env->helo, env->auth[0] ? env->auth : "-", env->from, env->hops);
+	if (env->mailbox_only)
+		buf_puts(&b, "O mailbox\n");
 	for (int i = 0; i < env->nrcpt; i++)
 		buf_printf(&b, "T %s\n", env->rcpt[i]);
 	buf_puts(&b, ".\n");
@@ -205,6 +207,9 @@ int spool_read_envelope(int fd, struct envelope *env, off_t *body_off_r)
 			break;
 		case 'L':
 			env->hops = atoi(v);
+			break;
+		case 'O':
+			env->mailbox_only = !strcmp(v, "mailbox");
 			break;
 		case 'T':
 			if (env->nrcpt < SPOOL_MAX_RCPTS)

@@ -12,6 +12,8 @@
  *   I <id>            R <unix time>      P <peer address>
  *   H <helo name>     A <auth user or ->  F <sender or empty>
  *   L <hops>          (redirections so far)
+ *   O mailbox         (optional: only the "mailbox" action, e.g. a copy
+ *                      frozen because the mailbox was full)
  *   T <recipient>     (one line per recipient)
  *   .
  *   <message, LF line ends, not dot-stuffed>
@@ -43,6 +45,7 @@ struct envelope {
 	char auth[320];
 	char from[330];
 	int hops; /* redirections so far */
+	bool mailbox_only; /* "O mailbox": store in the mailboxes, no mailproc rules */
 	int nrcpt;
 	char **rcpt;
 };

@@ -12,6 +12,7 @@ import smtplib
 import time
 from pathlib import Path
 
+from ctrlclient import check
 from smtpclient import SMTPConn, data_payload
 
 def wait(pred, timeout=15):
@@ -52,7 +53,10 @@ def userstat(c, dom, user):
 
 def test_concurrent_messages_over_quota_are_frozen_not_stored(server, c, dom):
     c.ok("useradd", dom, "tight", "pw", "U")
+    c.ok("useradd", dom, "copy", "pw", "U")
     c.ok("uservarsset", dom, "tight", "MaxMBSize", "10")     # 10 KB
+    # the account's other rules run whatever the quota, and only once
+    check(c.upload(("usersetmproc", dom, "tight"), ["mailbox", f'"redirect"\t"copy@{dom}"']), 0)
     body = "y" * 3000
     conns = []
     try:
@@ -100,6 +104,9 @@ def test_concurrent_messages_over_quota_are_frozen_not_stored(server, c, dom):
     assert wait(lambda: len(md_files(server.root, dom, "tight")) == 6)
     assert held_ids(server.root, dom) == []
     tags = sorted(p.read_text().split("quota-")[1][0] for p in md_files(server.root, dom, "tight"))
+    assert tags == [str(i) for i in range(6)]
+    time.sleep(0.5)
+    tags = sorted(p.read_text().split("quota-")[1][0] for p in md_files(server.root, dom, "copy"))
     assert tags == [str(i) for i in range(6)]
 
 
