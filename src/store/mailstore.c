@@ -37,7 +37,18 @@ struct mbcache {
 	struct timespec mt[2];
 	uint64_t bytes[2], count[2];
 	uint64_t reserved; /* copies being delivered */
+	/* The last totals, readable without the lock (RCPT checks on the
+	 * event loop do not wait for a delivery or a POP3 session holding it). */
+	uint64_t last_bytes, last_count;
+	bool last_set;
 };
+
+static void publish_totals(struct mbcache *e)
+{
+	__atomic_store_n(&e->last_bytes, e->bytes[0] + e->bytes[1], __ATOMIC_RELAXED);
+	__atomic_store_n(&e->last_count, e->count[0] + e->count[1], __ATOMIC_RELAXED);
+	__atomic_store_n(&e->last_set, true, __ATOMIC_RELEASE);
+}
 
 static const char *const subdirs[2] = {"new", "cur"};
 static struct mbcache *cache_tab[CACHE_BUCKETS];
@@ -133,6 +144,7 @@ static void validate(struct mbcache *e, int rootfd)
 	for (int i = 0; i < 2; i++)
 		if (!e->valid[i] || !ts_eq(dir_mtime(rootfd, e->key, i), e->mt[i]))
 			rescan(e, rootfd, i);
+	publish_totals(e);
 }
 
 void mailstore_usage(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r)
@@ -140,7 +152,15 @@ void mailstore_usage(int rootfd, const char *domain, const char *dir, uint64_t *
 	char rel[700];
 	md_rel(domain, dir, rel, sizeof rel);
 	struct mbcache *e = cache_entry(rel);
-	pthread_mutex_lock(&e->mu);
+	if (pthread_mutex_trylock(&e->mu) != 0) {
+		if (__atomic_load_n(&e->last_set, __ATOMIC_ACQUIRE)) {
+			/* Being changed right now: the figures from just before. */
+			*bytes_r = __atomic_load_n(&e->last_bytes, __ATOMIC_RELAXED);
+			*count_r = __atomic_load_n(&e->last_count, __ATOMIC_RELAXED);
+			return;
+		}
+		pthread_mutex_lock(&e->mu);
+	}
 	validate(e, rootfd);
 	*bytes_r = e->bytes[0] + e->bytes[1];
 	*count_r = e->count[0] + e->count[1];
@@ -155,6 +175,7 @@ void mailstore_usage_exact(int rootfd, const char *domain, const char *dir, uint
 	pthread_mutex_lock(&e->mu);
 	rescan(e, rootfd, 0);
 	rescan(e, rootfd, 1);
+	publish_totals(e);
 	*bytes_r = e->bytes[0] + e->bytes[1];
 	*count_r = e->count[0] + e->count[1];
 	pthread_mutex_unlock(&e->mu);
@@ -227,6 +248,8 @@ void mailstore_change_end(struct mailstore_change *c, int64_t dbytes_new, int64_
 		e->count[i] = add_delta(e->count[i], dc[i]);
 		e->mt[i] = dir_mtime(c->rootfd, e->key, i);
 	}
+	if (e->valid[0] && e->valid[1])
+		publish_totals(e);
 	pthread_mutex_unlock(&e->mu);
 	free(c);
 }

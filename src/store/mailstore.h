@@ -13,7 +13,8 @@
 
 /* From the per-process usage cache: a subdirectory is counted again only
  * when its mtime changed (so a 100,000-message mailbox costs two stat()s
- * per check, not a scan). */
+ * per check, not a scan). While a delivery or a POP3 session is changing
+ * the mailbox, the figures from just before are returned without waiting. */
 void mailstore_usage(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r);
 /* Counting everything now (userstat); refreshes the cache. */
 void mailstore_usage_exact(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r);
