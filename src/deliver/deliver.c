@@ -187,7 +187,8 @@ static void tmpdir_add(struct run *r, const char *mdrel)
 static void release_all(struct run *r)
 {
 	for (int i = 0; i < r->nresv; i++)
-		mailstore_release(r->resv[i].domain, r->resv[i].dir, r->resv[i].bytes);
+		if (r->resv[i].bytes)
+			mailstore_release(r->resv[i].domain, r->resv[i].dir, r->resv[i].bytes);
 	free(r->resv);
 	r->resv = NULL;
 	r->nresv = 0;
@@ -554,6 +555,19 @@ static int publish(struct run *r, const struct progress_mark *pm)
 	int rc = renameat(root, pm->src, root, pm->dst);
 	if (rc == 0)
 		rc = fs_fsync_dir_at(root, dir);
+	if (ch && rc == 0) {
+		/* Counted now: its reservation goes in the same step, so that
+		 * no other delivery sees the copy twice. */
+		for (int i = 0; i < r->nresv; i++) {
+			char resrel[600];
+			snprintf(resrel, sizeof resrel, "domains/%s/%s/Maildir/new", r->resv[i].domain, r->resv[i].dir);
+			if (r->resv[i].bytes == (uint64_t)st.st_size && !strcmp(resrel, dir)) {
+				mailstore_change_unreserve(ch, r->resv[i].bytes);
+				r->resv[i].bytes = 0;
+				break;
+			}
+		}
+	}
 	if (ch)
 		mailstore_change_end(ch, rc == 0 ? st.st_size : 0, rc == 0 ? 1 : 0, 0, 0);
 	if (rc < 0) {

@@ -229,6 +229,11 @@ struct mailstore_change *mailstore_change_begin(int rootfd, const char *mdrel)
 	return c;
 }
 
+void mailstore_change_unreserve(struct mailstore_change *c, uint64_t bytes)
+{
+	c->e->reserved = c->e->reserved > bytes ? c->e->reserved - bytes : 0;
+}
+
 static uint64_t add_delta(uint64_t v, int64_t d)
 {
 	if (d < 0 && (uint64_t)-d > v)

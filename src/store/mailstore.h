@@ -31,6 +31,9 @@ void mailstore_release(const char *domain, const char *dir, uint64_t bytes);
  * new/ and cur/ and unlocks. */
 struct mailstore_change;
 struct mailstore_change *mailstore_change_begin(int rootfd, const char *mdrel);
+/* Between begin and end: the copy counted by this change was reserved
+ * (mailstore_reserve) - drop the reservation with the same lock. */
+void mailstore_change_unreserve(struct mailstore_change *c, uint64_t bytes);
 void mailstore_change_end(struct mailstore_change *c, int64_t dbytes_new, int64_t dcount_new, int64_t dbytes_cur,
 			  int64_t dcount_cur);
 int mailstore_open(int rootfd, const char *domain, const char *dir);

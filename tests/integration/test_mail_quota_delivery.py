@@ -159,3 +159,30 @@ def test_usage_cache_follows_deliveries_deletions_and_outside_changes(server, c,
     assert quota_rcpt(server, dom, "cache", 20 * 1024 - used - 200) == 250
     st = userstat(c, dom, "cache")
     assert (int(st["MailboxSize"]), int(st["MailboxMessages"])) == (used, 1)
+
+
+def test_messages_that_fit_together_are_all_stored(server, c, dom):
+    """Concurrent copies that fit the quota together are never frozen (a
+    copy being stored is never counted twice, reserved and stored)."""
+    for round_ in range(3):
+        user = f"fit{round_}"
+        c.ok("useradd", dom, user, "pw", "U")
+        c.ok("uservarsset", dom, user, "MaxMBSize", "12")     # 12 KB
+        conns = []
+        try:
+            for i in range(3):
+                s = SMTPConn(server.smtp_port, timeout=10)
+                conns.append(s)
+                assert s.ehlo().code == 250 and s.mail("x@remote.example").code == 250
+                assert s.rcpt(f"{user}@{dom}").code == 250
+            for s in conns:
+                assert s.cmd("DATA").code == 354
+            for i, s in enumerate(conns):          # the data of all three at once
+                s.send(data_payload(f"Subject: f{i}\r\n\r\n{'w' * 3500}\r\n".encode()))
+            for s in conns:
+                assert s.read_reply().code == 250
+        finally:
+            for s in conns:
+                s.close()
+        assert wait(lambda: len(md_files(server.root, dom, user)) == 3), held_ids(server.root, dom)
+        assert held_ids(server.root, dom) == []
