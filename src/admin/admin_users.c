@@ -330,7 +330,7 @@ enum tern_err admin_user_stat(struct admin_ctx *ctx, const char *domain, const c
 		return TERN_E_RECORD_NOT_FOUND;
 	uint64_t bytes = 0, count = 0;
 	if (u.type != 'M') {
-		mailstore_usage(ctx->env->rootfd, u.domain, u.dir, &bytes, &count);
+		mailstore_usage_exact(ctx->env->rootfd, u.domain, u.dir, &bytes, &count);
 	}
 	char addr[600], sz[32], cnt[32], date[64];
 	snprintf(addr, sizeof addr, "%s@%s", u.name, u.domain);

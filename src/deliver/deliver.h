@@ -10,10 +10,19 @@
  * while the message waited) are kept in spool/held/ with a log line, never
  * dropped.
  *
- * Maildir names are derived from the spool id and the recipient, so a
- * delivery interrupted by a crash and run again at start-up
- * (deliver_recover()) skips the copies already in place: no message
- * appears twice.
+ * Every action of a spool entry (a Maildir copy, a redirected copy, the
+ * copies for outbound delivery and for the admin, an external command) is
+ * staged, marked in a durable record and only then published
+ * (progress.h): a run after a crash skips what was marked, so no copy is
+ * made twice, and nothing acknowledged is lost.
+ *
+ * MaxMBSize is checked again when a copy is stored (RCPT could not see
+ * messages accepted at the same time): a copy that would take the mailbox
+ * over its quota is not stored; the message is frozen in spool/held as
+ * ID-q for that mailbox with a log line ("mailbox over quota"), and an
+ * admin can submit it again (frozsubmit) once there is room. That copy
+ * carries "O mailbox": it is only stored, the account's other rules
+ * (redirects...) having run already.
  */
 #ifndef TERN_DELIVER_H
 #define TERN_DELIVER_H

@@ -31,6 +31,8 @@
 #include "../core/xmalloc.h"
 #include "../deliver/deliver.h"
 #include "../queue/spool.h"
+#include "../smtp/smtp_parse.h"
+#include "hdraddr.h"
 
 #define MAX_MSG (64u << 20)
 
@@ -111,7 +113,63 @@ static bool uidl_seen(const struct buf *seen, const char *uidl)
 
 /* ---- one link ---- */
 
-static int store_message(struct poplink *pl, const struct link *l, const char *data, size_t len, char *id_r)
+/* The recipients of a fetched message. A handled domain or "@domain": the
+ * link's local user there. "?masq,dom1,dom2...": every address of the
+ * listed domains found in To/Cc/Bcc, re-addressed to local-part@masq.
+ * "&suffix,dom1,dom2...": every such address with the suffix appended
+ * (john@dom1 -> john@dom1.suffix). */
+struct rcpt_map {
+	const struct link *l;
+	char target[256]; /* masq domain or suffix */
+	char doms[32][256];
+	int ndoms;
+	struct envelope *env;
+};
+
+static void map_addr(void *arg, const char *addr)
+{
+	struct rcpt_map *m = arg;
+	char local[256], dom[256], out[1024];
+	if (!smtp_addr_split(addr, local, sizeof local, dom, sizeof dom))
+		return;
+	bool match = false;
+	for (int i = 0; i < m->ndoms && !match; i++)
+		match = !strcasecmp(dom, m->doms[i]);
+	if (!match)
+		return;
+	if (m->l->ld[0] == '?')
+		snprintf(out, sizeof out, "%s@%s", local, m->target);
+	else
+		snprintf(out, sizeof out, "%s@%s%s", local, dom, m->target);
+	if (!smtp_addr_valid(out))
+		return;
+	for (int i = 0; i < m->env->nrcpt; i++)
+		if (!strcasecmp(m->env->rcpt[i], out))
+			return;
+	if (m->env->nrcpt < SPOOL_MAX_RCPTS)
+		envelope_add_rcpt(m->env, out);
+}
+
+/* Split "?masq,dom1,dom2" / "&suffix,dom1,..." into m. */
+static bool parse_special(const struct link *l, struct rcpt_map *m)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof tmp, "%s", l->ld + 1);
+	char *save = NULL;
+	char *t = strtok_r(tmp, ",", &save);
+	if (!t || !t[0])
+		return false;
+	snprintf(m->target, sizeof m->target, "%s", t);
+	for (char *p = m->target; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	while ((t = strtok_r(NULL, ",", &save)) && m->ndoms < 32)
+		if (t[0])
+			snprintf(m->doms[m->ndoms++], sizeof m->doms[0], "%s", t);
+	return m->ndoms > 0;
+}
+
+static int store_message(struct poplink *pl, const struct link *l, const char *data, size_t len, char *id_r,
+			 bool *queued_r)
 {
 	struct envelope env = {0};
 	spool_new_id(env.id);
@@ -119,10 +177,28 @@ static int store_message(struct poplink *pl, const struct link *l, const char *d
 	snprintf(env.peer, sizeof env.peer, "pop3");
 	snprintf(env.helo, sizeof env.helo, "%.250s", l->rh);
 	char rcpt[600];
-	/* "@domain": the message goes to local-user@domain through the spool,
-	 * wherever that domain is handled. */
-	snprintf(rcpt, sizeof rcpt, "%s@%s", l->lu, l->ld[0] == '@' ? l->ld + 1 : l->ld);
-	envelope_add_rcpt(&env, rcpt);
+	const char *dir = "queue";
+	if (l->ld[0] == '?' || l->ld[0] == '&') {
+		struct rcpt_map m = {.l = l, .env = &env};
+		parse_special(l, &m);
+		hdr_rcpt_addrs(data, len, map_addr, &m);
+		snprintf(rcpt, sizeof rcpt, "%s", l->ld);
+		if (!env.nrcpt) {
+			/* Nobody to re-address to: kept for the admin, never dropped. */
+			char pm[600];
+			if (l->ld[0] == '?')
+				snprintf(pm, sizeof pm, "postmaster@%s", m.target);
+			else
+				snprintf(pm, sizeof pm, "postmaster@%s%s", m.ndoms ? m.doms[0] : "", m.target);
+			envelope_add_rcpt(&env, pm);
+			dir = "held";
+		}
+	} else {
+		/* "@domain": the message goes to local-user@domain through the spool,
+		 * wherever that domain is handled. */
+		snprintf(rcpt, sizeof rcpt, "%s@%s", l->lu, l->ld[0] == '@' ? l->ld + 1 : l->ld);
+		envelope_add_rcpt(&env, rcpt);
+	}
 	struct spool_file sf;
 	int rc = spool_create(pl->env->rootfd, &sf, &env);
 	if (rc == 0) {
@@ -136,12 +212,31 @@ static int store_message(struct poplink *pl, const struct link *l, const char *d
 		rc = spool_write(&sf, hdr, (size_t)hl);
 		if (rc == 0)
 			rc = spool_write(&sf, data, len);
+		if (rc == 0 && !strcmp(dir, "held")) {
+			char logrel[200], line[900];
+			snprintf(logrel, sizeof logrel, "spool/held/%s.log", env.id);
+			int lf = openat(pl->env->rootfd, logrel, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+					0600);
+			if (lf >= 0) {
+				int n = snprintf(line, sizeof line,
+						 "%lld <%s> fetched by POP3 link %s@%s for %s: no To/Cc/Bcc address of the "
+						 "link's domains\n",
+						 (long long)now, env.rcpt[0], l->ru, l->rh, l->ld);
+				if (n < 0 || write(lf, line, (size_t)n) < 0 || fsync(lf) < 0)
+					rc = -1;
+				close(lf);
+			}
+			log_warn("poplink %s@%s for %s: a message names no address of the link's domains; kept in spool/held "
+				 "as %s",
+				 l->ru, l->rh, l->ld, env.id);
+		}
 		if (rc == 0)
-			rc = spool_commit(pl->env->rootfd, &sf);
+			rc = spool_commit_to(pl->env->rootfd, &sf, dir);
 		else
 			spool_abort(pl->env->rootfd, &sf);
 	}
 	snprintf(id_r, 64, "%s", env.id);
+	*queued_r = !strcmp(dir, "queue");
 	envelope_free(&env);
 	return rc;
 }
@@ -149,9 +244,13 @@ static int store_message(struct poplink *pl, const struct link *l, const char *d
 static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link *l)
 {
 	if (l->ld[0] == '?' || l->ld[0] == '&') {
-		log_warn("poplink %s@%s for %s/%s: this local form is not handled yet, skipped", l->ru, l->rh, l->ld,
-			 l->lu);
-		return;
+		struct rcpt_map m = {.l = l};
+		if (!parse_special(l, &m)) {
+			log_warn("poplink %s@%s for %s: malformed local form (want ?masq-domain,dom,... or "
+				 "&suffix,dom,...), skipped",
+				 l->ru, l->rh, l->ld);
+			return;
+		}
 	}
 	unsigned char box[2048];
 	size_t blen = sizeof box;
@@ -288,12 +387,14 @@ static void fetch_link(struct poplink *pl, struct dir_conn *c, const struct link
 		if (why)
 			break;
 		char id[64];
-		if (store_message(pl, l, msg.data ? msg.data : "", msg.len, id) < 0) {
+		bool queued;
+		if (store_message(pl, l, msg.data ? msg.data : "", msg.len, id, &queued) < 0) {
 			why = "cannot store the message locally";
 			break;
 		}
 		/* The message is durable here: only now may it go away remotely. */
-		deliver_enqueue(pl->dl, id);
+		if (queued)
+			deliver_enqueue(pl->dl, id);
 		fetched++;
 		if (leave) {
 			buf_printf(&newseen, "%s\n", uidls[i]);

@@ -8,8 +8,18 @@
  * refuses clear text), and for each message: RETR, write it to the spool
  * addressed to the local account, commit (fsync), and only then DELE.
  * With "Leave" messages stay on the server and UIDLs already fetched are
- * remembered in ROOT/pop3links/. The special local forms ('@', '?', '&')
- * are not handled yet and are skipped with a log line.
+ * remembered in ROOT/pop3links/.
+ *
+ * The local side of a link is an account ("domain", "user"), or one of
+ * the special forms of the local-domain field:
+ *   "@domain"             to local-user@domain through the spool (any domain);
+ *   "?masq,dom1,dom2..."  to every address of dom1, dom2... named in the
+ *                         message's To/Cc/Bcc, re-addressed to local-part@masq;
+ *   "&suffix,dom1,..."    to every such address with suffix appended
+ *                         (john@dom1 with "&.lan" -> john@dom1.lan).
+ * The local-user field is not used by '?' and '&'. A message naming no
+ * address of the listed domains is kept in spool/held (addressed to
+ * postmaster@ the masquerading or first suffixed domain) with a log line.
  */
 #ifndef TERN_POPLINK_H
 #define TERN_POPLINK_H

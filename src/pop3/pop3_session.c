@@ -33,6 +33,7 @@
 #include "../core/workq.h"
 #include "../core/xmalloc.h"
 #include "../smtp/smtp_parse.h"
+#include "../store/mailstore.h"
 #include "pop3.h"
 
 #define POP3_MAX_LINE 512
@@ -157,24 +158,31 @@ static int scan_maildir(struct pop3_session *s, int rootfd)
 	/* new/ -> cur/ */
 	int nfd = openat(md, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (nfd >= 0) {
+		/* The usage cache follows the move instead of counting again. */
+		struct mailstore_change *ch = mailstore_change_begin(rootfd, s->mailbox);
 		DIR *d = fdopendir(nfd);
 		struct dirent *de;
-		bool moved = false;
+		int64_t mbytes = 0, mcount = 0;
 		while (d && (de = readdir(d))) {
 			if (de->d_name[0] == '.')
 				continue;
 			char from[600], to[620];
 			snprintf(from, sizeof from, "new/%s", de->d_name);
 			snprintf(to, sizeof to, "cur/%s:2,", de->d_name);
-			if (renameat(md, from, md, to) == 0)
-				moved = true;
+			struct stat st;
+			bool counted = fstatat(md, from, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+			if (renameat(md, from, md, to) == 0 && counted) {
+				mbytes += st.st_size;
+				mcount++;
+			}
 		}
 		if (d)
 			closedir(d);
-		if (moved) {
+		if (mcount) {
 			fs_fsync_dir_at(md, "cur");
 			fs_fsync_dir_at(md, "new");
 		}
+		mailstore_change_end(ch, -mbytes, -mcount, mbytes, mcount);
 	}
 	int cfd = openat(md, "cur", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfd < 0) {
@@ -266,21 +274,34 @@ static void job_run(void *arg)
 		s->job_rc = 0;
 		int md = openat(env->rootfd, s->mailbox, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int removed = 0;
+		int64_t gone_bytes = 0, gone = 0;
+		struct mailstore_change *ch = md >= 0 ? mailstore_change_begin(env->rootfd, s->mailbox) : NULL;
 		for (int i = 0; md >= 0 && i < s->nmsgs; i++) {
 			if (!s->msgs[i].deleted)
 				continue;
 			char p[600];
 			snprintf(p, sizeof p, "cur/%s", s->msgs[i].name);
-			if (unlinkat(md, p, 0) == 0 || errno == ENOENT)
+			struct stat st;
+			bool counted = fstatat(md, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+			if (unlinkat(md, p, 0) == 0) {
 				removed++;
-			else
+				if (counted) {
+					gone_bytes += st.st_size;
+					gone++;
+				}
+			} else if (errno == ENOENT) {
+				removed++;
+			} else {
 				s->job_rc = -1;
+			}
 		}
 		if (md >= 0) {
 			if (removed && fs_fsync_dir_at(md, "cur") < 0)
 				s->job_rc = -1;
 			close(md);
 		}
+		if (ch)
+			mailstore_change_end(ch, 0, 0, -gone_bytes, -gone);
 	}
 	event_active(s->done_ev, EV_READ, 0);
 }

@@ -23,7 +23,7 @@ static struct dirsync *queue_sync;
 
 int spool_init(int rootfd)
 {
-	static const char *const dirs[] = {"spool", "spool/tmp", "spool/queue", "spool/remote", "spool/held"};
+	static const char *const dirs[] = {"spool", "spool/tmp", "spool/queue", "spool/remote", "spool/held", "spool/work"};
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
 		if (mkdirat(rootfd, dirs[i], 0700) < 0 && errno != EEXIST)
 			return -1;
@@ -67,16 +67,23 @@ void spool_new_id(char out[64])
 
 int spool_create(int rootfd, struct spool_file *sf, const struct envelope *env)
 {
+	char rel[128];
+	snprintf(rel, sizeof rel, "spool/tmp/%s", env->id);
+	return spool_create_path(rootfd, rel, sf, env);
+}
+
+int spool_create_path(int rootfd, const char *rel, struct spool_file *sf, const struct envelope *env)
+{
 	memset(sf, 0, sizeof *sf);
 	snprintf(sf->id, sizeof sf->id, "%s", env->id);
-	char rel[128];
-	snprintf(rel, sizeof rel, "spool/tmp/%s", sf->id);
 	sf->fd = openat(rootfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (sf->fd < 0)
 		return -1;
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "TERN-SPOOL 1\nI %s\nR %lld\nP %s\nH %s\nA %s\nF %s\nL %d\n", env->id,
 		   (long long)env->received, env->peer, env->helo, env->auth[0] ? env->auth : "-", env->from, env->hops);
+	if (env->mailbox_only)
+		buf_puts(&b, "O mailbox\n");
 	for (int i = 0; i < env->nrcpt; i++)
 		buf_printf(&b, "T %s\n", env->rcpt[i]);
 	buf_puts(&b, ".\n");
@@ -201,6 +208,9 @@ int spool_read_envelope(int fd, struct envelope *env, off_t *body_off_r)
 		case 'L':
 			env->hops = atoi(v);
 			break;
+		case 'O':
+			env->mailbox_only = !strcmp(v, "mailbox");
+			break;
 		case 'T':
 			if (env->nrcpt < SPOOL_MAX_RCPTS)
 				envelope_add_rcpt(env, v);
@@ -249,12 +259,14 @@ int spool_list_queue(int rootfd, char ***ids_r)
 
 int spool_done(int rootfd, const char *id)
 {
-	/* No fsync: if a crash undoes this unlink, delivery runs again at
-	 * start-up and finds every copy already in place (Maildir names are
-	 * derived from the spool id), so nothing is stored twice. */
+	/* Durable before the delivery record (spool/work/ID.marks) goes: a
+	 * crash must not bring back the entry without its record. Removals
+	 * made together share the fsync of queue/. */
 	char rel[128];
 	snprintf(rel, sizeof rel, "spool/queue/%s", id);
-	return unlinkat(rootfd, rel, 0) < 0 && errno != ENOENT ? -1 : 0;
+	if (unlinkat(rootfd, rel, 0) < 0 && errno != ENOENT)
+		return -1;
+	return queue_sync ? dirsync_wait(queue_sync) : fs_fsync_dir_at(rootfd, "spool/queue");
 }
 
 int spool_move(int rootfd, const char *id, const char *to_dir)

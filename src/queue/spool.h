@@ -12,6 +12,8 @@
  *   I <id>            R <unix time>      P <peer address>
  *   H <helo name>     A <auth user or ->  F <sender or empty>
  *   L <hops>          (redirections so far)
+ *   O mailbox         (optional: only the "mailbox" action, e.g. a copy
+ *                      frozen because the mailbox was full)
  *   T <recipient>     (one line per recipient)
  *   .
  *   <message, LF line ends, not dot-stuffed>
@@ -19,6 +21,8 @@
  * Messages that wait for outbound delivery (a later part of the server)
  * stay in ROOT/spool/remote/; messages that cannot be delivered locally and
  * need an admin are kept in ROOT/spool/held/ with a log beside them.
+ * ROOT/spool/work/ holds delivery records and staged copies
+ * (deliver/progress.h).
  */
 #ifndef TERN_SPOOL_H
 #define TERN_SPOOL_H
@@ -41,6 +45,7 @@ struct envelope {
 	char auth[320];
 	char from[330];
 	int hops; /* redirections so far */
+	bool mailbox_only; /* "O mailbox": store in the mailboxes, no mailproc rules */
 	int nrcpt;
 	char **rcpt;
 };
@@ -56,6 +61,9 @@ int spool_init(int rootfd);
 void spool_new_id(char out[64]);
 /* Create the temp file and write the envelope. */
 int spool_create(int rootfd, struct spool_file *sf, const struct envelope *env);
+/* The same at a root-relative path (delivery's staged copies); only
+ * spool_write() and close() apply to it. */
+int spool_create_path(int rootfd, const char *rel, struct spool_file *sf, const struct envelope *env);
 int spool_write(struct spool_file *sf, const void *p, size_t n);
 /* fsync + rename into queue/ + fsync dir. Blocking: run it on a worker. */
 int spool_commit(int rootfd, struct spool_file *sf);
@@ -68,7 +76,7 @@ void envelope_free(struct envelope *env);
 void envelope_add_rcpt(struct envelope *env, const char *rcpt);
 /* Ids in queue/ (at start-up), oldest first; caller frees with free(). */
 int spool_list_queue(int rootfd, char ***ids_r);
-/* Remove a delivered message (not fsync'd: a repeated delivery is harmless). */
+/* Remove a delivered message, durably (see deliver/progress.h). */
 int spool_done(int rootfd, const char *id);
 /* Move a queue entry to another spool directory ("remote", "held"). */
 int spool_move(int rootfd, const char *id, const char *to_dir);

@@ -3,7 +3,7 @@
  * ROOT/domains/DOMAIN/ACCOUNT-DIR/Maildir).
  *
  * mailstore_usage() sums the sizes and counts the messages of new/ and
- * cur/. mailstore_open() opens an account's Maildir, creating the account
+ * cur/ (cached, see below). mailstore_open() opens an account's Maildir, creating the account
  * directory and tmp/ new/ cur/ on first use.
  */
 #ifndef TERN_MAILSTORE_H
@@ -11,7 +11,31 @@
 
 #include <stdint.h>
 
+/* From the per-process usage cache: a subdirectory is counted again only
+ * when its mtime changed (so a 100,000-message mailbox costs two stat()s
+ * per check, not a scan). While a delivery or a POP3 session is changing
+ * the mailbox, the figures from just before are returned without waiting. */
 void mailstore_usage(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r);
+/* Counting everything now (userstat); refreshes the cache. */
+void mailstore_usage_exact(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r);
+/* Directory counts done so far (tests, benchmarks). */
+uint64_t mailstore_scans(void);
+/* Delivery's quota check: reserve bytes for a copy about to be stored
+ * when usage + copies being stored + bytes stays within max_bytes (0),
+ * else -1. Released with mailstore_release() once the copy is in place
+ * (and counted) or abandoned. */
+int mailstore_reserve(int rootfd, const char *domain, const char *dir, uint64_t bytes, uint64_t max_bytes);
+void mailstore_release(const char *domain, const char *dir, uint64_t bytes);
+/* Tern changing a Maildir (mdrel "domains/D/U/Maildir"): begin locks the
+ * mailbox's cache entry, end applies the changes in bytes and messages to
+ * new/ and cur/ and unlocks. */
+struct mailstore_change;
+struct mailstore_change *mailstore_change_begin(int rootfd, const char *mdrel);
+/* Between begin and end: the copy counted by this change was reserved
+ * (mailstore_reserve) - drop the reservation with the same lock. */
+void mailstore_change_unreserve(struct mailstore_change *c, uint64_t bytes);
+void mailstore_change_end(struct mailstore_change *c, int64_t dbytes_new, int64_t dcount_new, int64_t dbytes_cur,
+			  int64_t dcount_cur);
 int mailstore_open(int rootfd, const char *domain, const char *dir);
 
 /* The custom-domain rules for a domain that is not handled locally:
