@@ -82,3 +82,44 @@ void admin_cli_catchall_get(struct admin_ctx *ctx, const char *domain, char *out
 enum tern_err admin_cli_config_save(struct admin_ctx *ctx, const char *label, char *id_r, size_t sz);
 
 #endif
+
+/* ---- groups, mailing lists and domain defaults (admin_cli_objects.c) ----
+ *
+ * Groups (forwarders) and mailing lists are both XMail-style mailing-list
+ * accounts (type 'M', members in the store), so delivery, the controller's
+ * mluserlist and ClosedML treat them alike; the variable CliKind says which
+ * one the CLI shows it as ("group" or "list"). */
+#define ADMIN_CLI_KIND_VAR "CliKind"
+
+struct admin_cli_list_edit {
+	const char *kind;     /* "group" or "list" (stored at creation) */
+	const char *password; /* NULL: unchanged; a group without one gets a random one */
+	const char *const *vars; /* nvars (name, value) pairs; NULL value removes */
+	int nvars;
+	const char *const *add; /* member addresses to add */
+	int nadd;
+	const char *const *del; /* member addresses to remove */
+	int ndel;
+};
+
+/* Create or change a group/list with its members in one transaction. */
+enum tern_err admin_cli_list_commit(struct admin_ctx *ctx, const char *domain, const char *name, bool create,
+				    const struct admin_cli_list_edit *ed, char *detail_r, size_t dsz);
+
+/* The CLI kind of a mailing-list account: TERN_OK and "group"/"list" in
+ * kind_r (lists created elsewhere count as "list"); TERN_E_RECORD_NOT_FOUND
+ * when there is no such group/list. */
+enum tern_err admin_cli_list_kind(struct admin_ctx *ctx, const char *domain, const char *name, char *kind_r,
+				  size_t sz);
+
+/* Names of the groups/lists of kind in domain matching the wildcard
+ * pattern (NULL: all), streamed as one-field rows in store order. */
+enum tern_err admin_cli_list_names(struct admin_ctx *ctx, const char *domain, const char *kind, const char *pattern,
+				   dir_row_fn fn, void *arg);
+
+/* Change the defaults new accounts of domain inherit (its userdef.tab):
+ * npairs (name, value) pairs, NULL value removes. The file starts from the
+ * effective defaults (the domain's own or the server's) and is written
+ * durably. */
+enum tern_err admin_cli_domain_defaults_set(struct admin_ctx *ctx, const char *domain, const char *const *pairs,
+					    int npairs);

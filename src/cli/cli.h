@@ -62,6 +62,12 @@ enum cli_ctx {
 	CLI_CTX_ACCOUNT,
 	CLI_CTX_CONTACT,
 	CLI_CTX_QUOTAS,
+	CLI_CTX_LIMITS,     /* domain-account-limits */
+	CLI_CTX_DEF_QUOTAS, /* domain-accountDefaultQuotas */
+	CLI_CTX_DEF_LIMITS, /* domain-accountDefaultLimits */
+	CLI_CTX_GROUP,      /* domain-group */
+	CLI_CTX_LIST,       /* domain-list */
+	CLI_CTX_LIST_USER,  /* domain-list-user */
 	CLI_CTX__COUNT
 };
 
@@ -74,6 +80,8 @@ enum cli_attr_kind {
 	CLI_AT_SECRET, /* never shown */
 	CLI_AT_NUMBER, /* decimal, shown unquoted */
 	CLI_AT_CHOICE, /* one of a '|' list, shown unquoted */
+	CLI_AT_BOOL,   /* yes/no, stored 1/0 */
+	CLI_AT_SET,    /* "(a b)" of words from the '|' choices, shown as is */
 };
 
 enum cli_attr_flags {

@@ -26,6 +26,7 @@
 #include "../admin/settings.h"
 #include "../core/log.h"
 #include "../core/tabline.h"
+#include "../core/xmalloc.h"
 #include "cli.h"
 #include "cli_ctx.h"
 
@@ -235,13 +236,21 @@ const char *cli_attr_value(struct cli_session *s, int d, const struct cli_attr *
 			return kv->v ? kv->v : fixed;
 	}
 	if (!strcmp(a->key, "@name"))
-		return of->name;
-	const struct cli_kv *kv = cli_kv_find(&of->base, a->key);
-	return kv && kv->v ? kv->v : fixed;
+		return s->f[d].name[0] ? s->f[d].name : of->name;
+	for (int i = d; i >= od; i--) {
+		const struct cli_kv *kv = cli_kv_find(&s->f[i].base, a->key);
+		if (kv && kv->v)
+			return kv->v;
+	}
+	return fixed;
 }
 
 void cli_put_value(struct buf *out, const struct cli_attr *a, const char *v)
 {
+	if (a->kind == CLI_AT_BOOL) {
+		buf_puts(out, strcmp(v, "0") && strcasecmp(v, "no") && *v ? "yes" : "no");
+		return;
+	}
 	if (a->kind != CLI_AT_STRING) {
 		buf_puts(out, v);
 		return;
@@ -338,6 +347,10 @@ static const char *arg_meta(const struct cli_attr *a)
 		return "number";
 	case CLI_AT_CHOICE:
 		return a->choices ? a->choices : "value";
+	case CLI_AT_BOOL:
+		return "yes|no";
+	case CLI_AT_SET:
+		return "(list)";
 	default:
 		return "string";
 	}
@@ -402,6 +415,42 @@ static void h_version(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
+/* "(a b)" (or a single bare word) of words from choices "a|b|c", in the
+ * choices' spelling, into norm. */
+static bool set_value_norm(const char *choices, const char *v, char *norm, size_t nsz)
+{
+	char tmp[CLI_MAX_VALUE + 1];
+	snprintf(tmp, sizeof tmp, "%s", v);
+	char *p = tmp;
+	size_t l = strlen(p);
+	if (l >= 2 && p[0] == '(' && p[l - 1] == ')') {
+		p[l - 1] = '\0';
+		p++;
+	}
+	struct buf out = BUF_INIT;
+	buf_putc(&out, '(');
+	bool ok = true, first = true;
+	char *save = NULL;
+	for (char *w = strtok_r(p, " \t,", &save); w && ok; w = strtok_r(NULL, " \t,", &save)) {
+		ok = false;
+		for (const char *c = choices; *c;) {
+			size_t cl = strcspn(c, "|");
+			if (strlen(w) == cl && !strncasecmp(c, w, cl)) {
+				buf_printf(&out, "%s%.*s", first ? "" : " ", (int)cl, c);
+				first = false;
+				ok = true;
+				break;
+			}
+			c += cl + (c[cl] ? 1 : 0);
+		}
+	}
+	buf_putc(&out, ')');
+	if (ok)
+		snprintf(norm, nsz, "%.*s", (int)out.len, out.data);
+	buf_free(&out);
+	return ok;
+}
+
 /* SET attr value [attr value]... on the current frame's pending copy. */
 static bool set_check(struct cli_session *s, const struct cli_attr *a, const char *v, char *norm, size_t nsz)
 {
@@ -463,6 +512,23 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 		snprintf(norm, nsz, "%lld", x);
 		return true;
 	}
+	case CLI_AT_BOOL:
+		if (!strcasecmp(v, "yes") || !strcmp(v, "1") || !strcasecmp(v, "on")) {
+			snprintf(norm, nsz, "1");
+			return true;
+		}
+		if (!strcasecmp(v, "no") || !strcmp(v, "0") || !strcasecmp(v, "off")) {
+			snprintf(norm, nsz, "0");
+			return true;
+		}
+		cli_err(s, "Invalid value for %s (yes or no)", name);
+		return false;
+	case CLI_AT_SET:
+		if (!set_value_norm(a->choices, v, norm, nsz)) {
+			cli_err(s, "Invalid value for %s (a parenthesised set of: %s)", name, a->choices);
+			return false;
+		}
+		return true;
 	case CLI_AT_CHOICE: {
 		const char *c = a->choices;
 		while (*c) {
@@ -491,18 +557,47 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 void cli_h_set(struct cli_session *s, const struct cli_parsed *p)
 {
 	const struct cli_tokens *t = p->t;
-	int first = p->set_first, n = t->n - first;
 	struct cli_frame *f = cli_cur(s);
-	if (first < 0 || n <= 0 || n % 2) {
+	/* Pairs "attr value"; a value "(a b c)" spans several tokens. */
+	int names[CLI_MAX_ARGS];
+	char *joined[CLI_MAX_ARGS];
+	int np = 0;
+	bool shape = p->set_first >= 0 && p->set_first < t->n;
+	for (int i = shape ? p->set_first : t->n; i < t->n && shape;) {
+		if (i + 1 >= t->n) {
+			shape = false;
+			break;
+		}
+		names[np] = i;
+		struct buf v = BUF_INIT;
+		buf_puts(&v, t->v[i + 1]);
+		int j = i + 1;
+		if (!t->lit[j] && t->v[j][0] == '(' && t->v[j][strlen(t->v[j]) - 1] != ')') {
+			while (++j < t->n) {
+				buf_printf(&v, " %s", t->v[j]);
+				if (t->v[j][0] && t->v[j][strlen(t->v[j]) - 1] == ')')
+					break;
+			}
+			if (j >= t->n)
+				shape = false;
+		}
+		joined[np++] = xstrndup(v.data ? v.data : "", v.len);
+		buf_free(&v);
+		i = j + 1;
+	}
+	if (!shape || np == 0) {
+		for (int i = 0; i < np; i++)
+			free(joined[i]);
 		cli_err(s, "Invalid parameters");
 		return;
 	}
-	const struct cli_attr *attrs[CLI_MAX_ARGS / 2];
-	char *vals[CLI_MAX_ARGS / 2];
+	const struct cli_attr *attrs[CLI_MAX_ARGS];
+	char *vals[CLI_MAX_ARGS];
 	int k = 0;
 	bool ok = true;
-	for (int i = first; i + 1 < t->n; i += 2, k++) {
+	for (; k < np; k++) {
 		vals[k] = NULL;
+		int i = names[k];
 		attrs[k] = cli_attr_find(f->ctx, t->v[i]);
 		if (!attrs[k] || t->lit[i]) {
 			cli_err(s, "Unknown attribute %s", t->v[i]);
@@ -510,12 +605,14 @@ void cli_h_set(struct cli_session *s, const struct cli_parsed *p)
 			break;
 		}
 		char buf[CLI_MAX_VALUE + 1];
-		if (!set_check(s, attrs[k], t->v[i + 1], buf, sizeof buf)) {
+		if (!set_check(s, attrs[k], joined[k], buf, sizeof buf)) {
 			ok = false;
 			break;
 		}
 		vals[k] = strdup(buf);
 	}
+	for (int i = 0; i < np; i++)
+		free(joined[i]);
 	if (ok && f->edits.n + k > CLI_MAX_EDITS) {
 		cli_err(s, "Too many pending changes; COMMIT or DONE first");
 		ok = false;
@@ -673,6 +770,17 @@ static void load_domain_base(struct cli_session *s, struct cli_frame *f)
 	admin_cli_catchall_get(&s->ctx, f->name, target, sizeof target);
 	cli_kv_set(&f->base, "@catchAllType", target[0] ? "account" : "disabled");
 	cli_kv_set(&f->base, "@catchAllAccountName", target);
+	/* What new accounts start with (userdef.tab), for the accountDefault* contexts. */
+	struct cli_kvlist defs = {0};
+	char *d = admin_userdef_vars(s->srv->env, f->name);
+	cli_vars_parse(&defs, d);
+	free(d);
+	for (int i = 0; i < defs.n; i++) {
+		char key[300];
+		snprintf(key, sizeof key, "def:%s", defs.e[i].k);
+		cli_kv_set(&f->base, key, defs.e[i].v);
+	}
+	cli_kv_free(&defs);
 }
 
 static void h_update_domain(struct cli_session *s, const struct cli_parsed *p)
@@ -810,11 +918,6 @@ static void h_list_accounts(struct cli_session *s, const struct cli_parsed *p)
 	list_accounts(s, p->val[0], 'U', "The list of accounts:");
 }
 
-static void h_list_lists(struct cli_session *s, const struct cli_parsed *p)
-{
-	list_accounts(s, p->val[0], 'M', "The list of mailing lists:");
-}
-
 struct alias_rows {
 	struct cli_session *s;
 	struct cli_frame *f;
@@ -933,6 +1036,28 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 			catchall = "";
 		}
 	}
+	/* Defaults for new accounts first (the domain's userdef.tab). */
+	const char **defs = calloc((size_t)f->edits.n * 2 + 2, sizeof *defs);
+	int ndefs = 0;
+	for (int i = 0; i < f->edits.n; i++)
+		if (!strncmp(f->edits.e[i].k, "def:", 4)) {
+			defs[2 * ndefs] = f->edits.e[i].k + 4;
+			defs[2 * ndefs + 1] = f->edits.e[i].v;
+			ndefs++;
+		}
+	if (ndefs) {
+		enum tern_err de = admin_cli_domain_defaults_set(&s->ctx, f->domain, defs, ndefs);
+		if (de) {
+			free(defs);
+			cli_commit_failed(s, de, "Domain", f->domain);
+			return;
+		}
+		cli_detail_add(s, "domain %s defaults for new accounts:", f->domain);
+		for (int i = 0; i < ndefs; i++)
+			cli_detail_add(s, " %s=%s", defs[2 * i], defs[2 * i + 1] ? defs[2 * i + 1] : "(removed)");
+		cli_detail_add(s, "; ");
+	}
+	free(defs);
 	struct admin_cli_domain_edit ed = {
 		.alias_add = (const char *const *)f->alias_add.v,
 		.nalias_add = f->alias_add.n,
@@ -1220,7 +1345,7 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 		return;
 	}
 	const char *password = NULL;
-	const char **vars = calloc((size_t)f->edits.n * 2 + 2, sizeof *vars);
+	const char **vars = calloc((size_t)f->edits.n * 2 + 4, sizeof *vars);
 	int nvars = 0;
 	bool names_changed = false;
 	for (int i = 0; i < f->edits.n; i++) {
@@ -1235,6 +1360,13 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 			names_changed = true;
 		vars[2 * nvars] = kv->k;
 		vars[2 * nvars + 1] = kv->v;
+		nvars++;
+	}
+	/* The services limit decides whether the account receives mail. */
+	const struct cli_kv *svc = cli_kv_find(&f->edits, "Limits.services");
+	if (svc) {
+		vars[2 * nvars] = "ReceiveEnable";
+		vars[2 * nvars + 1] = !svc->v || strstr(svc->v, "smtpIn") ? "1" : "0";
 		nvars++;
 	}
 	char rn[2 * CLI_MAX_VALUE + 2];
@@ -1376,8 +1508,6 @@ static const struct cli_cmd table[] = {
 	{IN(DOMAIN), "SHOW", {SHOW_ATTR}, CLI_READS, cli_h_show, "Print the attributes of this domain."},
 	{IN(DOMAIN), "LIST Accounts", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: account*)", false}}, CLI_READS,
 	 h_list_accounts, "Table of the accounts, optionally filtered by a wildcard."},
-	{IN(DOMAIN), "LIST Lists", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: list*)", false}}, CLI_READS, h_list_lists,
-	 "Table of the mailing lists."},
 	{IN(DOMAIN), "LIST Aliases", {{0}}, CLI_READS, h_list_aliases_domain,
 	 "The other names of this domain (alias domains), pending changes included."},
 	{IN(DOMAIN),
@@ -1396,14 +1526,7 @@ static const struct cli_cmd table[] = {
 	 h_remove_alias_domain, "Remove another name of this domain (applied at COMMIT)."},
 	{IN(DOMAIN), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_domain,
 	 "Apply the pending changes of this domain and return to the root."},
-	{IN(DOMAIN), "LIST Groups", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
-	{IN(DOMAIN), "ADD Group", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
-	{IN(DOMAIN), "UPDATE Group", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
-	{IN(DOMAIN), "ADD List", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
-	{IN(DOMAIN), "UPDATE List", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 	{IN(DOMAIN), "CONFIG adminLimits", {{0}}, CLI_LATER, cli_h_later, NULL},
-	{IN(DOMAIN), "CONFIG accountDefaultQuotas", {{0}}, CLI_LATER, cli_h_later, NULL},
-	{IN(DOMAIN), "CONFIG accountDefaultLimits", {{0}}, CLI_LATER, cli_h_later, NULL},
 
 	/* account */
 	{IN(ACCOUNT), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set, NULL},
@@ -1418,7 +1541,6 @@ static const struct cli_cmd table[] = {
 	 h_remove_alias_account, "Remove another local part of this account (applied at COMMIT)."},
 	{IN(ACCOUNT), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_account,
 	 "Apply the account's pending changes (its sub-contexts' included) and return to the domain."},
-	{IN(ACCOUNT), "CONFIG Limits", {{0}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ACCOUNT), "CONFIG Filters", {{0}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ACCOUNT), "INHERIT SETTINGS", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 
