@@ -123,3 +123,53 @@ enum tern_err admin_cli_list_names(struct admin_ctx *ctx, const char *domain, co
  * durably. */
 enum tern_err admin_cli_domain_defaults_set(struct admin_ctx *ctx, const char *domain, const char *const *pairs,
 					    int npairs);
+
+/* ---- server settings and access rules (admin_cli_server.c) ---- */
+
+struct admin_cli_rule {
+	const char *ipset; /* addr or addr/len */
+	bool allow;
+	int priority; /* lower is evaluated first */
+};
+
+struct admin_cli_server_edit {
+	const char *const *settings; /* nsettings (name, value) pairs; NULL value = back to the default */
+	int nsettings;
+	const char *ipmap; /* non-NULL: replace this access map with rules */
+	const struct admin_cli_rule *rules;
+	int nrules;
+};
+
+/* Apply settings (checked against the registry) and access rules in one
+ * durable transaction. On TERN_E_INVALID detail_r names the setting or
+ * rule at fault. */
+enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_cli_server_edit *ed, char *detail_r,
+				      size_t dsz);
+
+/* Access-map precedence (higher wins) of a CLI priority (lower first), and back. */
+#define ADMIN_CLI_PREC(prio) (100000 - (prio))
+
+/* The rules of an access map: rows addr, mask, ALLOW|DENY, precedence. */
+enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_row_fn fn, void *arg);
+
+/* ---- admin users (AACL, admin_cli_aacl.c) ----
+ * Admin accounts are the store's (the controller's too). What the AACL
+ * adds is kept as settings: AaclDescription.<name> and
+ * AaclInterfaces.<name> ("(cli ctrl)": the front-ends the admin may log in
+ * to; no setting = all). */
+
+/* May admin `name` log in through front-end `via` ("cli", "ctrl")? */
+bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via);
+
+/* rows: name, description, interfaces */
+enum tern_err admin_cli_admin_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+bool admin_cli_admin_exists(struct admin_ctx *ctx, const char *name);
+
+/* Create (create = true; password required) or change an admin user: NULL
+ * fields stay unchanged; description/interfaces "" remove them. One
+ * transaction. */
+enum tern_err admin_cli_admin_save(struct admin_ctx *ctx, const char *name, bool create, const char *password,
+				   const char *description, const char *interfaces);
+
+/* Delete an admin user (never the last one, never the one acting). */
+enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);

@@ -68,6 +68,22 @@ enum cli_ctx {
 	CLI_CTX_GROUP,      /* domain-group */
 	CLI_CTX_LIST,       /* domain-list */
 	CLI_CTX_LIST_USER,  /* domain-list-user */
+	CLI_CTX_SERVER,     /* server */
+	CLI_CTX_SVC_CLI,    /* server-cli */
+	CLI_CTX_SVC_SMTPIN, /* server-smtpIncoming */
+	CLI_CTX_SVC_SMTPOUT, /* server-smtpOutgoing */
+	CLI_CTX_SVC_POP3,   /* server-pop3 */
+	CLI_CTX_LST_CLI,    /* server-cli-listener */
+	CLI_CTX_LST_SMTPIN, /* server-smtpIncoming-listener */
+	CLI_CTX_LST_POP3,   /* server-pop3-listener */
+	CLI_CTX_ACC_CLI,    /* server-cli-access-control */
+	CLI_CTX_ACC_SMTPIN, /* server-smtpIncoming-access-control */
+	CLI_CTX_RULE_CLI,   /* server-cli-access-control-allowrule */
+	CLI_CTX_RULE_SMTPIN, /* server-smtpIncoming-access-control-allowrule */
+	CLI_CTX_DNR,        /* server-dnr */
+	CLI_CTX_NAMESERVER, /* server-dnr-nameserver */
+	CLI_CTX_AACL,       /* aacl */
+	CLI_CTX_ADMIN_USER, /* aacl-adminUser */
 	CLI_CTX__COUNT
 };
 

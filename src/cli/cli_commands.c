@@ -715,7 +715,7 @@ static void h_list_alldomains(struct cli_session *s, const struct cli_parsed *p)
 	list_domains(s, p, "The list of all domains:");
 }
 
-static void h_save_config(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_save_config(struct cli_session *s, const struct cli_parsed *p)
 {
 	char id[160];
 	enum tern_err e = admin_cli_config_save(&s->ctx, p->val[0], id, sizeof id);
@@ -1468,7 +1468,7 @@ static const struct cli_cmd table[] = {
 	 h_list_domains, "Table of the domains, optionally filtered by a wildcard."},
 	{IN(ROOT), "LIST AllDomains", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: domain*)", false}}, CLI_READS,
 	 h_list_alldomains, "Table of all domains with their state."},
-	{IN(ROOT), "SAVE CONFIG", {{CLI_ARG_OPT_POS, NULL, "label", false}}, CLI_CHANGES, h_save_config,
+	{IN(ROOT), "SAVE CONFIG", {{CLI_ARG_OPT_POS, NULL, "label", false}}, CLI_CHANGES, cli_h_save_config,
 	 "Write a versioned snapshot of the configuration under the data root (snapshots/)."},
 	{IN(ROOT),
 	 "CREATE Domain",
@@ -1490,9 +1490,7 @@ static const struct cli_cmd table[] = {
 	 "CHANGE password",
 	 {{CLI_ARG_PAIR, "oldPassword", "pass", true}, {CLI_ARG_PAIR, "newPassword", "pass", true}},
 	 CLI_CHANGES, h_change_password, "Change the password of the admin user that is logged in."},
-	{IN(ROOT), "CONFIG SERVER", {{0}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ROOT), "ENTER QUEUE", {{0}}, CLI_LATER, cli_h_later, NULL},
-	{IN(ROOT), "ENTER AACL", {{0}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ROOT), "ENABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ROOT), "DISABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ROOT), "CREATE Subdomain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},

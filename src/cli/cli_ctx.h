@@ -20,6 +20,7 @@ void cli_h_later(struct cli_session *s, const struct cli_parsed *p);
 void cli_h_set(struct cli_session *s, const struct cli_parsed *p);
 void cli_h_show(struct cli_session *s, const struct cli_parsed *p);
 void cli_h_done(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_save_config(struct cli_session *s, const struct cli_parsed *p);
 
 /* names and values */
 void cli_attr_name(const struct cli_attr *a, char *out, size_t sz);

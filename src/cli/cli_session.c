@@ -482,6 +482,13 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 		conn_puts(&s->c, "-ERR: Too many failed logins from your address, try again later\r\n");
 		goto out;
 	}
+	/* The CLI service's access control (CONFIG SERVER / CONFIG CLI /
+	 * CONFIG AccessControl): no rule = everybody. */
+	if (!admin_ipmap_allows(rd, "cli", s->c.peer)) {
+		log_warn("cli: peer=%s refused by the CLI access rules", s->c.peer);
+		conn_puts(&s->c, "-ERR: Access denied for your address, closing connection\r\n");
+		goto out;
+	}
 	if (listen_active(srv->service_id) > settings_get_int(rd, "CliMaxSessions")) {
 		conn_printf(&s->c, "-ERR: %s\r\n", cli_err_text(TERN_E_BUSY));
 		goto out;

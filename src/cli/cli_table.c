@@ -18,12 +18,14 @@
 extern const struct cli_part cli_part_core;
 extern const struct cli_part cli_part_domain;
 extern const struct cli_part cli_part_server;
+extern const struct cli_part cli_part_dnr;
 extern const struct cli_part cli_part_aacl;
 
 static const struct cli_part *const parts[] = {
 	&cli_part_core,
 	&cli_part_domain,
 	&cli_part_server,
+	&cli_part_dnr,
 	&cli_part_aacl,
 };
 
