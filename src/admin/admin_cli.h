@@ -173,3 +173,33 @@ enum tern_err admin_cli_admin_save(struct admin_ctx *ctx, const char *name, bool
 
 /* Delete an admin user (never the last one, never the one acting). */
 enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);
+
+/* ---- snapshots: list, show, restore (admin_cli_restore.c) ----
+ *
+ * What a restore brings back (additive: nothing that exists now is
+ * deleted, no mailbox is touched):
+ *   - the server settings (server.tab) and the controller's access map
+ *     (ctrl.ipmap.tab): replaced by the snapshot's;
+ *   - domains, alias domains, aliases and external aliases the snapshot
+ *     has and the store lacks (a deleted domain comes back, with its alias
+ *     domains, aliases and catch-all);
+ *   - the variables of accounts/lists that exist (quota, contact info,
+ *     limits, list settings) set to the snapshot's values.
+ * Accounts and lists deleted since are not recreated: snapshots hold no
+ * passwords (their mailboxes are in the trash). Before changing anything
+ * the restore saves the current configuration as a snapshot labelled
+ * "before-restore-<version>", so it can itself be undone. One transaction. */
+
+/* rows: name, version, created, admin, peer (oldest first) */
+enum tern_err admin_cli_snapshot_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+/* One file of a snapshot (MANIFEST, a view, uservars.tab) into out. */
+enum tern_err admin_cli_snapshot_read(struct admin_ctx *ctx, const char *name, const char *file, struct buf *out);
+/* Names of the files a snapshot holds, for SHOW. */
+const char *const *admin_cli_snapshot_files(void);
+
+struct admin_cli_restore_report {
+	char before[160]; /* the snapshot saved first */
+	int settings, domains, aliasdomains, aliases, exaliases, vars, skipped;
+};
+
+enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, struct admin_cli_restore_report *r);

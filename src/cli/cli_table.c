@@ -20,6 +20,7 @@ extern const struct cli_part cli_part_domain;
 extern const struct cli_part cli_part_server;
 extern const struct cli_part cli_part_dnr;
 extern const struct cli_part cli_part_aacl;
+extern const struct cli_part cli_part_snapshots;
 
 static const struct cli_part *const parts[] = {
 	&cli_part_core,
@@ -27,6 +28,7 @@ static const struct cli_part *const parts[] = {
 	&cli_part_server,
 	&cli_part_dnr,
 	&cli_part_aacl,
+	&cli_part_snapshots,
 };
 
 #define NPARTS (int)(sizeof parts / sizeof *parts)
