@@ -45,8 +45,12 @@ static int admin_row(void *arg, const char *const *f, int n)
 {
 	struct cli_session *s = arg;
 	if (n >= 2) {
+		/* Table cells hold no spaces (clients split on them): SHOW has the exact text. */
 		char line[600];
 		snprintf(line, sizeof line, "%s | %s", f[0], f[1][0] ? f[1] : "-");
+		for (char *c = line + strlen(f[0]) + 3; *c; c++)
+			if (*c == ' ')
+				*c = '_';
 		cli_list_row(s, line);
 	}
 	return s->c.failed ? 1 : 0;

@@ -109,7 +109,7 @@ static bool addr_ok(const char *a)
 	}
 	if (inet_pton(AF_INET6, a, bin) == 1)
 		return true;
-	snprintf(host, sizeof host, "%s", a);
+	snprintf(host, sizeof host, "%.127s", a);
 	char *c = strchr(host, ':');
 	if (c) {
 		*c = '\0';
