@@ -258,3 +258,9 @@ def test_help_of_new_contexts_from_table(cli, dom):
     r = cli.cmd("HELP")
     assert r.pieces[1] == "The commands available for the List context are:"
     assert any(p.startswith("ADD User [email] <email> [name <name>] - ") for p in r.pieces)
+
+
+def test_zz_handlers_move_as_the_table_says(server):
+    # The session logs any command whose handler moved elsewhere than its
+    # table row says (the row is what tern check / tern reference read).
+    assert "command table mismatch" not in server.log

@@ -310,3 +310,9 @@ def test_aacl_admin_users_and_interfaces(fresh_server):
     assert not log_has(srv, "0ps-Secret")
     assert not log_has(srv, "N3w-Secret")
     cli.close()
+
+
+def test_zz_handlers_move_as_the_table_says(server):
+    # The session logs any command whose handler moved elsewhere than its
+    # table row says (the row is what tern check / tern reference read).
+    assert "command table mismatch" not in server.log
