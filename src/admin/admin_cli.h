@@ -152,16 +152,18 @@ enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_
 /* The rules of an access map: rows addr, mask, ALLOW|DENY, precedence. */
 enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_row_fn fn, void *arg);
 
-/* ---- admin users (AACL, admin_cli_aacl.c) ----
+/* ---- admin users and groups (AACL, admin_cli_aacl.c) ----
  * Admin accounts are the store's (the controller's too). What the AACL
- * adds is kept as settings: AaclDescription.<name> and
- * AaclInterfaces.<name> ("(cli ctrl)": the front-ends the admin may log in
- * to; no setting = all). */
+ * adds is kept as settings: AaclDescription.<name>, AaclInterfaces.<name>
+ * ("(cli ctrl)": the front-ends the admin may log in to), AaclParents.<name>
+ * ("(g1 g2)": its admin groups); a group is AaclGroup.<g> (its interfaces)
+ * with AaclGroupDescription.<g>. An admin may log in through the union of
+ * its own and its groups' interfaces; when none of them sets any: all. */
 
 /* May admin `name` log in through front-end `via` ("cli", "ctrl")? */
 bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via);
 
-/* rows: name, description, interfaces */
+/* rows: name, description, interfaces, parents */
 enum tern_err admin_cli_admin_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
 bool admin_cli_admin_exists(struct admin_ctx *ctx, const char *name);
 
@@ -169,7 +171,16 @@ bool admin_cli_admin_exists(struct admin_ctx *ctx, const char *name);
  * fields stay unchanged; description/interfaces "" remove them. One
  * transaction. */
 enum tern_err admin_cli_admin_save(struct admin_ctx *ctx, const char *name, bool create, const char *password,
-				   const char *description, const char *interfaces);
+				   const char *description, const char *interfaces, const char *parents);
+
+/* rows: name, description, interfaces, members ("(a b)") */
+enum tern_err admin_cli_group_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+bool admin_cli_group_exists(struct admin_ctx *ctx, const char *name);
+/* interfaces "" = every interface. */
+enum tern_err admin_cli_group_save(struct admin_ctx *ctx, const char *name, bool create, const char *description,
+				   const char *interfaces);
+/* Delete a group; with members only when forced (they leave it). */
+enum tern_err admin_cli_group_del(struct admin_ctx *ctx, const char *name, bool forced);
 
 /* Delete an admin user (never the last one, never the one acting). */
 enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);

@@ -84,6 +84,8 @@ enum cli_ctx {
 	CLI_CTX_NAMESERVER, /* server-dnr-nameserver */
 	CLI_CTX_AACL,       /* aacl */
 	CLI_CTX_ADMIN_USER, /* aacl-adminUser */
+	CLI_CTX_ADMIN_GROUP, /* aacl-adminGroup */
+	/* At most 31 contexts while masks are 32-bit (CLI_IN, cli_move_row). */
 	CLI_CTX__COUNT
 };
 

@@ -280,12 +280,11 @@ def test_aacl_admin_users_and_interfaces(fresh_server):
     assert r.raw == b"+OK: command successful\r\n<aacl-adminUser#> "
     cli.ok('SET description "Night shift" interfaces (cli)')
     attrs = show_attrs(cli.cmd("SHOW"))
-    assert attrs == {"name": '"ops"', "description": '"Night shift"', "interfaces": "(cli)"}
+    assert attrs == {"name": '"ops"', "description": '"Night shift"', "interfaces": "(cli)", "parents": "()"}
     cli.err("GRANT permission (manageAccounts) domain x.test", None, "aacl-adminUser")
     assert cli.cmd("DONE").raw == b"+OK: command successful\r\n<aacl#> "
     assert table_rows(cli.cmd("LIST admin-users")) == ["admin | -", "ops | Night_shift"]
     cli.err("ADD admin-user name ops password x", "Admin user ops already exists", "aacl")
-    cli.err("ADD admin-group name g", None, "aacl")
     # ops may use the CLI but not the controller
     ops = srv.cli(user="ops", password="0ps-Secret")
     ops.close()
@@ -309,6 +308,41 @@ def test_aacl_admin_users_and_interfaces(fresh_server):
     assert log_has(srv, "cli: admin=admin", "DONE", "admin user ops created: password=*** description=Night shift interfaces=(cli)")
     assert not log_has(srv, "0ps-Secret")
     assert not log_has(srv, "N3w-Secret")
+    cli.close()
+
+
+def test_aacl_admin_groups_grant_interfaces(fresh_server):
+    srv = fresh_server
+    cli = srv.cli()
+    cli.ok("ENTER AACL")
+    r = cli.cmd("ADD admin-group name opsgrp")
+    assert r.raw == b"+OK: command successful\r\n<aacl-adminGroup#> "
+    cli.ok('SET interfaces (ctrl) description "Ops team"')
+    cli.ok("DONE", "aacl")
+    r = cli.cmd("LIST admin-groups")
+    assert r.raw == (b"\r\nThe list of admin groups:\r\n\r\nname | description\r\n------------------------------\r\n"
+                     b"opsgrp | Ops_team\r\n\r\n+OK: command successful\r\n<aacl#> ")
+    cli.err("ADD admin-group name opsgrp", "Admin group opsgrp already exists", "aacl")
+    cli.ok("ADD admin-user name carl password C4rl-pw")
+    cli.ok("SET interfaces (cli)")
+    cli.err("ADD parent-group nosuch", "Admin group nosuch not found", "aacl-adminUser")
+    cli.ok("ADD parent-group opsgrp")
+    assert simple_items(cli.cmd("LIST parents")) == ["opsgrp"]
+    cli.ok("DONE", "aacl")
+    # own interfaces (cli) plus the group's (ctrl)
+    srv.cli(user="carl", password="C4rl-pw").close()
+    srv.connect(user="carl", password="C4rl-pw").close()
+    cli.ok("UPDATE admin-group opsgrp", "aacl-adminGroup")
+    assert simple_items(cli.cmd("LIST members")) == ["carl"]
+    cli.ok("BACK", "aacl")
+    cli.err("REMOVE admin-group opsgrp", "Commit failed: admin group opsgrp has members (REMOVE admin-group opsgrp forced)")
+    cli.ok("REMOVE admin-group opsgrp forced", "aacl")
+    assert show_attrs(cli.cmd("SHOW admin-user carl"))["parents"] == "()"
+    with pytest.raises(Exception):
+        srv.connect(user="carl", password="C4rl-pw")
+    srv.cli(user="carl", password="C4rl-pw").close()
+    assert log_has(srv, "cli: admin=admin peer=127.0.0.1: DONE", "admin group opsgrp created: description=Ops team interfaces=(ctrl)")
+    assert log_has(srv, "REMOVE admin-group opsgrp forced", "admin group opsgrp deleted")
     cli.close()
 
 
