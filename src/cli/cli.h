@@ -85,6 +85,7 @@ enum cli_ctx {
 	CLI_CTX_AACL,       /* aacl */
 	CLI_CTX_ADMIN_USER, /* aacl-adminUser */
 	CLI_CTX_ADMIN_GROUP, /* aacl-adminGroup */
+	CLI_CTX_SSLCONTROL, /* server-<service>-listener-sslcontrol (parent link: the CLI's listener) */
 	/* At most 31 contexts while masks are 32-bit (CLI_IN, cli_move_row). */
 	CLI_CTX__COUNT
 };

@@ -85,7 +85,21 @@ static const struct cli_attr rule_attrs[] = {
 	{"priority", CLI_AT_NUMBER, "@prio", NULL, 0, 100000, "100", 0, "Evaluation order (lower first)."},
 };
 
+/* TLS as Tern does it (core/tls.c): one certificate for every listener,
+ * TLS 1.2 and later, no client certificates. Shown; only these values are
+ * accepted. */
+static const struct cli_attr ssl_attrs[] = {
+	{"allowedVersions", CLI_AT_SET, NULL, "tls1_2|tls1_3", 0, 0, "(tls1_2 tls1_3)", 0,
+	 "Protocol versions; this server speaks TLS 1.2 and 1.3 only."},
+	{"certFile", CLI_AT_STRING, "@certFile", NULL, 0, 0, "", CLI_AF_NOSET,
+	 "Certificate and key (PEM) of every listener: tls/server.crt and .key under the data root (read-only)."},
+	{"caFile", CLI_AT_STRING, NULL, NULL, 0, 0, "none", 0, "Client certificates are not verified; only none."},
+	{"requestClientAuth", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0, "Client certificates are not asked for; only no."},
+	{"useEphemeralKey", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Ephemeral (EC)DH keys are always used; only yes."},
+};
+
 static const struct cli_ctx_reg server_ctxs[] = {
+	{CLI_CTX_SSLCONTROL, {"sslcontrol", "SSLControl", "TLS setup", ssl_attrs, N(ssl_attrs), CLI_CTX_LST_CLI}},
 	{CLI_CTX_SERVER, {"server", "Server", "server", server_attrs, N(server_attrs), CLI_CTX_ROOT}},
 	{CLI_CTX_SVC_CLI, {"cli", "CLI", "service", cli_attrs, N(cli_attrs), CLI_CTX_SERVER}},
 	{CLI_CTX_SVC_SMTPIN, {"smtpIncoming", "SMTP-Incoming", "service", smtpin_attrs, N(smtpin_attrs), CLI_CTX_SERVER}},
@@ -731,6 +745,19 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 	free(vals[1]);
 }
 
+static void h_config_ssl(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	char cert[600];
+	snprintf(cert, sizeof cert, "%s/tls/server.crt", s->srv->env->root);
+	struct cli_frame *f = cli_push(s, CLI_CTX_SSLCONTROL);
+	if (!f)
+		return;
+	snprintf(f->name, sizeof f->name, "%s", s->f[s->depth - 1].name);
+	cli_kv_set(&f->base, "@certFile", cert);
+	cli_ok(s);
+}
+
 /* ---- COMMIT of the server and of services ---- */
 
 static int rule_cmp(const void *a, const void *b)
@@ -881,6 +908,11 @@ static const struct cli_cmd server_cmds[] = {
 	{LISTENERS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the listener's attributes."},
 	{LISTENERS, "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_listener,
 	 "Store the listener (effective at the next start) and return to the service."},
+	{LISTENERS, "CONFIG SSLCONTROL", {{0}}, CLI_READS | CLI_ENTERS(SSLCONTROL), h_config_ssl,
+	 "Enter the TLS parameters of the listener."},
+	{IN(SSLCONTROL), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(SSLCONTROL), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the TLS parameters."},
+	{IN(SSLCONTROL), "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_done, "Return to the listener."},
 
 	/* access control */
 	{IN(SVC_CLI), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_CLI), h_config_access,

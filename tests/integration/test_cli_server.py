@@ -111,6 +111,15 @@ def test_listeners_are_the_listen_settings(server, c):
     cli.err("SET address 127.0.0.1:1", None, "server-pop3-listener")
     cli.ok("SET sslEnable yes")
     assert show_attrs(cli.cmd("SHOW"))["address"] == f'"{addr}"'
+    r = cli.cmd("CONFIG SSLCONTROL")
+    assert r.raw == b"+OK: command successful\r\n<server-pop3-listener-sslcontrol#> "
+    tls = show_attrs(cli.cmd("SHOW"))
+    assert tls["allowedVersions"] == "(tls1_2 tls1_3)"
+    assert tls["certFile"] == f'"{srv.root}/tls/server.crt"'
+    cli.err("SET allowedVersions (tls1_1 tls1_2)", None, "server-pop3-listener-sslcontrol")
+    cli.err("SET certFile /etc/x.pem", "Attribute certFile is read-only", "server-pop3-listener-sslcontrol")
+    cli.ok("SET allowedVersions (tls1_2 tls1_3) requestClientAuth no")
+    cli.ok("DONE", "server-pop3-listener")
     r = cli.cmd("COMMIT")
     assert r.raw == f"+OK: {COMMITTED}\r\n<server-pop3#> ".encode()
     assert server_tab(c)["Pop3sListen"].endswith("," + addr)
