@@ -86,12 +86,13 @@ enum cli_ctx {
 	CLI_CTX_ADMIN_USER, /* aacl-adminUser */
 	CLI_CTX_ADMIN_GROUP, /* aacl-adminGroup */
 	CLI_CTX_SSLCONTROL, /* server-<service>-listener-sslcontrol (parent link: the CLI's listener) */
-	/* At most 31 contexts while masks are 32-bit (CLI_IN, cli_move_row). */
+	/* At most 32 contexts while masks are 32-bit (CLI_IN, cli_move_row): one is left. */
 	CLI_CTX__COUNT
 };
 
 #define CLI_IN(c) (1u << (c))
-#define CLI_ANY ((1u << CLI_CTX__COUNT) - 1)
+/* Every context (written so that 32 contexts need no 1u << 32). */
+#define CLI_ANY (((1u << (CLI_CTX__COUNT - 1)) - 1) | (1u << (CLI_CTX__COUNT - 1)))
 #define CLI_AUTHED (CLI_ANY & ~CLI_IN(CLI_CTX_LOGIN))
 
 enum cli_attr_kind {
