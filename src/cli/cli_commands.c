@@ -1412,6 +1412,59 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok_text(s, COMMIT_TEXT);
 }
 
+/* SHOW RegistryInformation: the keys CLI2's scripts read (spec 6.6). Tern
+ * records the last POP3 login only; other logins and the creation date are
+ * unknown and print as the epoch, the spec's "never". */
+struct stat_rows {
+	char date[64], ip[64], size[32], count[32];
+};
+
+static int stat_row(void *arg, const char *const *f, int n)
+{
+	struct stat_rows *sr = arg;
+	if (n < 2)
+		return 0;
+	if (!strcmp(f[0], "LastLoginTimeDate"))
+		snprintf(sr->date, sizeof sr->date, "%s", f[1]);
+	else if (!strcmp(f[0], "LastLoginIP"))
+		snprintf(sr->ip, sizeof sr->ip, "%s", f[1]);
+	else if (!strcmp(f[0], "MailboxSize"))
+		snprintf(sr->size, sizeof sr->size, "%s", f[1]);
+	else if (!strcmp(f[0], "MailboxMessages"))
+		snprintf(sr->count, sizeof sr->count, "%s", f[1]);
+	return 0;
+}
+
+static void h_show_registry(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	struct stat_rows sr = {"", "0.0.0.0", "0", "0"};
+	char epoch[64];
+	admin_format_date(0, epoch, sizeof epoch);
+	if (!f->create && admin_user_stat(&s->ctx, f->domain, f->name, stat_row, &sr) != TERN_OK) {
+		cli_err(s, "Account %s not found", f->name);
+		return;
+	}
+	bool never = !strcmp(sr.ip, "0.0.0.0") || !sr.date[0];
+	struct buf out = BUF_INIT;
+	buf_puts(&out, "\r\nThe registry information of this account:\r\n");
+	buf_printf(&out, "Creation Date = %s\r\nModification Date = %s\r\n", epoch, epoch);
+	buf_printf(&out, "POP3 Last Login Date = %s\r\nPOP3 Last Login IP = %s\r\n", never ? epoch : sr.date,
+		   never ? "0.0.0.0" : sr.ip);
+	static const char *const others[] = {"IMAP", "WebMail", "Active Sync", "OLK"};
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+		buf_printf(&out, "%s Last Login Date = %s\r\n%s Last Login IP = 0.0.0.0\r\n", others[i], epoch,
+			   others[i]);
+	/* KB, like every size of the CLI */
+	unsigned long long bytes = strtoull(sr.size, NULL, 10);
+	buf_printf(&out, "Mbox size = %llu\r\nMbox message count = %s\r\nMbox folder count = 1\r\n\r\n",
+		   (bytes + 1023) / 1024, sr.count);
+	conn_write(&s->c, out.data, out.len);
+	buf_free(&out);
+	cli_ok(s);
+}
+
 /* ---- quotas ---- */
 
 static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
@@ -1539,6 +1592,8 @@ static const struct cli_cmd table[] = {
 	 h_remove_alias_account, "Remove another local part of this account (applied at COMMIT)."},
 	{IN(ACCOUNT), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_account,
 	 "Apply the account's pending changes (its sub-contexts' included) and return to the domain."},
+	{IN(ACCOUNT), "SHOW RegistryInformation", {{0}}, CLI_READS, h_show_registry,
+	 "Print creation and last-login dates and mailbox usage (dates never recorded print as the epoch)."},
 	{IN(ACCOUNT), "CONFIG Filters", {{0}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ACCOUNT), "INHERIT SETTINGS", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 
