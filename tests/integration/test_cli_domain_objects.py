@@ -264,3 +264,21 @@ def test_zz_handlers_move_as_the_table_says(server):
     # The session logs any command whose handler moved elsewhere than its
     # table row says (the row is what tern check / tern reference read).
     assert "command table mismatch" not in server.log
+
+
+def test_replies_of_the_new_contexts_are_one_write(cli, dom):
+    # XKOI-style clients read each reply with one recv().
+    cli.ok(f"UPDATE Domain name {dom}")
+    cli.ok("ADD List name big password x")
+    for i in range(150):
+        cli.ok(f"ADD User member{i:03d}@example.net name Member_{i}")
+        cli.ok("DONE")
+    cli.send_line("LIST Users")
+    data = cli.recv_once()
+    assert data.startswith(b"\r\nThe list of users:\r\n\r\nemail | name\r\n")
+    assert data.endswith(b"+OK: command successful\r\n<domain-list#> ")
+    assert data.count(b"@example.net | Member_") == 150
+    cli.ok("COMMIT", "domain")
+    cli.send_line("SHOW List big")
+    data = cli.recv_once()
+    assert data.endswith(b"\r\n\r\n+OK: command successful\r\n<domain#> ")
