@@ -1465,6 +1465,32 @@ static void h_show_registry(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
+/* INHERIT SETTINGS FROM domainDefaults: every variable the domain's
+ * defaults set goes back to its default value in the pending copy. */
+static void h_inherit_defaults(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	struct cli_kvlist defs = {0};
+	char *d = admin_userdef_vars(s->srv->env, f->domain);
+	cli_vars_parse(&defs, d);
+	free(d);
+	if (f->edits.n + defs.n > CLI_MAX_EDITS) {
+		cli_kv_free(&defs);
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return;
+	}
+	for (int i = 0; i < defs.n; i++)
+		cli_kv_set(&f->edits, defs.e[i].k, defs.e[i].v);
+	cli_kv_free(&defs);
+	cli_ok(s);
+}
+
+static void h_inherit_class(struct cli_session *s, const struct cli_parsed *p)
+{
+	cli_err(s, "Account class %s not found (this server has no account classes)", p->val[0]);
+}
+
 /* ---- quotas ---- */
 
 static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
@@ -1595,7 +1621,10 @@ static const struct cli_cmd table[] = {
 	{IN(ACCOUNT), "SHOW RegistryInformation", {{0}}, CLI_READS, h_show_registry,
 	 "Print creation and last-login dates and mailbox usage (dates never recorded print as the epoch)."},
 	{IN(ACCOUNT), "CONFIG Filters", {{0}}, CLI_LATER, cli_h_later, NULL},
-	{IN(ACCOUNT), "INHERIT SETTINGS", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
+	{IN(ACCOUNT), "INHERIT SETTINGS FROM domainDefaults", {{0}}, CLI_PENDING, h_inherit_defaults,
+	 "Take the domain's defaults for new accounts again (quota, limits; applied at COMMIT)."},
+	{IN(ACCOUNT), "INHERIT SETTINGS FROM accountClass", {{CLI_ARG_POS, NULL, "accountClassName", false}},
+	 CLI_NOHELP, h_inherit_class, "Account classes are not supported."},
 
 	/* contact info, quotas */
 	{IN(CONTACT) | IN(QUOTAS), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set,

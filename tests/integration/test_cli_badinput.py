@@ -170,7 +170,7 @@ def test_not_yet_supported_commands_say_so(cli, dom):
     cli.err("CONFIG adminLimits", "CONFIG adminLimits is not supported by this server yet", "domain")
     cli.ok("ADD Account name u1 password pw", "domain-account")
     cli.err("CONFIG Filters", "CONFIG Filters is not supported by this server yet", "domain-account")
-    cli.err("INHERIT SETTINGS FROM accountClass x", "INHERIT SETTINGS is not supported by this server yet")
+    cli.err("INHERIT SETTINGS FROM accountClass x", "Account class x not found (this server has no account classes)")
     cli.ok("BACK", "domain")
 
 

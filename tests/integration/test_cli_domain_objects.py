@@ -235,6 +235,18 @@ def test_domain_defaults_for_new_accounts(server, cli, c, dom):
     cli.ok("DONE")
     cli.ok("COMMIT")
     assert uservars(c, dom, "frank")["MaxMBSize"] == "2048"
+    # INHERIT SETTINGS FROM domainDefaults does the same for every default
+    cli.ok("UPDATE Account frank")
+    cli.ok("CONFIG Quotas")
+    cli.ok("SET totalMessageSize 5")
+    cli.ok("DONE")
+    cli.ok("COMMIT")
+    assert uservars(c, dom, "frank")["MaxMBSize"] == "5"
+    cli.ok("UPDATE Account frank")
+    cli.ok("INHERIT SETTINGS FROM domainDefaults", "domain-account")
+    cli.ok("COMMIT", "domain")
+    v = uservars(c, dom, "frank")
+    assert v["MaxMBSize"] == "2048" and v["Limits.sentMessagesCount"] == "7"
     # SHOW in the defaults context reads the stored defaults; BACK drops edits
     cli.ok("CONFIG accountDefaultQuotas")
     assert show_attrs(cli.cmd("SHOW"))["totalMessageSize"] == "2048"
