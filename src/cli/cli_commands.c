@@ -1037,13 +1037,20 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 		}
 	}
 	/* Defaults for new accounts first (the domain's userdef.tab). */
-	const char **defs = calloc((size_t)f->edits.n * 2 + 2, sizeof *defs);
+	const char **defs = calloc((size_t)f->edits.n * 2 + 4, sizeof *defs);
 	int ndefs = 0;
 	for (int i = 0; i < f->edits.n; i++)
 		if (!strncmp(f->edits.e[i].k, "def:", 4)) {
 			defs[2 * ndefs] = f->edits.e[i].k + 4;
 			defs[2 * ndefs + 1] = f->edits.e[i].v;
 			ndefs++;
+			/* as for an account: the services decide ReceiveEnable */
+			if (!strcmp(f->edits.e[i].k, "def:Limits.services")) {
+				defs[2 * ndefs] = "ReceiveEnable";
+				defs[2 * ndefs + 1] =
+					!f->edits.e[i].v || strstr(f->edits.e[i].v, "smtpIn") ? "1" : "0";
+				ndefs++;
+			}
 		}
 	if (ndefs) {
 		enum tern_err de = admin_cli_domain_defaults_set(&s->ctx, f->domain, defs, ndefs);

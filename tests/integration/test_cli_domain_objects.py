@@ -208,7 +208,7 @@ def test_domain_defaults_for_new_accounts(server, cli, c, dom):
     cli.ok("SET totalMessageSize 2048")
     cli.ok("DONE", "domain")
     cli.ok("CONFIG accountDefaultLimits", "domain-accountDefaultLimits")
-    cli.ok("SET sentMessagesCount 7")
+    cli.ok("SET sentMessagesCount 7 services (pop3 smtpOut)")
     cli.ok("DONE", "domain")
     cli.ok("COMMIT", "")
     tab = "\n".join(c.listing("cfgfileget", f"domains/{dom}/userdef.tab"))
@@ -221,6 +221,7 @@ def test_domain_defaults_for_new_accounts(server, cli, c, dom):
     assert uservars(c, dom, "frank")["MaxMBSize"] == "2048"
     c.ok("useradd", dom, "gina", "G1na-pw", "U")
     assert uservars(c, dom, "gina")["Limits.sentMessagesCount"] == "7"
+    assert uservars(c, dom, "gina")["ReceiveEnable"] == "0"        # no smtpIn in the default services
     # RESET in the account goes back to the default
     cli.ok("UPDATE Account frank")
     cli.ok("CONFIG Quotas")
