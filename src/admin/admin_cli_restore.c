@@ -235,6 +235,10 @@ static enum tern_err tx_restore(struct dir_conn *c, void *arg)
 	}
 	for (int i = 0; !e && i < rs->aliasdomains.n; i++) {
 		const char *al = rs->aliasdomains.f[i][0], *real = rs->aliasdomains.f[i][1];
+		if (admin_check_domain(al) != TERN_OK) {
+			r->skipped++;
+			continue;
+		}
 		if (!dir_domain_exists(c, real) || dir_domain_exists(c, al) || dir_aliasdomain_exists(c, al))
 			continue;
 		if (!(e = dir_aliasdomain_add(c, al, real)))
@@ -242,6 +246,10 @@ static enum tern_err tx_restore(struct dir_conn *c, void *arg)
 	}
 	for (int i = 0; !e && i < rs->aliases.n; i++) {
 		char **f = rs->aliases.f[i];
+		if ((admin_check_user(f[1]) != TERN_OK && strcmp(f[1], "*")) || !*f[2] || !admin_value_ok(f[2])) {
+			r->skipped++;
+			continue;
+		}
 		if (!dir_domain_exists(c, f[0]) || dir_alias_exists(c, f[0], f[1]) || dir_user_get(c, f[0], f[1], NULL))
 			continue;
 		if (!(e = dir_alias_add(c, f[0], f[1], f[2])))
@@ -249,6 +257,10 @@ static enum tern_err tx_restore(struct dir_conn *c, void *arg)
 	}
 	for (int i = 0; !e && i < rs->exaliases.n; i++) {
 		char **f = rs->exaliases.f[i];
+		if (admin_check_domain(f[0]) != TERN_OK || admin_check_user(f[1]) != TERN_OK) {
+			r->skipped++;
+			continue;
+		}
 		if (dir_exalias_exists(c, f[0], f[1]) || !dir_user_get(c, f[2], f[3], NULL))
 			continue;
 		if (!(e = dir_exalias_add(c, f[0], f[1], f[2], f[3])))
