@@ -479,6 +479,12 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 		return true;
 	}
 	struct cli_frame *f = cli_cur(s);
+	/* A server setting: the registry's own check, at SET already. */
+	if (!strncmp(a->key, "set:", 4) && (a->kind == CLI_AT_STRING || a->kind == CLI_AT_SET) &&
+	    settings_validate(a->key + 4, v) != TERN_OK) {
+		cli_err(s, "Invalid value for %s", name);
+		return false;
+	}
 	if (!strcmp(a->key, "@name")) {
 		if (f->ctx == CLI_CTX_DOMAIN_CREATE) {
 			if (strlen(v) > 253 || admin_check_domain(v) != TERN_OK) {
