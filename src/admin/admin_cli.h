@@ -82,3 +82,135 @@ void admin_cli_catchall_get(struct admin_ctx *ctx, const char *domain, char *out
 enum tern_err admin_cli_config_save(struct admin_ctx *ctx, const char *label, char *id_r, size_t sz);
 
 #endif
+
+/* ---- groups, mailing lists and domain defaults (admin_cli_objects.c) ----
+ *
+ * Groups (forwarders) and mailing lists are both XMail-style mailing-list
+ * accounts (type 'M', members in the store), so delivery, the controller's
+ * mluserlist and ClosedML treat them alike; the variable CliKind says which
+ * one the CLI shows it as ("group" or "list"). */
+#define ADMIN_CLI_KIND_VAR "CliKind"
+
+struct admin_cli_list_edit {
+	const char *kind;     /* "group" or "list" (stored at creation) */
+	const char *password; /* NULL: unchanged; a group without one gets a random one */
+	const char *const *vars; /* nvars (name, value) pairs; NULL value removes */
+	int nvars;
+	const char *const *add; /* member addresses to add */
+	int nadd;
+	const char *const *del; /* member addresses to remove */
+	int ndel;
+};
+
+/* Create or change a group/list with its members in one transaction. */
+enum tern_err admin_cli_list_commit(struct admin_ctx *ctx, const char *domain, const char *name, bool create,
+				    const struct admin_cli_list_edit *ed, char *detail_r, size_t dsz);
+
+/* The CLI kind of a mailing-list account: TERN_OK and "group"/"list" in
+ * kind_r (lists created elsewhere count as "list"); TERN_E_RECORD_NOT_FOUND
+ * when there is no such group/list. */
+enum tern_err admin_cli_list_kind(struct admin_ctx *ctx, const char *domain, const char *name, char *kind_r,
+				  size_t sz);
+
+/* Names of the groups/lists of kind in domain matching the wildcard
+ * pattern (NULL: all), streamed as one-field rows in store order. */
+enum tern_err admin_cli_list_names(struct admin_ctx *ctx, const char *domain, const char *kind, const char *pattern,
+				   dir_row_fn fn, void *arg);
+
+/* Change the defaults new accounts of domain inherit (its userdef.tab):
+ * npairs (name, value) pairs, NULL value removes. The file starts from the
+ * effective defaults (the domain's own or the server's) and is written
+ * durably. */
+enum tern_err admin_cli_domain_defaults_set(struct admin_ctx *ctx, const char *domain, const char *const *pairs,
+					    int npairs);
+
+/* ---- server settings and access rules (admin_cli_server.c) ---- */
+
+struct admin_cli_rule {
+	const char *ipset; /* addr or addr/len */
+	bool allow;
+	int priority; /* lower is evaluated first */
+};
+
+struct admin_cli_server_edit {
+	const char *const *settings; /* nsettings (name, value) pairs; NULL value = back to the default */
+	int nsettings;
+	const char *ipmap; /* non-NULL: replace this access map with rules */
+	const struct admin_cli_rule *rules;
+	int nrules;
+};
+
+/* Apply settings (checked against the registry) and access rules in one
+ * durable transaction. On TERN_E_INVALID detail_r names the setting or
+ * rule at fault. */
+enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_cli_server_edit *ed, char *detail_r,
+				      size_t dsz);
+
+/* Access-map precedence (higher wins) of a CLI priority (lower first), and back. */
+#define ADMIN_CLI_PREC(prio) (100000 - (prio))
+
+/* The rules of an access map: rows addr, mask, ALLOW|DENY, precedence. */
+enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_row_fn fn, void *arg);
+
+/* ---- admin users and groups (AACL, admin_cli_aacl.c) ----
+ * Admin accounts are the store's (the controller's too). What the AACL
+ * adds is kept as settings: AaclDescription.<name>, AaclInterfaces.<name>
+ * ("(cli ctrl)": the front-ends the admin may log in to), AaclParents.<name>
+ * ("(g1 g2)": its admin groups); a group is AaclGroup.<g> (its interfaces)
+ * with AaclGroupDescription.<g>. An admin may log in through the union of
+ * its own and its groups' interfaces; when none of them sets any: all. */
+
+/* May admin `name` log in through front-end `via` ("cli", "ctrl")? */
+bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via);
+
+/* rows: name, description, interfaces, parents */
+enum tern_err admin_cli_admin_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+bool admin_cli_admin_exists(struct admin_ctx *ctx, const char *name);
+
+/* Create (create = true; password required) or change an admin user: NULL
+ * fields stay unchanged; description/interfaces "" remove them. One
+ * transaction. */
+enum tern_err admin_cli_admin_save(struct admin_ctx *ctx, const char *name, bool create, const char *password,
+				   const char *description, const char *interfaces, const char *parents);
+
+/* rows: name, description, interfaces, members ("(a b)") */
+enum tern_err admin_cli_group_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+bool admin_cli_group_exists(struct admin_ctx *ctx, const char *name);
+/* interfaces "" = every interface. */
+enum tern_err admin_cli_group_save(struct admin_ctx *ctx, const char *name, bool create, const char *description,
+				   const char *interfaces);
+/* Delete a group; with members only when forced (they leave it). */
+enum tern_err admin_cli_group_del(struct admin_ctx *ctx, const char *name, bool forced);
+
+/* Delete an admin user (never the last one, never the one acting). */
+enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);
+
+/* ---- snapshots: list, show, restore (admin_cli_restore.c) ----
+ *
+ * What a restore brings back (additive: nothing that exists now is
+ * deleted, no mailbox is touched):
+ *   - the server settings (server.tab) and the controller's access map
+ *     (ctrl.ipmap.tab): replaced by the snapshot's;
+ *   - domains, alias domains, aliases and external aliases the snapshot
+ *     has and the store lacks (a deleted domain comes back, with its alias
+ *     domains, aliases and catch-all);
+ *   - the variables of accounts/lists that exist (quota, contact info,
+ *     limits, list settings) set to the snapshot's values.
+ * Accounts and lists deleted since are not recreated: snapshots hold no
+ * passwords (their mailboxes are in the trash). Before changing anything
+ * the restore saves the current configuration as a snapshot labelled
+ * "before-restore-<version>", so it can itself be undone. One transaction. */
+
+/* rows: name, version, created, admin, peer (oldest first) */
+enum tern_err admin_cli_snapshot_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
+/* One file of a snapshot (MANIFEST, a view, uservars.tab) into out. */
+enum tern_err admin_cli_snapshot_read(struct admin_ctx *ctx, const char *name, const char *file, struct buf *out);
+/* Names of the files a snapshot holds, for SHOW. */
+const char *const *admin_cli_snapshot_files(void);
+
+struct admin_cli_restore_report {
+	char before[160]; /* the snapshot saved first */
+	int settings, domains, aliasdomains, aliases, exaliases, vars, skipped;
+};
+
+enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, struct admin_cli_restore_report *r);

@@ -12,6 +12,7 @@
 #include "../core/log.h"
 #include "../core/secret.h"
 #include "admin.h"
+#include "admin_cli.h"
 
 struct account_put {
 	const char *name;
@@ -58,7 +59,10 @@ enum tern_err admin_login_clear(struct admin_ctx *ctx, const char *name, const c
 			(void)pw_verify(password, dummy_hash);
 		return TERN_E_LOGIN;
 	}
-	return pw_verify(password, a.pwhash) ? TERN_OK : TERN_E_LOGIN;
+	if (!pw_verify(password, a.pwhash))
+		return TERN_E_LOGIN;
+	/* The AACL may limit the front-ends an admin logs in to. */
+	return admin_aacl_may_login(ctx->rd, name, ctx->via) ? TERN_OK : TERN_E_LOGIN;
 }
 
 enum tern_err admin_login(struct admin_ctx *ctx, const char *name, const char *given, const char *timestamp)
@@ -89,5 +93,7 @@ enum tern_err admin_login(struct admin_ctx *ctx, const char *name, const char *g
 		return TERN_E_LOGIN;
 	for (int i = 0; i < 32; i++)
 		got[i] = (char)tolower((unsigned char)given[1 + i]);
-	return secret_equal(got, 32, want, 32) ? TERN_OK : TERN_E_LOGIN;
+	if (!secret_equal(got, 32, want, 32))
+		return TERN_E_LOGIN;
+	return admin_aacl_may_login(ctx->rd, name, ctx->via) ? TERN_OK : TERN_E_LOGIN;
 }

@@ -14,10 +14,17 @@
  *                  UTF-8), shell-like tokens, matching a line against the
  *                  command table and parsing its arguments by the table's
  *                  argument spec; HELP syntax is generated from that spec.
- *   cli_table.c    the contexts, their attributes and the command table:
- *                  context mask, command words, argument spec, flags,
- *                  handler, one-line help. Parser and HELP read only this.
- *   cli_commands.c the handlers: each calls admin verbs and formats.
+ *   cli_table.c    the one context table: it registers each part (a
+ *                  struct cli_part: the contexts a file defines and their
+ *                  commands) and joins them into the command table that
+ *                  the parser, HELP and tools read. A command row holds
+ *                  its context mask, words, argument spec, flags (what it
+ *                  does: reads, changes, destructive, disruptive, and the
+ *                  context it enters or leaves), handler and help.
+ *   cli_commands.c the core part (login, root, domain-create, domain,
+ *                  account, contact info, quotas) and the shared helpers
+ *                  of cli_ctx.h; cli_ctx_*.c hold the other parts, one
+ *                  file per group of contexts.
  *   cli_errors.c   tern_err -> CLI "-ERR: " texts (the one mapping).
  *   cli_session.c  the connection, login, limits, logging, replies.
  *
@@ -55,11 +62,37 @@ enum cli_ctx {
 	CLI_CTX_ACCOUNT,
 	CLI_CTX_CONTACT,
 	CLI_CTX_QUOTAS,
+	CLI_CTX_LIMITS,     /* domain-account-limits */
+	CLI_CTX_DEF_QUOTAS, /* domain-accountDefaultQuotas */
+	CLI_CTX_DEF_LIMITS, /* domain-accountDefaultLimits */
+	CLI_CTX_GROUP,      /* domain-group */
+	CLI_CTX_LIST,       /* domain-list */
+	CLI_CTX_LIST_USER,  /* domain-list-user */
+	CLI_CTX_SERVER,     /* server */
+	CLI_CTX_SVC_CLI,    /* server-cli */
+	CLI_CTX_SVC_SMTPIN, /* server-smtpIncoming */
+	CLI_CTX_SVC_SMTPOUT, /* server-smtpOutgoing */
+	CLI_CTX_SVC_POP3,   /* server-pop3 */
+	CLI_CTX_LST_CLI,    /* server-cli-listener */
+	CLI_CTX_LST_SMTPIN, /* server-smtpIncoming-listener */
+	CLI_CTX_LST_POP3,   /* server-pop3-listener */
+	CLI_CTX_ACC_CLI,    /* server-cli-access-control */
+	CLI_CTX_ACC_SMTPIN, /* server-smtpIncoming-access-control */
+	CLI_CTX_RULE_CLI,   /* server-cli-access-control-allowrule */
+	CLI_CTX_RULE_SMTPIN, /* server-smtpIncoming-access-control-allowrule */
+	CLI_CTX_DNR,        /* server-dnr */
+	CLI_CTX_NAMESERVER, /* server-dnr-nameserver */
+	CLI_CTX_AACL,       /* aacl */
+	CLI_CTX_ADMIN_USER, /* aacl-adminUser */
+	CLI_CTX_ADMIN_GROUP, /* aacl-adminGroup */
+	CLI_CTX_SSLCONTROL, /* server-<service>-listener-sslcontrol (parent link: the CLI's listener) */
+	/* At most 32 contexts while masks are 32-bit (CLI_IN, cli_move_row): one is left. */
 	CLI_CTX__COUNT
 };
 
 #define CLI_IN(c) (1u << (c))
-#define CLI_ANY ((1u << CLI_CTX__COUNT) - 1)
+/* Every context (written so that 32 contexts need no 1u << 32). */
+#define CLI_ANY (((1u << (CLI_CTX__COUNT - 1)) - 1) | (1u << (CLI_CTX__COUNT - 1)))
 #define CLI_AUTHED (CLI_ANY & ~CLI_IN(CLI_CTX_LOGIN))
 
 enum cli_attr_kind {
@@ -67,6 +100,8 @@ enum cli_attr_kind {
 	CLI_AT_SECRET, /* never shown */
 	CLI_AT_NUMBER, /* decimal, shown unquoted */
 	CLI_AT_CHOICE, /* one of a '|' list, shown unquoted */
+	CLI_AT_BOOL,   /* yes/no, stored 1/0 */
+	CLI_AT_SET,    /* "(a b)" of words from the '|' choices, shown as is */
 };
 
 enum cli_attr_flags {
@@ -133,7 +168,26 @@ enum cli_cmd_flags {
 	CLI_PENDING = 1 << 3,     /* edits the pending copy only */
 	CLI_LATER = 1 << 4,       /* belongs to a part of Tern not built yet */
 	CLI_NOHELP = 1 << 5,      /* accepted but not listed by HELP */
+	CLI_DISRUPTIVE = 1 << 6,  /* interrupts service or drops work (RESET, STOP Service) */
+	CLI_CREATES = 1 << 7,     /* the context it enters edits an object not stored yet */
 };
+
+/* Where a successful command leaves the session, kept in the row's flags
+ * next to the kind bits: CLI_ENTERS(ACCOUNT), CLI_LEAVES(COMMIT)... */
+enum cli_go {
+	CLI_GO_STAY,   /* the context does not change */
+	CLI_GO_ENTER,  /* a new context (the row's target) is entered */
+	CLI_GO_SWITCH, /* the current context is replaced by the target */
+	CLI_GO_COMMIT, /* pending edits applied, back to the parent */
+	CLI_GO_DONE,   /* edits handed to the parent, back to it */
+	CLI_GO_BACK,   /* pending edits dropped, back to the parent */
+	CLI_GO_QUIT,   /* the session ends */
+};
+#define CLI_GO_SHIFT 8
+#define CLI_TO_SHIFT 12
+#define CLI_LEAVES(g) ((unsigned)CLI_GO_##g << CLI_GO_SHIFT)
+#define CLI_ENTERS(c) (CLI_LEAVES(ENTER) | ((unsigned)CLI_CTX_##c << CLI_TO_SHIFT))
+#define CLI_SWITCHES(c) (CLI_LEAVES(SWITCH) | ((unsigned)CLI_CTX_##c << CLI_TO_SHIFT))
 
 struct cli_tokens {
 	int n;
@@ -164,6 +218,33 @@ struct cli_cmd {
 };
 
 const struct cli_cmd *cli_commands(int *n_r);
+
+static inline enum cli_go cli_cmd_go(const struct cli_cmd *c)
+{
+	return (enum cli_go)((c->flags >> CLI_GO_SHIFT) & 0xf);
+}
+
+static inline enum cli_ctx cli_cmd_to(const struct cli_cmd *c)
+{
+	return (enum cli_ctx)((c->flags >> CLI_TO_SHIFT) & 0xff);
+}
+
+/* A context left with DONE (its edits belong to the object above it). */
+bool cli_ctx_is_sub(enum cli_ctx c);
+
+/* One part of the table: the contexts a file defines (by id) and the
+ * commands it adds; cli_table.c lists every part. */
+struct cli_ctx_reg {
+	enum cli_ctx id;
+	struct cli_ctx_def def;
+};
+
+struct cli_part {
+	const struct cli_ctx_reg *ctxs;
+	int nctxs;
+	const struct cli_cmd *cmds;
+	int ncmds;
+};
 
 /* ---- parsing (pure functions; fuzzed) ---- */
 

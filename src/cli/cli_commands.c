@@ -26,9 +26,11 @@
 #include "../admin/settings.h"
 #include "../core/log.h"
 #include "../core/tabline.h"
+#include "../core/xmalloc.h"
 #include "cli.h"
+#include "cli_ctx.h"
 
-#define COMMIT_TEXT "committing changes and switching back to previous context"
+#define COMMIT_TEXT CLI_COMMIT_TEXT
 
 /* ---- attributes ---- */
 
@@ -127,41 +129,27 @@ static const struct cli_attr quota_attrs[] = {
 
 #define N(a) (int)(sizeof a / sizeof *a)
 
-static const struct cli_ctx_def ctxs[CLI_CTX__COUNT] = {
-	[CLI_CTX_LOGIN] = {"login", "Login", "session", login_attrs, N(login_attrs), CLI_CTX_LOGIN},
-	[CLI_CTX_ROOT] = {"", "Initial", "server", NULL, 0, CLI_CTX_ROOT},
-	[CLI_CTX_DOMAIN_CREATE] = {"domain-create", "Domain-Create", "domain", create_attrs, N(create_attrs),
-				   CLI_CTX_ROOT},
-	[CLI_CTX_DOMAIN] = {"domain", "Domain", "domain", domain_attrs, N(domain_attrs), CLI_CTX_ROOT},
-	[CLI_CTX_ACCOUNT] = {"account", "Account", "account", account_attrs, N(account_attrs), CLI_CTX_DOMAIN},
-	[CLI_CTX_CONTACT] = {"contactInfo", "ContactInfo", "contact info", contact_attrs, N(contact_attrs),
-			     CLI_CTX_ACCOUNT},
-	[CLI_CTX_QUOTAS] = {"quotas", "Quotas", "quota set", quota_attrs, N(quota_attrs), CLI_CTX_ACCOUNT},
+static const struct cli_ctx_reg core_ctxs[] = {
+	{CLI_CTX_LOGIN, {"login", "Login", "session", login_attrs, N(login_attrs), CLI_CTX_LOGIN}},
+	{CLI_CTX_ROOT, {"", "Initial", "server", NULL, 0, CLI_CTX_ROOT}},
+	{CLI_CTX_DOMAIN_CREATE,
+	 {"domain-create", "Domain-Create", "domain", create_attrs, N(create_attrs), CLI_CTX_ROOT}},
+	{CLI_CTX_DOMAIN, {"domain", "Domain", "domain", domain_attrs, N(domain_attrs), CLI_CTX_ROOT}},
+	{CLI_CTX_ACCOUNT, {"account", "Account", "account", account_attrs, N(account_attrs), CLI_CTX_DOMAIN}},
+	{CLI_CTX_CONTACT,
+	 {"contactInfo", "ContactInfo", "contact info", contact_attrs, N(contact_attrs), CLI_CTX_ACCOUNT}},
+	{CLI_CTX_QUOTAS, {"quotas", "Quotas", "quota set", quota_attrs, N(quota_attrs), CLI_CTX_ACCOUNT}},
 };
 
-const struct cli_ctx_def *cli_ctx_def(enum cli_ctx c)
-{
-	return &ctxs[(unsigned)c < CLI_CTX__COUNT ? c : CLI_CTX_ROOT];
-}
-
-const struct cli_attr *cli_attr_find(enum cli_ctx c, const char *name)
-{
-	const struct cli_ctx_def *d = cli_ctx_def(c);
-	for (int i = 0; i < d->nattrs; i++)
-		if (cli_word_is(d->attrs[i].name, name))
-			return &d->attrs[i];
-	return NULL;
-}
-
 /* The attribute's name as shown (the first alternative). */
-static void attr_name(const struct cli_attr *a, char *out, size_t sz)
+void cli_attr_name(const struct cli_attr *a, char *out, size_t sz)
 {
 	snprintf(out, sz, "%.*s", (int)strcspn(a->name, "|"), a->name);
 }
 
 /* ---- small helpers ---- */
 
-static void lower(char *out, size_t sz, const char *in)
+void cli_lower(char *out, size_t sz, const char *in)
 {
 	size_t i = 0;
 	for (; in[i] && i + 1 < sz; i++)
@@ -169,25 +157,20 @@ static void lower(char *out, size_t sz, const char *in)
 	out[i] = '\0';
 }
 
-static bool is_sub(enum cli_ctx c)
-{
-	return c == CLI_CTX_CONTACT || c == CLI_CTX_QUOTAS;
-}
-
 /* The frame of the object a (sub-)context edits. */
-static int object_depth(struct cli_session *s, int d)
+int cli_object_depth(struct cli_session *s, int d)
 {
-	while (d > 0 && is_sub(s->f[d].ctx))
+	while (d > 0 && cli_ctx_is_sub(s->f[d].ctx))
 		d--;
 	return d;
 }
 
-static bool frame_pending(const struct cli_frame *f)
+bool cli_frame_pending(const struct cli_frame *f)
 {
 	return f->edits.n || f->alias_add.n || f->alias_del.n;
 }
 
-static void commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name)
+void cli_commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name)
 {
 	cli_err_core(s, e, type, name);
 	char tmp[600];
@@ -195,8 +178,8 @@ static void commit_failed(struct cli_session *s, enum tern_err e, const char *ty
 	snprintf(s->status, sizeof s->status, "-ERR: Commit failed: %.500s", tmp);
 }
 
-static void detail_add(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void detail_add(struct cli_session *s, const char *fmt, ...)
+void cli_detail_add(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_detail_add(struct cli_session *s, const char *fmt, ...)
 {
 	size_t off = strlen(s->log_detail);
 	if (off + 1 >= sizeof s->log_detail)
@@ -208,7 +191,7 @@ static void detail_add(struct cli_session *s, const char *fmt, ...)
 }
 
 /* Parse "name<TAB>value<LF>"... into a kv list. */
-static void vars_parse(struct cli_kvlist *l, const char *vars)
+void cli_vars_parse(struct cli_kvlist *l, const char *vars)
 {
 	const char *p = vars ? vars : "";
 	while (*p) {
@@ -225,7 +208,7 @@ static void vars_parse(struct cli_kvlist *l, const char *vars)
 	}
 }
 
-static int var_row(void *arg, const char *const *f, int n)
+int cli_var_row(void *arg, const char *const *f, int n)
 {
 	if (n >= 2)
 		cli_kv_set(arg, f[0], f[1]);
@@ -234,12 +217,12 @@ static int var_row(void *arg, const char *const *f, int n)
 
 /* ---- values: effective value of an attribute at depth d ---- */
 
-static const char *attr_value(struct cli_session *s, int d, const struct cli_attr *a, char *tmp, size_t tsz)
+const char *cli_attr_value(struct cli_session *s, int d, const struct cli_attr *a, char *tmp, size_t tsz)
 {
 	const char *fixed = a->fixed ? a->fixed : "";
 	if (!a->key)
 		return fixed;
-	int od = object_depth(s, d);
+	int od = cli_object_depth(s, d);
 	struct cli_frame *of = &s->f[od];
 	if (!strcmp(a->key, "@location")) {
 		const struct cli_kv *kv = cli_kv_find(&of->edits, "@name");
@@ -253,13 +236,21 @@ static const char *attr_value(struct cli_session *s, int d, const struct cli_att
 			return kv->v ? kv->v : fixed;
 	}
 	if (!strcmp(a->key, "@name"))
-		return of->name;
-	const struct cli_kv *kv = cli_kv_find(&of->base, a->key);
-	return kv && kv->v ? kv->v : fixed;
+		return s->f[d].name[0] ? s->f[d].name : of->name;
+	for (int i = d; i >= od; i--) {
+		const struct cli_kv *kv = cli_kv_find(&s->f[i].base, a->key);
+		if (kv && kv->v)
+			return kv->v;
+	}
+	return fixed;
 }
 
-static void put_value(struct buf *out, const struct cli_attr *a, const char *v)
+void cli_put_value(struct buf *out, const struct cli_attr *a, const char *v)
 {
+	if (a->kind == CLI_AT_BOOL) {
+		buf_puts(out, strcmp(v, "0") && strcasecmp(v, "no") && *v ? "yes" : "no");
+		return;
+	}
 	if (a->kind != CLI_AT_STRING) {
 		buf_puts(out, v);
 		return;
@@ -273,20 +264,20 @@ static void put_value(struct buf *out, const struct cli_attr *a, const char *v)
 	buf_putc(out, '"');
 }
 
-static void show_line(struct cli_session *s, int d, const struct cli_attr *a)
+void cli_show_line(struct cli_session *s, int d, const struct cli_attr *a)
 {
 	char name[64], tmp[600];
-	attr_name(a, name, sizeof name);
+	cli_attr_name(a, name, sizeof name);
 	struct buf line = BUF_INIT;
 	buf_printf(&line, "%s = ", name);
-	put_value(&line, a, attr_value(s, d, a, tmp, sizeof tmp));
+	cli_put_value(&line, a, cli_attr_value(s, d, a, tmp, sizeof tmp));
 	buf_puts(&line, "\r\n");
 	conn_write(&s->c, line.data, line.len);
 	buf_free(&line);
 }
 
 /* SHOW [ATTR <param>] of the frame at depth d. */
-static void show_frame(struct cli_session *s, int d, const char *only)
+void cli_show_frame(struct cli_session *s, int d, const char *only)
 {
 	enum cli_ctx cx = s->f[d].ctx;
 	const struct cli_ctx_def *def = cli_ctx_def(cx);
@@ -296,37 +287,37 @@ static void show_frame(struct cli_session *s, int d, const char *only)
 			cli_err(s, "Unknown attribute %s", only);
 			return;
 		}
-		show_line(s, d, a);
+		cli_show_line(s, d, a);
 		cli_ok(s);
 		return;
 	}
 	conn_printf(&s->c, "\r\nThe attributes of this %s:\r\n", def->object);
 	for (int i = 0; i < def->nattrs; i++)
 		if (!(def->attrs[i].flags & CLI_AF_NOSHOW))
-			show_line(s, d, &def->attrs[i]);
+			cli_show_line(s, d, &def->attrs[i]);
 	conn_puts(&s->c, "\r\n");
 	cli_ok(s);
 }
 
 /* ---- list layouts (spec 6.5) ---- */
 
-static void table_begin(struct cli_session *s, const char *title, const char *header)
+void cli_table_begin(struct cli_session *s, const char *title, const char *header)
 {
 	conn_printf(&s->c, "\r\n%s\r\n\r\n%s\r\n------------------------------\r\n", title, header);
 }
 
-static void list_begin(struct cli_session *s, const char *title)
+void cli_list_begin(struct cli_session *s, const char *title)
 {
 	conn_printf(&s->c, "\r\n%s\r\n", title);
 }
 
-static void list_row(struct cli_session *s, const char *text)
+void cli_list_row(struct cli_session *s, const char *text)
 {
 	conn_puts(&s->c, text);
 	conn_puts(&s->c, "\r\n");
 }
 
-static void list_end(struct cli_session *s, enum tern_err e)
+void cli_list_end(struct cli_session *s, enum tern_err e)
 {
 	conn_puts(&s->c, "\r\n");
 	if (e) {
@@ -339,7 +330,7 @@ static void list_end(struct cli_session *s, enum tern_err e)
 
 /* ---- common commands ---- */
 
-static void h_exit(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_exit(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	s->quit = true;
@@ -356,12 +347,16 @@ static const char *arg_meta(const struct cli_attr *a)
 		return "number";
 	case CLI_AT_CHOICE:
 		return a->choices ? a->choices : "value";
+	case CLI_AT_BOOL:
+		return "yes|no";
+	case CLI_AT_SET:
+		return "(list)";
 	default:
 		return "string";
 	}
 }
 
-static void h_help(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_help(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	enum cli_ctx cx = cli_cur(s)->ctx;
@@ -380,7 +375,7 @@ static void h_help(struct cli_session *s, const struct cli_parsed *p)
 				if (a->flags & CLI_AF_NOSET)
 					continue;
 				char name[64];
-				attr_name(a, name, sizeof name);
+				cli_attr_name(a, name, sizeof name);
 				buf_printf(&out, "%s [%s <%s>] - %s\r\n", c->words, name, arg_meta(a), a->help);
 			}
 			continue;
@@ -394,14 +389,14 @@ static void h_help(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
-static void h_back(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_back(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	cli_pop(s);
 	cli_ok(s);
 }
 
-static void h_later(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_later(struct cli_session *s, const struct cli_parsed *p)
 {
 	cli_err(s, "%s is not supported by this server yet", p->cmd ? p->cmd->words : "This command");
 }
@@ -420,11 +415,47 @@ static void h_version(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
+/* "(a b)" (or a single bare word) of words from choices "a|b|c", in the
+ * choices' spelling, into norm. */
+static bool set_value_norm(const char *choices, const char *v, char *norm, size_t nsz)
+{
+	char tmp[CLI_MAX_VALUE + 1];
+	snprintf(tmp, sizeof tmp, "%s", v);
+	char *p = tmp;
+	size_t l = strlen(p);
+	if (l >= 2 && p[0] == '(' && p[l - 1] == ')') {
+		p[l - 1] = '\0';
+		p++;
+	}
+	struct buf out = BUF_INIT;
+	buf_putc(&out, '(');
+	bool ok = true, first = true;
+	char *save = NULL;
+	for (char *w = strtok_r(p, " \t,", &save); w && ok; w = strtok_r(NULL, " \t,", &save)) {
+		ok = false;
+		for (const char *c = choices; *c;) {
+			size_t cl = strcspn(c, "|");
+			if (strlen(w) == cl && !strncasecmp(c, w, cl)) {
+				buf_printf(&out, "%s%.*s", first ? "" : " ", (int)cl, c);
+				first = false;
+				ok = true;
+				break;
+			}
+			c += cl + (c[cl] ? 1 : 0);
+		}
+	}
+	buf_putc(&out, ')');
+	if (ok)
+		snprintf(norm, nsz, "%.*s", (int)out.len, out.data);
+	buf_free(&out);
+	return ok;
+}
+
 /* SET attr value [attr value]... on the current frame's pending copy. */
 static bool set_check(struct cli_session *s, const struct cli_attr *a, const char *v, char *norm, size_t nsz)
 {
 	char name[64];
-	attr_name(a, name, sizeof name);
+	cli_attr_name(a, name, sizeof name);
 	snprintf(norm, nsz, "%s", v);
 	if (a->flags & CLI_AF_NOSET) {
 		if (!a->help)
@@ -448,13 +479,19 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 		return true;
 	}
 	struct cli_frame *f = cli_cur(s);
+	/* A server setting: the registry's own check, at SET already. */
+	if (!strncmp(a->key, "set:", 4) && (a->kind == CLI_AT_STRING || a->kind == CLI_AT_SET) &&
+	    settings_validate(a->key + 4, v) != TERN_OK) {
+		cli_err(s, "Invalid value for %s", name);
+		return false;
+	}
 	if (!strcmp(a->key, "@name")) {
 		if (f->ctx == CLI_CTX_DOMAIN_CREATE) {
 			if (strlen(v) > 253 || admin_check_domain(v) != TERN_OK) {
 				cli_err(s, "Invalid value for %s (not a valid domain name)", name);
 				return false;
 			}
-			lower(norm, nsz, v);
+			cli_lower(norm, nsz, v);
 			return true;
 		}
 		if (strcasecmp(v, f->name) != 0) {
@@ -481,6 +518,23 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 		snprintf(norm, nsz, "%lld", x);
 		return true;
 	}
+	case CLI_AT_BOOL:
+		if (!strcasecmp(v, "yes") || !strcmp(v, "1") || !strcasecmp(v, "on")) {
+			snprintf(norm, nsz, "1");
+			return true;
+		}
+		if (!strcasecmp(v, "no") || !strcmp(v, "0") || !strcasecmp(v, "off")) {
+			snprintf(norm, nsz, "0");
+			return true;
+		}
+		cli_err(s, "Invalid value for %s (yes or no)", name);
+		return false;
+	case CLI_AT_SET:
+		if (!set_value_norm(a->choices, v, norm, nsz)) {
+			cli_err(s, "Invalid value for %s (a parenthesised set of: %s)", name, a->choices);
+			return false;
+		}
+		return true;
 	case CLI_AT_CHOICE: {
 		const char *c = a->choices;
 		while (*c) {
@@ -500,27 +554,56 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 				cli_err(s, "Invalid value for %s (not a valid account name)", name);
 				return false;
 			}
-			lower(norm, nsz, v);
+			cli_lower(norm, nsz, v);
 		}
 		return true;
 	}
 }
 
-static void h_set(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_set(struct cli_session *s, const struct cli_parsed *p)
 {
 	const struct cli_tokens *t = p->t;
-	int first = p->set_first, n = t->n - first;
 	struct cli_frame *f = cli_cur(s);
-	if (first < 0 || n <= 0 || n % 2) {
+	/* Pairs "attr value"; a value "(a b c)" spans several tokens. */
+	int names[CLI_MAX_ARGS];
+	char *joined[CLI_MAX_ARGS];
+	int np = 0;
+	bool shape = p->set_first >= 0 && p->set_first < t->n;
+	for (int i = shape ? p->set_first : t->n; i < t->n && shape;) {
+		if (i + 1 >= t->n) {
+			shape = false;
+			break;
+		}
+		names[np] = i;
+		struct buf v = BUF_INIT;
+		buf_puts(&v, t->v[i + 1]);
+		int j = i + 1;
+		if (!t->lit[j] && t->v[j][0] == '(' && t->v[j][strlen(t->v[j]) - 1] != ')') {
+			while (++j < t->n) {
+				buf_printf(&v, " %s", t->v[j]);
+				if (t->v[j][0] && t->v[j][strlen(t->v[j]) - 1] == ')')
+					break;
+			}
+			if (j >= t->n)
+				shape = false;
+		}
+		joined[np++] = xstrndup(v.data ? v.data : "", v.len);
+		buf_free(&v);
+		i = j + 1;
+	}
+	if (!shape || np == 0) {
+		for (int i = 0; i < np; i++)
+			free(joined[i]);
 		cli_err(s, "Invalid parameters");
 		return;
 	}
-	const struct cli_attr *attrs[CLI_MAX_ARGS / 2];
-	char *vals[CLI_MAX_ARGS / 2];
+	const struct cli_attr *attrs[CLI_MAX_ARGS];
+	char *vals[CLI_MAX_ARGS];
 	int k = 0;
 	bool ok = true;
-	for (int i = first; i + 1 < t->n; i += 2, k++) {
+	for (; k < np; k++) {
 		vals[k] = NULL;
+		int i = names[k];
 		attrs[k] = cli_attr_find(f->ctx, t->v[i]);
 		if (!attrs[k] || t->lit[i]) {
 			cli_err(s, "Unknown attribute %s", t->v[i]);
@@ -528,12 +611,14 @@ static void h_set(struct cli_session *s, const struct cli_parsed *p)
 			break;
 		}
 		char buf[CLI_MAX_VALUE + 1];
-		if (!set_check(s, attrs[k], t->v[i + 1], buf, sizeof buf)) {
+		if (!set_check(s, attrs[k], joined[k], buf, sizeof buf)) {
 			ok = false;
 			break;
 		}
 		vals[k] = strdup(buf);
 	}
+	for (int i = 0; i < np; i++)
+		free(joined[i]);
 	if (ok && f->edits.n + k > CLI_MAX_EDITS) {
 		cli_err(s, "Too many pending changes; COMMIT or DONE first");
 		ok = false;
@@ -551,13 +636,13 @@ static void h_set(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok(s);
 }
 
-static void h_show(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_show(struct cli_session *s, const struct cli_parsed *p)
 {
-	show_frame(s, s->depth, p->val[0]);
+	cli_show_frame(s, s->depth, p->val[0]);
 }
 
 /* DONE: hand the sub-context's edits to the parent's pending copy. */
-static void h_done(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_done(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	struct cli_frame *f = cli_cur(s), *parent = &s->f[s->depth - 1];
@@ -614,7 +699,7 @@ static int domain_row(void *arg, const char *const *f, int n)
 		return 0;
 	char line[300];
 	snprintf(line, sizeof line, "%s | enabled", f[0]);
-	list_row(dr->s, line);
+	cli_list_row(dr->s, line);
 	return dr->s->c.failed ? 1 : 0;
 }
 
@@ -622,8 +707,8 @@ static void list_domains(struct cli_session *s, const struct cli_parsed *p, cons
 {
 	char *pats[1] = {(char *)p->val[0]};
 	struct domain_rows dr = {s, p->val[0]};
-	table_begin(s, title, "name | status");
-	list_end(s, admin_domain_list(&s->ctx, pats, p->val[0] ? 1 : 0, domain_row, &dr));
+	cli_table_begin(s, title, "name | status");
+	cli_list_end(s, admin_domain_list(&s->ctx, pats, p->val[0] ? 1 : 0, domain_row, &dr));
 }
 
 static void h_list_domains(struct cli_session *s, const struct cli_parsed *p)
@@ -636,7 +721,7 @@ static void h_list_alldomains(struct cli_session *s, const struct cli_parsed *p)
 	list_domains(s, p, "The list of all domains:");
 }
 
-static void h_save_config(struct cli_session *s, const struct cli_parsed *p)
+void cli_h_save_config(struct cli_session *s, const struct cli_parsed *p)
 {
 	char id[160];
 	enum tern_err e = admin_cli_config_save(&s->ctx, p->val[0], id, sizeof id);
@@ -658,7 +743,7 @@ static void h_create_domain(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Invalid value for name (not a valid domain name)");
 		return;
 	}
-	lower(d, sizeof d, name);
+	cli_lower(d, sizeof d, name);
 	if (admin_cli_domain_exists(&s->ctx, d) == TERN_OK) {
 		cli_err(s, "Domain %s already exists", d);
 		return;
@@ -691,14 +776,25 @@ static void load_domain_base(struct cli_session *s, struct cli_frame *f)
 	admin_cli_catchall_get(&s->ctx, f->name, target, sizeof target);
 	cli_kv_set(&f->base, "@catchAllType", target[0] ? "account" : "disabled");
 	cli_kv_set(&f->base, "@catchAllAccountName", target);
+	/* What new accounts start with (userdef.tab), for the accountDefault* contexts. */
+	struct cli_kvlist defs = {0};
+	char *d = admin_userdef_vars(s->srv->env, f->name);
+	cli_vars_parse(&defs, d);
+	free(d);
+	for (int i = 0; i < defs.n; i++) {
+		char key[300];
+		snprintf(key, sizeof key, "def:%s", defs.e[i].k);
+		cli_kv_set(&f->base, key, defs.e[i].v);
+	}
+	cli_kv_free(&defs);
 }
 
 static void h_update_domain(struct cli_session *s, const struct cli_parsed *p)
 {
 	char d[256];
-	lower(d, sizeof d, p->val[0]);
+	cli_lower(d, sizeof d, p->val[0]);
 	struct cli_frame *cur = cli_cur(s);
-	if (cur->ctx == CLI_CTX_DOMAIN && frame_pending(cur)) {
+	if (cur->ctx == CLI_CTX_DOMAIN && cli_frame_pending(cur)) {
 		cli_err(s, "Domain %s has pending changes; COMMIT or BACK first", cur->name);
 		return;
 	}
@@ -720,7 +816,7 @@ static void h_update_domain(struct cli_session *s, const struct cli_parsed *p)
 static void h_show_domain(struct cli_session *s, const struct cli_parsed *p)
 {
 	char d[256];
-	lower(d, sizeof d, p->val[0]);
+	cli_lower(d, sizeof d, p->val[0]);
 	if (admin_cli_domain_exists(&s->ctx, d) != TERN_OK) {
 		cli_err(s, "Domain %s not found", d);
 		return;
@@ -731,14 +827,14 @@ static void h_show_domain(struct cli_session *s, const struct cli_parsed *p)
 	snprintf(f->domain, sizeof f->domain, "%s", d);
 	snprintf(f->name, sizeof f->name, "%s", d);
 	load_domain_base(s, f);
-	show_frame(s, s->depth, p->val[1]);
+	cli_show_frame(s, s->depth, p->val[1]);
 	cli_pop(s);
 }
 
 static void h_delete_domain(struct cli_session *s, const struct cli_parsed *p)
 {
 	char d[256];
-	lower(d, sizeof d, p->val[0]);
+	cli_lower(d, sizeof d, p->val[0]);
 	if (p->val[1]) {
 		cli_err(s, "dontKeepCopy is not supported: a deleted domain is kept in the trash for TrashKeepDays days");
 		return;
@@ -791,7 +887,7 @@ static void h_commit_create(struct cli_session *s, const struct cli_parsed *p)
 	}
 	enum tern_err e = admin_cli_domain_create(&s->ctx, name->v, pw->v);
 	if (e) {
-		commit_failed(s, e, "Domain", name->v);
+		cli_commit_failed(s, e, "Domain", name->v);
 		return;
 	}
 	snprintf(s->log_detail, sizeof s->log_detail, "domain %s created with account postmaster (password ***)",
@@ -811,7 +907,7 @@ static int account_row(void *arg, const char *const *f, int n)
 {
 	struct account_rows *ar = arg;
 	if (n >= 4 && f[3][0] == ar->type)
-		list_row(ar->s, f[1]);
+		cli_list_row(ar->s, f[1]);
 	return ar->s->c.failed ? 1 : 0;
 }
 
@@ -819,18 +915,13 @@ static void list_accounts(struct cli_session *s, const char *pattern, char type,
 {
 	struct cli_frame *f = cli_cur(s);
 	struct account_rows ar = {s, type};
-	table_begin(s, title, "name");
-	list_end(s, admin_user_list(&s->ctx, f->domain, pattern, -1, -1, account_row, &ar));
+	cli_table_begin(s, title, "name");
+	cli_list_end(s, admin_user_list(&s->ctx, f->domain, pattern, -1, -1, account_row, &ar));
 }
 
 static void h_list_accounts(struct cli_session *s, const struct cli_parsed *p)
 {
 	list_accounts(s, p->val[0], 'U', "The list of accounts:");
-}
-
-static void h_list_lists(struct cli_session *s, const struct cli_parsed *p)
-{
-	list_accounts(s, p->val[0], 'M', "The list of mailing lists:");
 }
 
 struct alias_rows {
@@ -843,7 +934,7 @@ static int aliasdomain_row(void *arg, const char *const *f, int n)
 {
 	struct alias_rows *ar = arg;
 	if (n >= 2 && !cli_str_has(&ar->f->alias_del, f[1]))
-		list_row(ar->s, f[1]);
+		cli_list_row(ar->s, f[1]);
 	return ar->s->c.failed ? 1 : 0;
 }
 
@@ -852,11 +943,11 @@ static void h_list_aliases_domain(struct cli_session *s, const struct cli_parsed
 	(void)p;
 	struct cli_frame *f = cli_cur(s);
 	struct alias_rows ar = {s, f, NULL};
-	list_begin(s, "The list of aliases for this domain:");
+	cli_list_begin(s, "The list of aliases for this domain:");
 	enum tern_err e = admin_aliasdomain_list(&s->ctx, f->domain, NULL, aliasdomain_row, &ar);
 	for (int i = 0; !e && i < f->alias_add.n; i++)
-		list_row(s, f->alias_add.v[i]);
-	list_end(s, e);
+		cli_list_row(s, f->alias_add.v[i]);
+	cli_list_end(s, e);
 }
 
 struct probe {
@@ -878,7 +969,7 @@ static void h_add_alias_domain(struct cli_session *s, const struct cli_parsed *p
 {
 	struct cli_frame *f = cli_cur(s);
 	char a[256];
-	lower(a, sizeof a, p->val[0]);
+	cli_lower(a, sizeof a, p->val[0]);
 	if (strlen(p->val[0]) > 253 || admin_check_domain(a) != TERN_OK) {
 		cli_err(s, "Invalid value for alias (not a valid domain name)");
 		return;
@@ -905,7 +996,7 @@ static void h_remove_alias_domain(struct cli_session *s, const struct cli_parsed
 {
 	struct cli_frame *f = cli_cur(s);
 	char a[256];
-	lower(a, sizeof a, p->val[0]);
+	cli_lower(a, sizeof a, p->val[0]);
 	if (cli_str_remove(&f->alias_add, a)) {
 		cli_ok(s);
 		return;
@@ -928,7 +1019,7 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	struct cli_frame *f = cli_cur(s);
-	if (!frame_pending(f)) {
+	if (!cli_frame_pending(f)) {
 		cli_pop(s);
 		cli_ok_text(s, COMMIT_TEXT);
 		return;
@@ -939,8 +1030,8 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 	char tmp[300];
 	if (type || acct) {
 		struct cli_attr ta = domain_attrs[2], na = domain_attrs[3];
-		const char *t = attr_value(s, s->depth, &ta, tmp, sizeof tmp);
-		const char *a = attr_value(s, s->depth, &na, tmp, sizeof tmp);
+		const char *t = cli_attr_value(s, s->depth, &ta, tmp, sizeof tmp);
+		const char *a = cli_attr_value(s, s->depth, &na, tmp, sizeof tmp);
 		if (!strcmp(t, "account")) {
 			if (!*a) {
 				cli_err(s, "Missing required parameter catchAllAccountName");
@@ -951,6 +1042,35 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 			catchall = "";
 		}
 	}
+	/* Defaults for new accounts first (the domain's userdef.tab). */
+	const char **defs = calloc((size_t)f->edits.n * 2 + 4, sizeof *defs);
+	int ndefs = 0;
+	for (int i = 0; i < f->edits.n; i++)
+		if (!strncmp(f->edits.e[i].k, "def:", 4)) {
+			defs[2 * ndefs] = f->edits.e[i].k + 4;
+			defs[2 * ndefs + 1] = f->edits.e[i].v;
+			ndefs++;
+			/* as for an account: the services decide ReceiveEnable */
+			if (!strcmp(f->edits.e[i].k, "def:Limits.services")) {
+				defs[2 * ndefs] = "ReceiveEnable";
+				defs[2 * ndefs + 1] =
+					!f->edits.e[i].v || strstr(f->edits.e[i].v, "smtpIn") ? "1" : "0";
+				ndefs++;
+			}
+		}
+	if (ndefs) {
+		enum tern_err de = admin_cli_domain_defaults_set(&s->ctx, f->domain, defs, ndefs);
+		if (de) {
+			free(defs);
+			cli_commit_failed(s, de, "Domain", f->domain);
+			return;
+		}
+		cli_detail_add(s, "domain %s defaults for new accounts:", f->domain);
+		for (int i = 0; i < ndefs; i++)
+			cli_detail_add(s, " %s=%s", defs[2 * i], defs[2 * i + 1] ? defs[2 * i + 1] : "(removed)");
+		cli_detail_add(s, "; ");
+	}
+	free(defs);
 	struct admin_cli_domain_edit ed = {
 		.alias_add = (const char *const *)f->alias_add.v,
 		.nalias_add = f->alias_add.n,
@@ -961,16 +1081,16 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 	char detail[300];
 	enum tern_err e = admin_cli_domain_commit(&s->ctx, f->domain, &ed, detail, sizeof detail);
 	if (e) {
-		commit_failed(s, e, e == TERN_E_RECORD_NOT_FOUND ? "Account" : "Domain", detail[0] ? detail : f->domain);
+		cli_commit_failed(s, e, e == TERN_E_RECORD_NOT_FOUND ? "Account" : "Domain", detail[0] ? detail : f->domain);
 		return;
 	}
-	detail_add(s, "domain %s changed:", f->domain);
+	cli_detail_add(s, "domain %s changed:", f->domain);
 	for (int i = 0; i < f->alias_add.n; i++)
-		detail_add(s, " +alias %s", f->alias_add.v[i]);
+		cli_detail_add(s, " +alias %s", f->alias_add.v[i]);
 	for (int i = 0; i < f->alias_del.n; i++)
-		detail_add(s, " -alias %s", f->alias_del.v[i]);
+		cli_detail_add(s, " -alias %s", f->alias_del.v[i]);
 	if (catchall)
-		detail_add(s, " catch-all=%s", catchall[0] ? catchall : "disabled");
+		cli_detail_add(s, " catch-all=%s", catchall[0] ? catchall : "disabled");
 	cli_pop(s);
 	cli_ok_text(s, COMMIT_TEXT);
 }
@@ -979,7 +1099,7 @@ static void open_account(struct cli_session *s, struct cli_frame *f, const char 
 {
 	snprintf(f->domain, sizeof f->domain, "%s", domain);
 	snprintf(f->name, sizeof f->name, "%s", user);
-	admin_user_vars(&s->ctx, domain, user, var_row, &f->base);
+	admin_user_vars(&s->ctx, domain, user, cli_var_row, &f->base);
 }
 
 static bool account_name_ok(struct cli_session *s, const char *name, char *out, size_t sz)
@@ -988,7 +1108,7 @@ static bool account_name_ok(struct cli_session *s, const char *name, char *out, 
 		cli_err(s, "Invalid value for name (not a valid account name)");
 		return false;
 	}
-	lower(out, sz, name);
+	cli_lower(out, sz, name);
 	return true;
 }
 
@@ -1016,7 +1136,7 @@ static void h_add_account(struct cli_session *s, const struct cli_parsed *p)
 	snprintf(f->domain, sizeof f->domain, "%s", domain);
 	snprintf(f->name, sizeof f->name, "%s", u);
 	char *defs = admin_userdef_vars(s->srv->env, domain);
-	vars_parse(&f->base, defs);
+	cli_vars_parse(&f->base, defs);
 	free(defs);
 	cli_kv_set(&f->edits, "@password", pw);
 	cli_ok(s);
@@ -1026,7 +1146,7 @@ static bool find_account(struct cli_session *s, const char *name, char *u, size_
 {
 	struct cli_frame *d = cli_cur(s);
 	char type = 0;
-	lower(u, sz, name);
+	cli_lower(u, sz, name);
 	if (admin_cli_account_type(&s->ctx, d->domain, u, &type) != TERN_OK || type != 'U') {
 		cli_err(s, "Account %s not found", u);
 		return false;
@@ -1056,7 +1176,7 @@ static void h_show_account(struct cli_session *s, const struct cli_parsed *p)
 	struct cli_frame *f = cli_push(s, CLI_CTX_ACCOUNT);
 	if (f) {
 		open_account(s, f, domain, u);
-		show_frame(s, s->depth, p->val[1]);
+		cli_show_frame(s, s->depth, p->val[1]);
 		cli_pop(s);
 	}
 }
@@ -1120,7 +1240,7 @@ static int account_alias_row(void *arg, const char *const *f, int n)
 		return 0;
 	if (ar->s) {
 		if (!cli_str_has(&ar->f->alias_del, f[1]))
-			list_row(ar->s, f[1]);
+			cli_list_row(ar->s, f[1]);
 		return ar->s->c.failed ? 1 : 0;
 	}
 	return 0;
@@ -1131,13 +1251,13 @@ static void h_list_aliases_account(struct cli_session *s, const struct cli_parse
 	(void)p;
 	struct cli_frame *f = cli_cur(s);
 	struct alias_rows ar = {s, f, f->name};
-	list_begin(s, "The list of aliases for this account:");
+	cli_list_begin(s, "The list of aliases for this account:");
 	enum tern_err e = TERN_OK;
 	if (!f->create)
 		e = admin_alias_list(&s->ctx, f->domain, NULL, NULL, account_alias_row, &ar);
 	for (int i = 0; !e && i < f->alias_add.n; i++)
-		list_row(s, f->alias_add.v[i]);
-	list_end(s, e);
+		cli_list_row(s, f->alias_add.v[i]);
+	cli_list_end(s, e);
 }
 
 struct target_probe {
@@ -1166,7 +1286,7 @@ static void h_add_alias_account(struct cli_session *s, const struct cli_parsed *
 		cli_err(s, "Invalid value for alias (not a valid local part)");
 		return;
 	}
-	lower(a, sizeof a, p->val[0]);
+	cli_lower(a, sizeof a, p->val[0]);
 	if (cli_str_remove(&f->alias_del, a)) {
 		cli_ok(s);
 		return;
@@ -1193,7 +1313,7 @@ static void h_remove_alias_account(struct cli_session *s, const struct cli_parse
 {
 	struct cli_frame *f = cli_cur(s);
 	char a[256];
-	lower(a, sizeof a, p->val[0]);
+	cli_lower(a, sizeof a, p->val[0]);
 	if (cli_str_remove(&f->alias_add, a)) {
 		cli_ok(s);
 		return;
@@ -1223,8 +1343,8 @@ static void real_name(struct cli_session *s, struct cli_frame *f, char *out, siz
 	const struct cli_attr *fa = cli_attr_find(CLI_CTX_CONTACT, "firstName");
 	const struct cli_attr *la = cli_attr_find(CLI_CTX_CONTACT, "lastName");
 	(void)f;
-	const char *first = attr_value(s, s->depth, fa, t1, sizeof t1);
-	const char *last = attr_value(s, s->depth, la, t2, sizeof t2);
+	const char *first = cli_attr_value(s, s->depth, fa, t1, sizeof t1);
+	const char *last = cli_attr_value(s, s->depth, la, t2, sizeof t2);
 	snprintf(out, sz, "%s%s%s", first, *first && *last ? " " : "", last);
 }
 
@@ -1232,13 +1352,13 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	struct cli_frame *f = cli_cur(s);
-	if (!f->create && !frame_pending(f)) {
+	if (!f->create && !cli_frame_pending(f)) {
 		cli_pop(s);
 		cli_ok_text(s, COMMIT_TEXT);
 		return;
 	}
 	const char *password = NULL;
-	const char **vars = calloc((size_t)f->edits.n * 2 + 2, sizeof *vars);
+	const char **vars = calloc((size_t)f->edits.n * 2 + 4, sizeof *vars);
 	int nvars = 0;
 	bool names_changed = false;
 	for (int i = 0; i < f->edits.n; i++) {
@@ -1253,6 +1373,13 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 			names_changed = true;
 		vars[2 * nvars] = kv->k;
 		vars[2 * nvars + 1] = kv->v;
+		nvars++;
+	}
+	/* The services limit decides whether the account receives mail. */
+	const struct cli_kv *svc = cli_kv_find(&f->edits, "Limits.services");
+	if (svc) {
+		vars[2 * nvars] = "ReceiveEnable";
+		vars[2 * nvars + 1] = !svc->v || strstr(svc->v, "smtpIn") ? "1" : "0";
 		nvars++;
 	}
 	char rn[2 * CLI_MAX_VALUE + 2];
@@ -1279,23 +1406,102 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 		free(vars);
 		const char *type = (e == TERN_E_USER_EXISTS || e == TERN_E_RECORD_NOT_FOUND) ? "Account" : "Alias";
 		if (e == TERN_E_INVALID && detail[0])
-			commit_failed(s, e, NULL, detail);
+			cli_commit_failed(s, e, NULL, detail);
 		else
-			commit_failed(s, e, type, detail[0] ? detail : f->name);
+			cli_commit_failed(s, e, type, detail[0] ? detail : f->name);
 		return;
 	}
-	detail_add(s, "account %s@%s %s:", f->name, f->domain, f->create ? "created" : "changed");
+	cli_detail_add(s, "account %s@%s %s:", f->name, f->domain, f->create ? "created" : "changed");
 	if (password)
-		detail_add(s, " password=***");
+		cli_detail_add(s, " password=***");
 	for (int i = 0; i < nvars; i++)
-		detail_add(s, " %s=%s", vars[2 * i], vars[2 * i + 1] ? vars[2 * i + 1] : "(removed)");
+		cli_detail_add(s, " %s=%s", vars[2 * i], vars[2 * i + 1] ? vars[2 * i + 1] : "(removed)");
 	for (int i = 0; i < f->alias_add.n; i++)
-		detail_add(s, " +alias %s", f->alias_add.v[i]);
+		cli_detail_add(s, " +alias %s", f->alias_add.v[i]);
 	for (int i = 0; i < f->alias_del.n; i++)
-		detail_add(s, " -alias %s", f->alias_del.v[i]);
+		cli_detail_add(s, " -alias %s", f->alias_del.v[i]);
 	free(vars);
 	cli_pop(s);
 	cli_ok_text(s, COMMIT_TEXT);
+}
+
+/* SHOW RegistryInformation: the keys CLI2's scripts read (spec 6.6). Tern
+ * records the last POP3 login only; other logins and the creation date are
+ * unknown and print as the epoch, the spec's "never". */
+struct stat_rows {
+	char date[64], ip[64], size[32], count[32];
+};
+
+static int stat_row(void *arg, const char *const *f, int n)
+{
+	struct stat_rows *sr = arg;
+	if (n < 2)
+		return 0;
+	if (!strcmp(f[0], "LastLoginTimeDate"))
+		snprintf(sr->date, sizeof sr->date, "%s", f[1]);
+	else if (!strcmp(f[0], "LastLoginIP"))
+		snprintf(sr->ip, sizeof sr->ip, "%s", f[1]);
+	else if (!strcmp(f[0], "MailboxSize"))
+		snprintf(sr->size, sizeof sr->size, "%s", f[1]);
+	else if (!strcmp(f[0], "MailboxMessages"))
+		snprintf(sr->count, sizeof sr->count, "%s", f[1]);
+	return 0;
+}
+
+static void h_show_registry(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	struct stat_rows sr = {"", "0.0.0.0", "0", "0"};
+	char epoch[64];
+	admin_format_date(0, epoch, sizeof epoch);
+	if (!f->create && admin_user_stat(&s->ctx, f->domain, f->name, stat_row, &sr) != TERN_OK) {
+		cli_err(s, "Account %s not found", f->name);
+		return;
+	}
+	bool never = !strcmp(sr.ip, "0.0.0.0") || !sr.date[0];
+	struct buf out = BUF_INIT;
+	buf_puts(&out, "\r\nThe registry information of this account:\r\n");
+	buf_printf(&out, "Creation Date = %s\r\nModification Date = %s\r\n", epoch, epoch);
+	buf_printf(&out, "POP3 Last Login Date = %s\r\nPOP3 Last Login IP = %s\r\n", never ? epoch : sr.date,
+		   never ? "0.0.0.0" : sr.ip);
+	static const char *const others[] = {"IMAP", "WebMail", "Active Sync", "OLK"};
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+		buf_printf(&out, "%s Last Login Date = %s\r\n%s Last Login IP = 0.0.0.0\r\n", others[i], epoch,
+			   others[i]);
+	/* KB, like every size of the CLI */
+	unsigned long long bytes = strtoull(sr.size, NULL, 10);
+	buf_printf(&out, "Mbox size = %llu\r\nMbox message count = %s\r\nMbox folder count = 1\r\n\r\n",
+		   (bytes + 1023) / 1024, sr.count);
+	conn_write(&s->c, out.data, out.len);
+	buf_free(&out);
+	cli_ok(s);
+}
+
+/* INHERIT SETTINGS FROM domainDefaults: every variable the domain's
+ * defaults set goes back to its default value in the pending copy. */
+static void h_inherit_defaults(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	struct cli_kvlist defs = {0};
+	char *d = admin_userdef_vars(s->srv->env, f->domain);
+	cli_vars_parse(&defs, d);
+	free(d);
+	if (f->edits.n + defs.n > CLI_MAX_EDITS) {
+		cli_kv_free(&defs);
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return;
+	}
+	for (int i = 0; i < defs.n; i++)
+		cli_kv_set(&f->edits, defs.e[i].k, defs.e[i].v);
+	cli_kv_free(&defs);
+	cli_ok(s);
+}
+
+static void h_inherit_class(struct cli_session *s, const struct cli_parsed *p)
+{
+	cli_err(s, "Account class %s not found (this server has no account classes)", p->val[0]);
 }
 
 /* ---- quotas ---- */
@@ -1310,14 +1516,14 @@ static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
 	}
 	if (!a->key || (a->flags & CLI_AF_NOSET)) {
 		char name[64];
-		attr_name(a, name, sizeof name);
+		cli_attr_name(a, name, sizeof name);
 		cli_err(s, "%s is not supported by this server yet", name);
 		return;
 	}
 	/* Back to the domain's default for new accounts (userdef.tab). */
 	struct cli_kvlist defs = {0};
 	char *d = admin_userdef_vars(s->srv->env, f->domain);
-	vars_parse(&defs, d);
+	cli_vars_parse(&defs, d);
 	free(d);
 	const struct cli_kv *kv = cli_kv_find(&defs, a->key);
 	cli_kv_set(&f->edits, a->key, kv ? kv->v : NULL);
@@ -1334,11 +1540,11 @@ static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
 
 static const struct cli_cmd table[] = {
 	/* everywhere */
-	{CLI_ANY, "EXIT/QUIT", {{0}}, 0, h_exit, "Leave the CLI; edits not committed are dropped."},
-	{CLI_ANY, "HELP", {{0}}, CLI_READS, h_help, "Print the commands of the current context."},
+	{CLI_ANY, "EXIT/QUIT", {{0}}, CLI_LEAVES(QUIT), cli_h_exit, "Leave the CLI; edits not committed are dropped."},
+	{CLI_ANY, "HELP", {{0}}, CLI_READS, cli_h_help, "Print the commands of the current context."},
 	{CLI_ANY, "GET VERSION", {{0}}, CLI_READS, h_version,
 	 "Print the emulated version, the OS and the architecture as version|os|arch."},
-	{OBJ_CTX, "BACK", {{0}}, 0, h_back, "Drop the pending changes of this context and return to the parent."},
+	{CLI_AUTHED & ~IN(ROOT), "BACK", {{0}}, CLI_LEAVES(BACK), cli_h_back, "Drop the pending changes of this context and return to the parent."},
 
 	/* login */
 	{IN(LOGIN), "USER", {{CLI_ARG_POS, NULL, "user", false}}, 0, h_user,
@@ -1347,14 +1553,14 @@ static const struct cli_cmd table[] = {
 	 "Terminal control sequences; only off is supported."},
 	{IN(LOGIN), "SET QUIET", {{CLI_ARG_POS, NULL, "on|off", false}}, 0, h_quiet,
 	 "Terse output mode; only off is supported."},
-	{IN(LOGIN), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the options of this session."},
+	{IN(LOGIN), "SHOW", {SHOW_ATTR}, CLI_READS, cli_h_show, "Print the options of this session."},
 
 	/* root */
 	{IN(ROOT), "LIST Domains", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: domain*)", false}}, CLI_READS,
 	 h_list_domains, "Table of the domains, optionally filtered by a wildcard."},
 	{IN(ROOT), "LIST AllDomains", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: domain*)", false}}, CLI_READS,
 	 h_list_alldomains, "Table of all domains with their state."},
-	{IN(ROOT), "SAVE CONFIG", {{CLI_ARG_OPT_POS, NULL, "label", false}}, CLI_CHANGES, h_save_config,
+	{IN(ROOT), "SAVE CONFIG", {{CLI_ARG_OPT_POS, NULL, "label", false}}, CLI_CHANGES, cli_h_save_config,
 	 "Write a versioned snapshot of the configuration under the data root (snapshots/)."},
 	{IN(ROOT),
 	 "CREATE Domain",
@@ -1362,9 +1568,11 @@ static const struct cli_cmd table[] = {
 	  {CLI_ARG_OPT_PAIR, "domainLocation", "path", false},
 	  {CLI_ARG_OPT_PAIR, "wmFilterTemplatePath", "none", false},
 	  {CLI_ARG_OPT_PAIR, "postmasterPassword|postmasterPasswd", "password", true}},
-	 CLI_PENDING, h_create_domain, "Start creating a domain (and its postmaster account); it exists after COMMIT."},
-	{IN(ROOT) | IN(DOMAIN), "UPDATE Domain", {NAME_ARG("domainName")}, CLI_READS, h_update_domain,
+	 CLI_PENDING | CLI_ENTERS(DOMAIN_CREATE) | CLI_CREATES, h_create_domain, "Start creating a domain (and its postmaster account); it exists after COMMIT."},
+	{IN(ROOT), "UPDATE Domain", {NAME_ARG("domainName")}, CLI_READS | CLI_ENTERS(DOMAIN), h_update_domain,
 	 "Enter the context of an existing domain."},
+	{IN(DOMAIN), "UPDATE Domain", {NAME_ARG("domainName")}, CLI_READS | CLI_SWITCHES(DOMAIN), h_update_domain,
+	 "Switch to another domain (only without pending changes)."},
 	{IN(ROOT), "SHOW Domain", {NAME_ARG("domainName"), SHOW_ATTR}, CLI_READS, h_show_domain,
 	 "Print the attributes of a domain."},
 	{IN(ROOT), "DELETE Domain", {{CLI_ARG_PAIR, "name", "name", false}, {CLI_ARG_FLAG, "dontKeepCopy", NULL, false}},
@@ -1374,33 +1582,29 @@ static const struct cli_cmd table[] = {
 	 "CHANGE password",
 	 {{CLI_ARG_PAIR, "oldPassword", "pass", true}, {CLI_ARG_PAIR, "newPassword", "pass", true}},
 	 CLI_CHANGES, h_change_password, "Change the password of the admin user that is logged in."},
-	{IN(ROOT), "CONFIG SERVER", {{0}}, CLI_LATER, h_later, NULL},
-	{IN(ROOT), "ENTER QUEUE", {{0}}, CLI_LATER, h_later, NULL},
-	{IN(ROOT), "ENTER AACL", {{0}}, CLI_LATER, h_later, NULL},
-	{IN(ROOT), "ENABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
-	{IN(ROOT), "DISABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
-	{IN(ROOT), "CREATE Subdomain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(ROOT), "ENTER QUEUE", {{0}}, CLI_LATER, cli_h_later, NULL},
+	{IN(ROOT), "ENABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
+	{IN(ROOT), "DISABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
+	{IN(ROOT), "CREATE Subdomain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 
 	/* domain creation */
-	{IN(DOMAIN_CREATE), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set, NULL},
-	{IN(DOMAIN_CREATE), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the attributes of the new domain."},
-	{IN(DOMAIN_CREATE), "COMMIT", {{0}}, CLI_CHANGES, h_commit_create,
+	{IN(DOMAIN_CREATE), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set, NULL},
+	{IN(DOMAIN_CREATE), "SHOW", {SHOW_ATTR}, CLI_READS, cli_h_show, "Print the attributes of the new domain."},
+	{IN(DOMAIN_CREATE), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_create,
 	 "Create the domain with its postmaster account and return to the root."},
 
 	/* domain */
-	{IN(DOMAIN), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set, NULL},
-	{IN(DOMAIN), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the attributes of this domain."},
+	{IN(DOMAIN), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set, NULL},
+	{IN(DOMAIN), "SHOW", {SHOW_ATTR}, CLI_READS, cli_h_show, "Print the attributes of this domain."},
 	{IN(DOMAIN), "LIST Accounts", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: account*)", false}}, CLI_READS,
 	 h_list_accounts, "Table of the accounts, optionally filtered by a wildcard."},
-	{IN(DOMAIN), "LIST Lists", {{CLI_ARG_OPT_POS, NULL, "wildcard (ex: list*)", false}}, CLI_READS, h_list_lists,
-	 "Table of the mailing lists."},
 	{IN(DOMAIN), "LIST Aliases", {{0}}, CLI_READS, h_list_aliases_domain,
 	 "The other names of this domain (alias domains), pending changes included."},
 	{IN(DOMAIN),
 	 "ADD Account",
 	 {NAME_ARG("name"), {CLI_ARG_PAIR, "password", "password", true}},
-	 CLI_PENDING, h_add_account, "Start creating an account and enter it; it exists after its COMMIT."},
-	{IN(DOMAIN), "UPDATE Account", {NAME_ARG("name")}, CLI_READS, h_update_account,
+	 CLI_PENDING | CLI_ENTERS(ACCOUNT) | CLI_CREATES, h_add_account, "Start creating an account and enter it; it exists after its COMMIT."},
+	{IN(DOMAIN), "UPDATE Account", {NAME_ARG("name")}, CLI_READS | CLI_ENTERS(ACCOUNT), h_update_account,
 	 "Enter the context of an existing account."},
 	{IN(DOMAIN), "REMOVE Account", {NAME_ARG("name")}, CLI_CHANGES | CLI_DESTRUCTIVE, h_remove_account,
 	 "Delete an account; its mailbox goes to the trash. Acts at once."},
@@ -1410,47 +1614,40 @@ static const struct cli_cmd table[] = {
 	 "Add another name for this domain (applied at COMMIT)."},
 	{IN(DOMAIN), "REMOVE Alias", {{CLI_ARG_POS, NULL, "domainName", false}}, CLI_PENDING | CLI_DESTRUCTIVE,
 	 h_remove_alias_domain, "Remove another name of this domain (applied at COMMIT)."},
-	{IN(DOMAIN), "COMMIT", {{0}}, CLI_CHANGES, h_commit_domain,
+	{IN(DOMAIN), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_domain,
 	 "Apply the pending changes of this domain and return to the root."},
-	{IN(DOMAIN), "LIST Groups", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
-	{IN(DOMAIN), "ADD Group", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
-	{IN(DOMAIN), "UPDATE Group", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
-	{IN(DOMAIN), "ADD List", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
-	{IN(DOMAIN), "UPDATE List", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
-	{IN(DOMAIN), "CONFIG adminLimits", {{0}}, CLI_LATER, h_later, NULL},
-	{IN(DOMAIN), "CONFIG accountDefaultQuotas", {{0}}, CLI_LATER, h_later, NULL},
-	{IN(DOMAIN), "CONFIG accountDefaultLimits", {{0}}, CLI_LATER, h_later, NULL},
+	{IN(DOMAIN), "CONFIG adminLimits", {{0}}, CLI_LATER, cli_h_later, NULL},
 
 	/* account */
-	{IN(ACCOUNT), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set, NULL},
-	{IN(ACCOUNT), "SHOW", {SHOW_ATTR}, CLI_READS, h_show, "Print the attributes of this account."},
-	{IN(ACCOUNT), "CONFIG ContactInfo", {{0}}, 0, h_config_contact, "Enter the account's contact card."},
-	{IN(ACCOUNT), "CONFIG Quotas", {{0}}, 0, h_config_quotas, "Enter the account's storage quotas."},
+	{IN(ACCOUNT), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set, NULL},
+	{IN(ACCOUNT), "SHOW", {SHOW_ATTR}, CLI_READS, cli_h_show, "Print the attributes of this account."},
+	{IN(ACCOUNT), "CONFIG ContactInfo", {{0}}, CLI_ENTERS(CONTACT), h_config_contact, "Enter the account's contact card."},
+	{IN(ACCOUNT), "CONFIG Quotas", {{0}}, CLI_ENTERS(QUOTAS), h_config_quotas, "Enter the account's storage quotas."},
 	{IN(ACCOUNT), "LIST Aliases", {{0}}, CLI_READS, h_list_aliases_account,
 	 "Other local parts delivering to this account, pending changes included."},
 	{IN(ACCOUNT), "ADD Alias", {{CLI_ARG_POS, NULL, "aliasName", false}}, CLI_PENDING, h_add_alias_account,
 	 "Add another local part for this account (applied at COMMIT)."},
 	{IN(ACCOUNT), "REMOVE Alias", {{CLI_ARG_POS, NULL, "aliasName", false}}, CLI_PENDING | CLI_DESTRUCTIVE,
 	 h_remove_alias_account, "Remove another local part of this account (applied at COMMIT)."},
-	{IN(ACCOUNT), "COMMIT", {{0}}, CLI_CHANGES, h_commit_account,
+	{IN(ACCOUNT), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_account,
 	 "Apply the account's pending changes (its sub-contexts' included) and return to the domain."},
-	{IN(ACCOUNT), "CONFIG Limits", {{0}}, CLI_LATER, h_later, NULL},
-	{IN(ACCOUNT), "CONFIG Filters", {{0}}, CLI_LATER, h_later, NULL},
-	{IN(ACCOUNT), "INHERIT SETTINGS", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, h_later, NULL},
+	{IN(ACCOUNT), "SHOW RegistryInformation", {{0}}, CLI_READS, h_show_registry,
+	 "Print creation and last-login dates and mailbox usage (dates never recorded print as the epoch)."},
+	{IN(ACCOUNT), "CONFIG Filters", {{0}}, CLI_LATER, cli_h_later, NULL},
+	{IN(ACCOUNT), "INHERIT SETTINGS FROM domainDefaults", {{0}}, CLI_PENDING, h_inherit_defaults,
+	 "Take the domain's defaults for new accounts again (quota, limits; applied at COMMIT)."},
+	{IN(ACCOUNT), "INHERIT SETTINGS FROM accountClass", {{CLI_ARG_POS, NULL, "accountClassName", false}},
+	 CLI_NOHELP, h_inherit_class, "Account classes are not supported."},
 
 	/* contact info, quotas */
-	{IN(CONTACT) | IN(QUOTAS), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, h_set,
+	{IN(CONTACT) | IN(QUOTAS), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set,
 	 NULL},
-	{IN(CONTACT) | IN(QUOTAS), "SHOW", {SHOW_ATTR}, CLI_READS, h_show,
+	{IN(CONTACT) | IN(QUOTAS), "SHOW", {SHOW_ATTR}, CLI_READS, cli_h_show,
 	 "Print the attributes of this context (pending changes included)."},
-	{IN(CONTACT) | IN(QUOTAS), "DONE", {{0}}, 0, h_done,
+	{IN(CONTACT) | IN(QUOTAS), "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_done,
 	 "Hand the changes to the account (applied at its COMMIT) and return to it."},
-	{IN(QUOTAS), "RESET", {{CLI_ARG_POS, NULL, "attr", false}}, CLI_PENDING, h_reset_attr,
+	{IN(QUOTAS), "RESET", {{CLI_ARG_POS, NULL, "attr", false}}, CLI_PENDING | CLI_DISRUPTIVE, h_reset_attr,
 	 "Go back to the domain's default value for new accounts."},
 };
 
-const struct cli_cmd *cli_commands(int *n_r)
-{
-	*n_r = N(table);
-	return table;
-}
+const struct cli_part cli_part_core = {core_ctxs, N(core_ctxs), table, N(table)};

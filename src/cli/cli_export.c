@@ -8,37 +8,58 @@
 #include <string.h>
 #include <strings.h>
 
-#define IN(c) CLI_IN(CLI_CTX_##c)
-#define N(a) (int)(sizeof a / sizeof *a)
+#include <pthread.h>
+#include <stdlib.h>
 
-/* The moves cli_commands.c's handlers make on success. */
-static const struct cli_move_row moves[] = {
-	{CLI_ANY, "EXIT/QUIT", {CLI_MOVE_QUIT, CLI_CTX_ROOT, false}},
-	{IN(DOMAIN_CREATE) | IN(DOMAIN) | IN(ACCOUNT) | IN(CONTACT) | IN(QUOTAS), "BACK",
-	 {CLI_MOVE_BACK, CLI_CTX_ROOT, false}},
-	{IN(ROOT), "CREATE Domain", {CLI_MOVE_ENTER, CLI_CTX_DOMAIN_CREATE, true}},
-	{IN(ROOT), "UPDATE Domain", {CLI_MOVE_ENTER, CLI_CTX_DOMAIN, false}},
-	{IN(DOMAIN), "UPDATE Domain", {CLI_MOVE_SWITCH, CLI_CTX_DOMAIN, false}},
-	{IN(DOMAIN), "ADD Account", {CLI_MOVE_ENTER, CLI_CTX_ACCOUNT, true}},
-	{IN(DOMAIN), "UPDATE Account", {CLI_MOVE_ENTER, CLI_CTX_ACCOUNT, false}},
-	{IN(ACCOUNT), "CONFIG ContactInfo", {CLI_MOVE_ENTER, CLI_CTX_CONTACT, false}},
-	{IN(ACCOUNT), "CONFIG Quotas", {CLI_MOVE_ENTER, CLI_CTX_QUOTAS, false}},
-	{IN(DOMAIN_CREATE) | IN(DOMAIN) | IN(ACCOUNT), "COMMIT", {CLI_MOVE_COMMIT, CLI_CTX_ROOT, false}},
-	{IN(CONTACT) | IN(QUOTAS), "DONE", {CLI_MOVE_DONE, CLI_CTX_ROOT, false}},
-};
+/* The table's rows say where each command leads (CLI_ENTERS() and
+ * friends in their flags); this turns that into the export's steps. */
+static struct cli_step step_of(enum cli_ctx at, const struct cli_cmd *cmd)
+{
+	switch (cli_cmd_go(cmd)) {
+	case CLI_GO_ENTER:
+		return (struct cli_step){CLI_MOVE_ENTER, cli_cmd_to(cmd), (cmd->flags & CLI_CREATES) != 0};
+	case CLI_GO_SWITCH:
+		return (struct cli_step){CLI_MOVE_SWITCH, cli_cmd_to(cmd), false};
+	case CLI_GO_COMMIT:
+		return (struct cli_step){CLI_MOVE_COMMIT, CLI_CTX_ROOT, false};
+	case CLI_GO_DONE:
+		return (struct cli_step){CLI_MOVE_DONE, CLI_CTX_ROOT, false};
+	case CLI_GO_BACK:
+		return (struct cli_step){CLI_MOVE_BACK, CLI_CTX_ROOT, false};
+	case CLI_GO_QUIT:
+		return (struct cli_step){CLI_MOVE_QUIT, CLI_CTX_ROOT, false};
+	case CLI_GO_STAY:
+		break;
+	}
+	return (struct cli_step){CLI_MOVE_STAY, at, false};
+}
+
+static struct cli_move_row *moves;
+static int nmoves;
+static pthread_once_t moves_once = PTHREAD_ONCE_INIT;
+
+static void moves_build(void)
+{
+	int n;
+	const struct cli_cmd *c = cli_commands(&n);
+	moves = calloc((size_t)n + 1, sizeof *moves);
+	if (!moves)
+		abort();
+	for (int i = 0; i < n; i++)
+		if (cli_cmd_go(&c[i]) != CLI_GO_STAY)
+			moves[nmoves++] = (struct cli_move_row){c[i].ctx, c[i].words, step_of(CLI_CTX_ROOT, &c[i])};
+}
 
 const struct cli_move_row *cli_export_moves(int *n_r)
 {
-	*n_r = N(moves);
+	pthread_once(&moves_once, moves_build);
+	*n_r = nmoves;
 	return moves;
 }
 
 struct cli_step cli_export_step(enum cli_ctx at, const struct cli_cmd *cmd)
 {
-	for (int i = 0; i < N(moves); i++)
-		if ((moves[i].ctx & CLI_IN(at)) && !strcasecmp(moves[i].words, cmd->words))
-			return moves[i].step;
-	return (struct cli_step){CLI_MOVE_STAY, at, false};
+	return step_of(at, cmd);
 }
 
 void cli_export_ctx_path(enum cli_ctx c, char *out, size_t sz)
@@ -87,7 +108,9 @@ bool cli_export_ctx_by_path(const char *path, enum cli_ctx *ctx_r)
 
 enum cli_kind cli_export_kind(const struct cli_cmd *cmd)
 {
-	if (cmd->flags & CLI_DESTRUCTIVE)
+	/* Disruptive commands (RESET, STOP Service) are confirmed like
+	 * destructive ones (spec 7.7). */
+	if (cmd->flags & (CLI_DESTRUCTIVE | CLI_DISRUPTIVE))
 		return CLI_KIND_DESTRUCTIVE;
 	if (cmd->flags & CLI_CHANGES)
 		return CLI_KIND_CHANGES;

@@ -6,19 +6,17 @@
  * cli_ctx_def(), cli_match(), cli_args_parse()); this module adds what
  * those do not say by themselves:
  *
- *   cli_export_step()       where a command leaves the session: the
- *                           context moves are made by the handlers, so
- *                           they are described here, keyed by the
- *                           command's words, and checked against the
- *                           table by the unit tests (every row names a
- *                           command that exists in the context given);
+ *   cli_export_step()       where a command leaves the session, read
+ *                           from the table row's flags (CLI_ENTERS(),
+ *                           CLI_SWITCHES(), CLI_LEAVES()); the unit tests
+ *                           check each handler moves as its row says;
  *   cli_export_ctx_path()   a context's prompt name ("domain-account"),
  *                           built from the table's parent links the way
  *                           the session builds its prompt;
  *   cli_export_ctx_by_path() the reverse, for a prompt seen on the wire;
  *   cli_export_kind()       the class of a command from its flags.
  *
- * Nothing here allocates or keeps state.
+ * cli_export_moves() builds its rows from the table once.
  */
 #ifndef TERN_CLI_EXPORT_H
 #define TERN_CLI_EXPORT_H

@@ -247,6 +247,37 @@ static bool line_pending(struct cli_session *s)
 
 /* ---- commands ---- */
 
+/* The table says where each command leads (cli_export and the tern tool
+ * rely on it); a handler that moved elsewhere is a bug worth a log line. */
+static void check_move(struct cli_session *s, const struct cli_cmd *cmd, int depth0)
+{
+	enum cli_go g = cli_cmd_go(cmd);
+	enum cli_ctx now = cli_cur(s)->ctx;
+	bool ok;
+	switch (g) {
+	case CLI_GO_ENTER:
+		ok = s->depth == depth0 + 1 && now == cli_cmd_to(cmd);
+		break;
+	case CLI_GO_SWITCH:
+		ok = s->depth == depth0 && now == cli_cmd_to(cmd);
+		break;
+	case CLI_GO_COMMIT:
+	case CLI_GO_DONE:
+	case CLI_GO_BACK:
+		ok = s->depth == depth0 - 1;
+		break;
+	case CLI_GO_QUIT:
+		ok = s->quit;
+		break;
+	default:
+		ok = s->depth == depth0;
+		break;
+	}
+	if (!ok)
+		log_err("cli: command table mismatch: '%s' moved to depth %d (from %d), context %d", cmd->words,
+			s->depth, depth0, (int)now);
+}
+
 static void run_line(struct cli_session *s, char *line, size_t len)
 {
 	switch (cli_line_check(line, len)) {
@@ -312,7 +343,10 @@ static void run_line(struct cli_session *s, char *line, size_t len)
 		return;
 	}
 	s->log_detail[0] = '\0';
+	int depth0 = s->depth;
 	cmd->fn(s, &p);
+	if (!s->status_err)
+		check_move(s, cmd, depth0);
 	if (cmd->flags & CLI_CHANGES)
 		log_change(s, &t, &p);
 }
@@ -446,6 +480,13 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 	if (rl_blocked("cli", s->c.peer)) {
 		log_warn("cli: peer=%s refused: blocked after too many failed logins", s->c.peer);
 		conn_puts(&s->c, "-ERR: Too many failed logins from your address, try again later\r\n");
+		goto out;
+	}
+	/* The CLI service's access control (CONFIG SERVER / CONFIG CLI /
+	 * CONFIG AccessControl): no rule = everybody. */
+	if (!admin_ipmap_allows(rd, "cli", s->c.peer)) {
+		log_warn("cli: peer=%s refused by the CLI access rules", s->c.peer);
+		conn_puts(&s->c, "-ERR: Access denied for your address, closing connection\r\n");
 		goto out;
 	}
 	if (listen_active(srv->service_id) > settings_get_int(rd, "CliMaxSessions")) {

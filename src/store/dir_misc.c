@@ -168,3 +168,14 @@ enum tern_err dir_admin_put(struct dir_conn *c, const char *name, const char *ha
 			   " ON CONFLICT(name) DO UPDATE SET pwhash = ?2, box = ?3",
 			"ssb", name, hash, box, len);
 }
+
+/* rows: name (admin accounts, by name) */
+enum tern_err dir_admin_list(struct dir_conn *c, dir_row_fn fn, void *arg)
+{
+	return dir_rows(c, fn, arg, "SELECT name FROM admins ORDER BY name", "");
+}
+
+enum tern_err dir_admin_del(struct dir_conn *c, const char *name)
+{
+	return dir_exec(c, "DELETE FROM admins WHERE name = ?", "s", name);
+}

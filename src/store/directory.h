@@ -180,5 +180,8 @@ bool dir_admin_get(struct dir_conn *c, const char *name, struct dir_admin *a_r);
 int64_t dir_admin_count(struct dir_conn *c);
 enum tern_err dir_admin_put(struct dir_conn *c, const char *name, const char *hash, const void *box,
 			    size_t len);
+/* rows: name */
+enum tern_err dir_admin_list(struct dir_conn *c, dir_row_fn fn, void *arg);
+enum tern_err dir_admin_del(struct dir_conn *c, const char *name);
 
 #endif

@@ -92,6 +92,43 @@ static void test_kinds_and_steps(void **state)
 	assert_string_equal(alt, "postmasterPassword");
 }
 
+/* The movement metadata lives in the table: every context but login and
+ * root can be left (BACK), each object context by exactly one of COMMIT or
+ * DONE, every context but login/root is entered by some row, and RESET is
+ * marked disruptive wherever it exists. */
+static void test_table_metadata(void **state)
+{
+	int nc;
+	const struct cli_cmd *c = cli_commands(&nc);
+	for (int cx = CLI_CTX_ROOT + 1; cx < CLI_CTX__COUNT; cx++) {
+		bool back = false, commit = false, done = false, entered = false;
+		for (int k = 0; k < nc; k++) {
+			enum cli_go g = cli_cmd_go(&c[k]);
+			if (c[k].ctx & CLI_IN(cx)) {
+				back |= g == CLI_GO_BACK;
+				commit |= g == CLI_GO_COMMIT;
+				done |= g == CLI_GO_DONE;
+			}
+			if ((g == CLI_GO_ENTER || g == CLI_GO_SWITCH) && (int)cli_cmd_to(&c[k]) == cx)
+				entered = true;
+		}
+		if (!back || !entered)
+			fail_msg("context %d: back=%d entered=%d", cx, back, entered);
+		assert_false(commit && done);
+		assert_int_equal(cli_ctx_is_sub((enum cli_ctx)cx), done);
+	}
+	for (int k = 0; k < nc; k++) {
+		if (!strcasecmp(c[k].words, "RESET") && c[k].args[0].kind == CLI_ARG_NONE)
+			assert_true(c[k].flags & CLI_DISRUPTIVE);
+		if (!strcasecmp(c[k].words, "STOP Service"))
+			assert_true(c[k].flags & CLI_DISRUPTIVE);
+		if (c[k].flags & CLI_DISRUPTIVE)
+			assert_int_equal(cli_export_kind(&c[k]), CLI_KIND_DESTRUCTIVE);
+		if (cli_cmd_go(&c[k]) == CLI_GO_ENTER)
+			assert_int_equal(cli_export_step(CLI_CTX_ROOT, &c[k]).to, cli_cmd_to(&c[k]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_enter_targets_have_the_right_parent),
 		cmocka_unit_test(test_paths_match_prompts),
 		cmocka_unit_test(test_kinds_and_steps),
+		cmocka_unit_test(test_table_metadata),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

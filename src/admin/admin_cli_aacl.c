@@ -1,0 +1,366 @@
+/*
+ * admin_cli_aacl - admin users for the CLI's AACL context; see admin_cli.h.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../auth/password.h"
+#include "../core/secret.h"
+#include "../core/xmalloc.h"
+#include "admin_cli.h"
+#include "settings.h"
+
+static bool admin_name_ok(const char *n)
+{
+	size_t l = strlen(n);
+	if (!l || l > 64)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	return true;
+}
+
+/* Does the set "(a b c)" contain word? */
+static bool set_has(const char *set, const char *word)
+{
+	char v[512];
+	snprintf(v, sizeof v, "%s", set);
+	char *save = NULL;
+	for (char *t = strtok_r(v, "() ,", &save); t; t = strtok_r(NULL, "() ,", &save))
+		if (!strcmp(t, word))
+			return true;
+	return false;
+}
+
+bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via)
+{
+	char key[200], v[512], parents[512];
+	if (!via || !admin_name_ok(name))
+		return true;
+	bool defined = false;
+	snprintf(key, sizeof key, "AaclInterfaces.%s", name);
+	if (dir_setting_get(c, key, v, sizeof v)) {
+		defined = true;
+		if (set_has(v, via))
+			return true;
+	}
+	snprintf(key, sizeof key, "AaclParents.%s", name);
+	if (dir_setting_get(c, key, parents, sizeof parents)) {
+		char *save = NULL;
+		for (char *g = strtok_r(parents, "() ,", &save); g; g = strtok_r(NULL, "() ,", &save)) {
+			snprintf(key, sizeof key, "AaclGroup.%s", g);
+			if (dir_setting_get(c, key, v, sizeof v) && v[0]) {
+				defined = true;
+				if (set_has(v, via))
+					return true;
+			}
+		}
+	}
+	return !defined;
+}
+
+struct names {
+	char **v;
+	int n;
+};
+
+static int name_row(void *arg, const char *const *f, int n)
+{
+	struct names *nm = arg;
+	if (n >= 1) {
+		nm->v = xrealloc(nm->v, (size_t)(nm->n + 1) * sizeof *nm->v);
+		nm->v[nm->n++] = xstrdup(f[0]);
+	}
+	return 0;
+}
+
+enum tern_err admin_cli_admin_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg)
+{
+	struct names nm = {0};
+	enum tern_err e = dir_admin_list(ctx->rd, name_row, &nm);
+	bool stop = false;
+	for (int i = 0; i < nm.n; i++) {
+		char key[200], desc[300] = "", ifs[300] = "", parents[500] = "";
+		snprintf(key, sizeof key, "AaclDescription.%s", nm.v[i]);
+		dir_setting_get(ctx->rd, key, desc, sizeof desc);
+		snprintf(key, sizeof key, "AaclInterfaces.%s", nm.v[i]);
+		dir_setting_get(ctx->rd, key, ifs, sizeof ifs);
+		snprintf(key, sizeof key, "AaclParents.%s", nm.v[i]);
+		dir_setting_get(ctx->rd, key, parents, sizeof parents);
+		const char *row[4] = {nm.v[i], desc, ifs, parents};
+		if (!e && !stop)
+			stop = fn(arg, row, 4) != 0;
+		free(nm.v[i]);
+	}
+	free(nm.v);
+	return e;
+}
+
+bool admin_cli_admin_exists(struct admin_ctx *ctx, const char *name)
+{
+	struct dir_admin a;
+	return strlen(name) < sizeof a.name && dir_admin_get(ctx->rd, name, &a);
+}
+
+struct admin_save {
+	const char *name;
+	bool create;
+	char hash[160];
+	struct buf box;
+	const char *description, *interfaces, *parents;
+};
+
+static enum tern_err set_or_del(struct dir_conn *c, const char *prefix, const char *name, const char *v)
+{
+	char key[200];
+	snprintf(key, sizeof key, "%s.%s", prefix, name);
+	return v[0] ? dir_setting_set(c, key, v) : dir_setting_del(c, key);
+}
+
+static enum tern_err tx_admin_save(struct dir_conn *c, void *arg)
+{
+	struct admin_save *a = arg;
+	struct dir_admin cur;
+	bool exists = dir_admin_get(c, a->name, &cur);
+	if (a->create && exists)
+		return TERN_E_USER_EXISTS;
+	if (!a->create && !exists)
+		return TERN_E_RECORD_NOT_FOUND;
+	enum tern_err e = TERN_OK;
+	if (a->hash[0])
+		e = dir_admin_put(c, a->name, a->hash, a->box.data, a->box.len);
+	if (!e && a->description)
+		e = set_or_del(c, "AaclDescription", a->name, a->description);
+	if (!e && a->interfaces)
+		e = set_or_del(c, "AaclInterfaces", a->name, a->interfaces);
+	if (!e && a->parents) {
+		char v[512], key[200];
+		snprintf(v, sizeof v, "%s", a->parents);
+		char *save = NULL;
+		for (char *g = strtok_r(v, "() ,", &save); g; g = strtok_r(NULL, "() ,", &save)) {
+			snprintf(key, sizeof key, "AaclGroup.%s", g);
+			char tmp[8];
+			if (!dir_setting_get(c, key, tmp, sizeof tmp))
+				return TERN_E_RECORD_NOT_FOUND;
+		}
+		e = set_or_del(c, "AaclParents", a->name, strcmp(a->parents, "()") ? a->parents : "");
+	}
+	return e;
+}
+
+enum tern_err admin_cli_admin_save(struct admin_ctx *ctx, const char *name, bool create, const char *password,
+				   const char *description, const char *interfaces, const char *parents)
+{
+	if (!admin_name_ok(name))
+		return TERN_E_INVALID;
+	if (create && !password)
+		return TERN_E_INVALID;
+	if (password && (!*password || strlen(password) > 1024 || !admin_value_ok(password)))
+		return TERN_E_INVALID;
+	if (description && (strlen(description) > 200 || settings_validate("AaclDescription.x", description)))
+		return TERN_E_INVALID;
+	if (interfaces && (strlen(interfaces) > 200 || settings_validate("AaclInterfaces.x", interfaces)))
+		return TERN_E_INVALID;
+	if (parents && (strlen(parents) > 400 || settings_validate("AaclParents.x", parents)))
+		return TERN_E_INVALID;
+	struct admin_save a = {.name = name, .create = create, .box = BUF_INIT, .description = description,
+			       .interfaces = interfaces, .parents = parents};
+	if (password) {
+		if (pw_hash(password, 5, a.hash, sizeof a.hash) < 0)
+			return TERN_E_INTERNAL;
+		secret_box_seal(password, strlen(password), &a.box);
+	}
+	enum tern_err e = dir_write(ctx->env->dir, tx_admin_save, &a);
+	buf_free(&a.box);
+	secret_wipe(a.hash, sizeof a.hash);
+	return e;
+}
+
+static enum tern_err tx_admin_del(struct dir_conn *c, void *arg)
+{
+	const char *name = arg;
+	struct dir_admin cur;
+	if (!dir_admin_get(c, name, &cur))
+		return TERN_E_RECORD_NOT_FOUND;
+	if (dir_admin_count(c) <= 1)
+		return TERN_E_INVALID;
+	enum tern_err e = dir_admin_del(c, name);
+	if (!e)
+		e = set_or_del(c, "AaclDescription", name, "");
+	if (!e)
+		e = set_or_del(c, "AaclInterfaces", name, "");
+	if (!e)
+		e = set_or_del(c, "AaclParents", name, "");
+	return e;
+}
+
+enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name)
+{
+	if (!admin_name_ok(name))
+		return TERN_E_RECORD_NOT_FOUND;
+	if (ctx->admin && !strcmp(ctx->admin, name))
+		return TERN_E_INVALID;
+	return dir_write(ctx->env->dir, tx_admin_del, (void *)name);
+}
+
+/* ---- groups ---- */
+
+struct settings_scan {
+	const char *prefix;
+	struct names nm;   /* names after the prefix */
+	struct names vals; /* their values */
+};
+
+static int scan_row(void *arg, const char *const *f, int n)
+{
+	struct settings_scan *sc = arg;
+	size_t pl = strlen(sc->prefix);
+	if (n >= 2 && !strncmp(f[0], sc->prefix, pl) && f[0][pl]) {
+		const char *nm[1] = {f[0] + pl}, *v[1] = {f[1]};
+		name_row(&sc->nm, nm, 1);
+		name_row(&sc->vals, v, 1);
+	}
+	return 0;
+}
+
+static void scan_free(struct settings_scan *sc)
+{
+	for (int i = 0; i < sc->nm.n; i++) {
+		free(sc->nm.v[i]);
+		free(sc->vals.v[i]);
+	}
+	free(sc->nm.v);
+	free(sc->vals.v);
+}
+
+/* "(a b)" of the admins whose parents include group g. */
+static void members_of(struct settings_scan *parents, const char *g, struct buf *out)
+{
+	buf_putc(out, '(');
+	bool first = true;
+	for (int i = 0; i < parents->nm.n; i++)
+		if (set_has(parents->vals.v[i], g)) {
+			buf_printf(out, "%s%s", first ? "" : " ", parents->nm.v[i]);
+			first = false;
+		}
+	buf_putc(out, ')');
+}
+
+enum tern_err admin_cli_group_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg)
+{
+	struct settings_scan groups = {.prefix = "AaclGroup."}, parents = {.prefix = "AaclParents."};
+	enum tern_err e = dir_setting_list(ctx->rd, scan_row, &groups);
+	if (!e)
+		e = dir_setting_list(ctx->rd, scan_row, &parents);
+	bool stop = false;
+	for (int i = 0; !e && !stop && i < groups.nm.n; i++) {
+		char key[200], desc[300] = "";
+		snprintf(key, sizeof key, "AaclGroupDescription.%s", groups.nm.v[i]);
+		dir_setting_get(ctx->rd, key, desc, sizeof desc);
+		struct buf m = BUF_INIT;
+		members_of(&parents, groups.nm.v[i], &m);
+		const char *row[4] = {groups.nm.v[i], desc, groups.vals.v[i], m.data};
+		stop = fn(arg, row, 4) != 0;
+		buf_free(&m);
+	}
+	scan_free(&groups);
+	scan_free(&parents);
+	return e;
+}
+
+bool admin_cli_group_exists(struct admin_ctx *ctx, const char *name)
+{
+	char key[200], v[8];
+	if (!admin_name_ok(name))
+		return false;
+	snprintf(key, sizeof key, "AaclGroup.%s", name);
+	return dir_setting_get(ctx->rd, key, v, sizeof v);
+}
+
+struct group_save {
+	const char *name;
+	bool create;
+	const char *description, *interfaces;
+	bool forced;
+};
+
+static enum tern_err tx_group_save(struct dir_conn *c, void *arg)
+{
+	struct group_save *g = arg;
+	char key[200], v[8];
+	snprintf(key, sizeof key, "AaclGroup.%s", g->name);
+	bool exists = dir_setting_get(c, key, v, sizeof v);
+	if (g->create && exists)
+		return TERN_E_USER_EXISTS;
+	if (!g->create && !exists)
+		return TERN_E_RECORD_NOT_FOUND;
+	enum tern_err e = TERN_OK;
+	if (g->create || g->interfaces)
+		e = dir_setting_set(c, key, g->interfaces ? g->interfaces : "");
+	if (!e && g->description)
+		e = set_or_del(c, "AaclGroupDescription", g->name, g->description);
+	return e;
+}
+
+enum tern_err admin_cli_group_save(struct admin_ctx *ctx, const char *name, bool create, const char *description,
+				   const char *interfaces)
+{
+	if (!admin_name_ok(name))
+		return TERN_E_INVALID;
+	if (description && (strlen(description) > 200 || settings_validate("AaclGroupDescription.x", description)))
+		return TERN_E_INVALID;
+	if (interfaces && (strlen(interfaces) > 200 || settings_validate("AaclGroup.x", interfaces)))
+		return TERN_E_INVALID;
+	struct group_save g = {.name = name, .create = create, .description = description, .interfaces = interfaces};
+	return dir_write(ctx->env->dir, tx_group_save, &g);
+}
+
+static enum tern_err tx_group_del(struct dir_conn *c, void *arg)
+{
+	struct group_save *g = arg;
+	char key[200], v[8];
+	snprintf(key, sizeof key, "AaclGroup.%s", g->name);
+	if (!dir_setting_get(c, key, v, sizeof v))
+		return TERN_E_RECORD_NOT_FOUND;
+	struct settings_scan parents = {.prefix = "AaclParents."};
+	enum tern_err e = dir_setting_list(c, scan_row, &parents);
+	for (int i = 0; !e && i < parents.nm.n; i++) {
+		if (!set_has(parents.vals.v[i], g->name))
+			continue;
+		if (!g->forced) {
+			e = TERN_E_BUSY;
+			break;
+		}
+		struct buf rest = BUF_INIT;
+		char tmp[512];
+		snprintf(tmp, sizeof tmp, "%s", parents.vals.v[i]);
+		char *save = NULL;
+		buf_putc(&rest, '(');
+		bool first = true;
+		for (char *t = strtok_r(tmp, "() ,", &save); t; t = strtok_r(NULL, "() ,", &save))
+			if (strcmp(t, g->name)) {
+				buf_printf(&rest, "%s%s", first ? "" : " ", t);
+				first = false;
+			}
+		buf_putc(&rest, ')');
+		e = set_or_del(c, "AaclParents", parents.nm.v[i], first ? "" : rest.data);
+		buf_free(&rest);
+	}
+	scan_free(&parents);
+	if (!e)
+		e = dir_setting_del(c, key);
+	if (!e)
+		e = set_or_del(c, "AaclGroupDescription", g->name, "");
+	return e;
+}
+
+enum tern_err admin_cli_group_del(struct admin_ctx *ctx, const char *name, bool forced)
+{
+	if (!admin_name_ok(name))
+		return TERN_E_RECORD_NOT_FOUND;
+	struct group_save g = {.name = name, .forced = forced};
+	return dir_write(ctx->env->dir, tx_group_del, &g);
+}

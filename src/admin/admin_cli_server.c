@@ -1,0 +1,94 @@
+/*
+ * admin_cli_server - server settings and access rules for the CLI's
+ * server contexts, in one transaction; see admin_cli.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_cli.h"
+#include "settings.h"
+
+static void set_detail(char *detail_r, size_t dsz, const char *what)
+{
+	if (detail_r && dsz)
+		snprintf(detail_r, dsz, "%s", what ? what : "");
+}
+
+struct server_commit {
+	const struct admin_cli_server_edit *ed;
+};
+
+static void rule_parts(const char *ipset, char *addr, size_t asz, char *mask, size_t msz)
+{
+	snprintf(addr, asz, "%s", ipset);
+	char *slash = strchr(addr, '/');
+	if (slash) {
+		*slash = '\0';
+		snprintf(mask, msz, "%s", slash + 1);
+	} else {
+		snprintf(mask, msz, "%s", strchr(addr, ':') ? "128" : "32");
+	}
+}
+
+static enum tern_err tx_server_commit(struct dir_conn *c, void *arg)
+{
+	struct server_commit *sc = arg;
+	const struct admin_cli_server_edit *ed = sc->ed;
+	enum tern_err e = TERN_OK;
+	for (int i = 0; !e && i < ed->nsettings; i++) {
+		const char *name = ed->settings[2 * i], *value = ed->settings[2 * i + 1];
+		const struct setting_def *d = settings_find(name);
+		if (!value || (d && !strcmp(d->def, value)))
+			e = dir_setting_del(c, name);
+		else
+			e = dir_setting_set(c, name, value);
+	}
+	if (!e && ed->ipmap) {
+		e = dir_ipmap_replace_begin(c, ed->ipmap);
+		for (int i = 0; !e && i < ed->nrules; i++) {
+			char addr[128], mask[64];
+			rule_parts(ed->rules[i].ipset, addr, sizeof addr, mask, sizeof mask);
+			e = dir_ipmap_append(c, ed->ipmap, addr, mask, ed->rules[i].allow ? "ALLOW" : "DENY",
+					     ADMIN_CLI_PREC(ed->rules[i].priority));
+		}
+	}
+	return e;
+}
+
+enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_cli_server_edit *ed, char *detail_r,
+				      size_t dsz)
+{
+	set_detail(detail_r, dsz, NULL);
+	for (int i = 0; i < ed->nsettings; i++) {
+		const char *name = ed->settings[2 * i], *value = ed->settings[2 * i + 1];
+		if (!settings_find(name) || (value && settings_validate(name, value) != TERN_OK)) {
+			set_detail(detail_r, dsz, name);
+			return TERN_E_INVALID;
+		}
+	}
+	if (ed->ipmap && strcmp(ed->ipmap, "cli") != 0)
+		return TERN_E_INVALID; /* the CLI's own map only; the controller's is ctrl.ipmap.tab */
+	for (int i = 0; ed->ipmap && i < ed->nrules; i++) {
+		char addr[128], mask[64];
+		if (strlen(ed->rules[i].ipset) >= sizeof addr || ed->rules[i].priority < 0 ||
+		    ed->rules[i].priority > 100000) {
+			set_detail(detail_r, dsz, ed->rules[i].ipset);
+			return TERN_E_INVALID;
+		}
+		rule_parts(ed->rules[i].ipset, addr, sizeof addr, mask, sizeof mask);
+		if (!admin_ipmap_rule_valid(addr, mask)) {
+			set_detail(detail_r, dsz, ed->rules[i].ipset);
+			return TERN_E_INVALID;
+		}
+	}
+	struct server_commit sc = {ed};
+	return dir_write(ctx->env->dir, tx_server_commit, &sc);
+}
+
+enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_row_fn fn, void *arg)
+{
+	if (strcmp(map, "cli") != 0 && strcmp(map, "ctrl") != 0)
+		return TERN_E_INVALID;
+	return dir_ipmap_list(ctx->rd, map, fn, arg);
+}

@@ -1,0 +1,49 @@
+/*
+ * cli_ctx - helpers shared by the files that implement CLI contexts
+ * (cli_commands.c and cli_ctx_*.c): the generic commands (EXIT, HELP,
+ * BACK, SET, SHOW, DONE), values of attributes, and the LIST/SHOW layouts
+ * of spec 6.5/6.6. Internal to src/cli.
+ */
+#ifndef TERN_CLI_CTX_H
+#define TERN_CLI_CTX_H
+
+#include "cli.h"
+
+#define CLI_COMMIT_TEXT "committing changes and switching back to previous context"
+#define CLI_N(a) (int)(sizeof a / sizeof *a)
+
+/* generic handlers */
+void cli_h_exit(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_help(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_back(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_later(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_set(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_show(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_done(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_save_config(struct cli_session *s, const struct cli_parsed *p);
+
+/* names and values */
+void cli_attr_name(const struct cli_attr *a, char *out, size_t sz);
+void cli_lower(char *out, size_t sz, const char *in);
+int cli_object_depth(struct cli_session *s, int d);
+bool cli_frame_pending(const struct cli_frame *f);
+const char *cli_attr_value(struct cli_session *s, int d, const struct cli_attr *a, char *tmp, size_t tsz);
+void cli_vars_parse(struct cli_kvlist *l, const char *vars);
+int cli_var_row(void *arg, const char *const *f, int n); /* rows (name, value) into a kv list */
+
+/* errors and the log */
+void cli_commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name);
+void cli_detail_add(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* layouts */
+void cli_show_frame(struct cli_session *s, int d, const char *only);
+void cli_table_begin(struct cli_session *s, const char *title, const char *header);
+void cli_list_begin(struct cli_session *s, const char *title);
+void cli_list_row(struct cli_session *s, const char *text);
+void cli_list_end(struct cli_session *s, enum tern_err e);
+
+#define CLI_SHOW_ATTR {CLI_ARG_OPT_PAIR, "ATTR", "param", false}
+#define CLI_NAME_ARG(meta) {CLI_ARG_POS, "name", meta, false}
+#define CLI_SET_ARGS {{CLI_ARG_SET, NULL, "attribute value ...", false}}
+
+#endif

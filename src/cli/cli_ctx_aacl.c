@@ -1,0 +1,479 @@
+/*
+ * cli_ctx_aacl - the administrative ACL: admin users (the admin accounts
+ * the controller and the CLI share) and which front-ends each may log in
+ * to (interfaces: cli, ctrl), and admin groups whose interfaces their
+ * members get too. An admin user's or group's changes are stored at its
+ * DONE, in one transaction (admin_cli_admin_save/admin_cli_group_save).
+ * Tern has no per-domain permissions: GRANT/REVOKE/DENY answer a clear
+ * -ERR.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../admin/admin_cli.h"
+#include "cli_ctx.h"
+
+#define IN(c) CLI_IN(CLI_CTX_##c)
+#define N CLI_N
+
+static const struct cli_attr admin_attrs[] = {
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the admin user (read-only)."},
+	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Set the admin user's password."},
+	{"description", CLI_AT_STRING, "@desc", NULL, 0, 0, "", 0, "Free-text description."},
+	{"interfaces", CLI_AT_SET, "@ifaces", "cli|ctrl", 0, 0, "(cli ctrl)", 0,
+	 "Front-ends the admin may log in to: (cli ctrl), (cli) or (ctrl)."},
+	{"parents", CLI_AT_SET, "@parents", "", 0, 0, "()", CLI_AF_NOSET,
+	 "Admin groups of the user (ADD/REMOVE parent-group)."},
+};
+
+static const struct cli_attr group_attrs[] = {
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the admin group (read-only)."},
+	{"description", CLI_AT_STRING, "@desc", NULL, 0, 0, "", 0, "Free-text description."},
+	{"interfaces", CLI_AT_SET, "@ifaces", "cli|ctrl", 0, 0, "(cli ctrl)", 0,
+	 "Front-ends the group's members may log in to."},
+};
+
+static const struct cli_ctx_reg aacl_ctxs[] = {
+	{CLI_CTX_AACL, {"aacl", "Administrative ACL", "ACL", NULL, 0, CLI_CTX_ROOT}},
+	{CLI_CTX_ADMIN_USER,
+	 {"adminUser", "User Administrative ACL", "admin user", admin_attrs, N(admin_attrs), CLI_CTX_AACL}},
+	{CLI_CTX_ADMIN_GROUP,
+	 {"adminGroup", "Group Administrative ACL", "admin group", group_attrs, N(group_attrs), CLI_CTX_AACL}},
+};
+
+static void h_enter_aacl(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_push(s, CLI_CTX_AACL);
+	if (f) {
+		snprintf(f->name, sizeof f->name, "aacl");
+		cli_ok(s);
+	}
+}
+
+static int admin_row(void *arg, const char *const *f, int n)
+{
+	struct cli_session *s = arg;
+	if (n >= 2) {
+		/* Table cells hold no spaces (clients split on them): SHOW has the exact text. */
+		char line[600];
+		snprintf(line, sizeof line, "%s | %s", f[0], f[1][0] ? f[1] : "-");
+		for (char *c = line + strlen(f[0]) + 3; *c; c++)
+			if (*c == ' ')
+				*c = '_';
+		cli_list_row(s, line);
+	}
+	return s->c.failed ? 1 : 0;
+}
+
+static void h_list_admins(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_table_begin(s, "The list of admin users:", "name | description");
+	cli_list_end(s, admin_cli_admin_list(&s->ctx, admin_row, s));
+}
+
+struct one_admin {
+	const char *name;
+	char desc[300], ifaces[300], parents[500];
+	bool found;
+};
+
+static int one_row(void *arg, const char *const *f, int n)
+{
+	struct one_admin *o = arg;
+	if (n >= 4 && !strcmp(f[0], o->name)) {
+		snprintf(o->desc, sizeof o->desc, "%s", f[1]);
+		snprintf(o->ifaces, sizeof o->ifaces, "%s", f[2]);
+		snprintf(o->parents, sizeof o->parents, "%s", f[3]);
+		o->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static struct cli_frame *push_admin(struct cli_session *s, const char *name, bool create)
+{
+	struct one_admin o = {.name = name};
+	if (!create)
+		admin_cli_admin_list(&s->ctx, one_row, &o);
+	if (create == o.found || (!create && !admin_cli_admin_exists(&s->ctx, name))) {
+		cli_err(s, "Admin user %s %s", name, create ? "already exists" : "not found");
+		return NULL;
+	}
+	struct cli_frame *f = cli_push(s, CLI_CTX_ADMIN_USER);
+	if (!f)
+		return NULL;
+	f->create = create;
+	snprintf(f->name, sizeof f->name, "%s", name);
+	if (o.desc[0])
+		cli_kv_set(&f->base, "@desc", o.desc);
+	if (o.ifaces[0])
+		cli_kv_set(&f->base, "@ifaces", o.ifaces);
+	if (o.parents[0])
+		cli_kv_set(&f->base, "@parents", o.parents);
+	return f;
+}
+
+static bool name_ok(struct cli_session *s, const char *n)
+{
+	if (strlen(n) > 64 || !*n || strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+					       strlen(n)) {
+		cli_err(s, "Invalid value for name (letters, digits, '.', '_', '-'; at most 64)");
+		return false;
+	}
+	return true;
+}
+
+static void h_add_admin(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (!name_ok(s, p->val[0]))
+		return;
+	if (admin_cli_admin_exists(&s->ctx, p->val[0])) {
+		cli_err(s, "Admin user %s already exists", p->val[0]);
+		return;
+	}
+	const char *pw = p->val[1];
+	if (!*pw || strlen(pw) > CLI_MAX_VALUE || !admin_value_ok(pw)) {
+		cli_err(s, "Invalid value for password");
+		return;
+	}
+	struct cli_frame *f = push_admin(s, p->val[0], true);
+	if (!f)
+		return;
+	cli_kv_set(&f->edits, "@password", pw);
+	cli_ok(s);
+}
+
+static void h_update_admin(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (push_admin(s, p->val[0], false))
+		cli_ok(s);
+}
+
+static void h_show_admin(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (!push_admin(s, p->val[0], false))
+		return;
+	cli_show_frame(s, s->depth, NULL);
+	cli_pop(s);
+}
+
+static void h_remove_admin(struct cli_session *s, const struct cli_parsed *p)
+{
+	const char *n = p->val[0];
+	if (!admin_cli_admin_exists(&s->ctx, n)) {
+		cli_err(s, "Admin user %s not found", n);
+		return;
+	}
+	if (!strcmp(n, s->admin)) {
+		cli_err(s, "Commit failed: you cannot remove the admin user you are logged in as");
+		return;
+	}
+	enum tern_err e = admin_cli_admin_del(&s->ctx, n);
+	if (e == TERN_E_INVALID) {
+		cli_err(s, "Commit failed: the last admin user cannot be removed");
+		return;
+	}
+	if (e) {
+		cli_err_core(s, e, "Admin user", n);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "admin user %s deleted", n);
+	cli_ok(s);
+}
+
+/* DONE of an admin user: stored now (the AACL has no COMMIT). */
+static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	const struct cli_kv *pw = cli_kv_find(&f->edits, "@password");
+	const struct cli_kv *desc = cli_kv_find(&f->edits, "@desc");
+	const struct cli_kv *ifs = cli_kv_find(&f->edits, "@ifaces");
+	const struct cli_kv *par = cli_kv_find(&f->edits, "@parents");
+	if (ifs && ifs->v && !strcmp(ifs->v, "()")) {
+		cli_err(s, "Invalid value for interfaces (at least one of cli, ctrl)");
+		return;
+	}
+	if (f->create || f->edits.n) {
+		enum tern_err e = admin_cli_admin_save(&s->ctx, f->name, f->create, pw ? pw->v : NULL,
+						       desc ? (desc->v ? desc->v : "") : NULL,
+						       ifs ? (ifs->v && strcmp(ifs->v, "(cli ctrl)") ? ifs->v : "") : NULL,
+						       par ? (par->v ? par->v : "()") : NULL);
+		if (e) {
+			cli_commit_failed(s, e, "Admin user", f->name);
+			return;
+		}
+		cli_detail_add(s, "admin user %s %s:%s%s%s%s%s", f->name, f->create ? "created" : "changed",
+			       pw ? " password=***" : "", desc ? " description=" : "", desc && desc->v ? desc->v : "",
+			       ifs ? " interfaces=" : "", ifs && ifs->v ? ifs->v : "");
+		if (par)
+			cli_detail_add(s, " parents=%s", par->v ? par->v : "()");
+	}
+	cli_pop(s);
+	cli_ok(s);
+}
+
+/* ---- groups ---- */
+
+static int group_row(void *arg, const char *const *f, int n)
+{
+	struct cli_session *s = arg;
+	if (n >= 2) {
+		char line[600];
+		snprintf(line, sizeof line, "%s | %s", f[0], f[1][0] ? f[1] : "-");
+		for (char *c = line + strlen(f[0]) + 3; *c; c++)
+			if (*c == ' ')
+				*c = '_';
+		cli_list_row(s, line);
+	}
+	return s->c.failed ? 1 : 0;
+}
+
+static void h_list_groups(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_table_begin(s, "The list of admin groups:", "name | description");
+	cli_list_end(s, admin_cli_group_list(&s->ctx, group_row, s));
+}
+
+struct one_group {
+	const char *name;
+	char desc[300], ifaces[300], members[2000];
+	bool found;
+};
+
+static int one_group_row(void *arg, const char *const *f, int n)
+{
+	struct one_group *o = arg;
+	if (n >= 4 && !strcmp(f[0], o->name)) {
+		snprintf(o->desc, sizeof o->desc, "%s", f[1]);
+		snprintf(o->ifaces, sizeof o->ifaces, "%s", f[2]);
+		snprintf(o->members, sizeof o->members, "%s", f[3]);
+		o->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static struct cli_frame *push_group(struct cli_session *s, const char *name, bool create)
+{
+	struct one_group o = {.name = name};
+	admin_cli_group_list(&s->ctx, one_group_row, &o);
+	if (create == o.found) {
+		cli_err(s, "Admin group %s %s", name, create ? "already exists" : "not found");
+		return NULL;
+	}
+	struct cli_frame *f = cli_push(s, CLI_CTX_ADMIN_GROUP);
+	if (!f)
+		return NULL;
+	f->create = create;
+	snprintf(f->name, sizeof f->name, "%s", name);
+	if (o.desc[0])
+		cli_kv_set(&f->base, "@desc", o.desc);
+	if (o.ifaces[0])
+		cli_kv_set(&f->base, "@ifaces", o.ifaces);
+	cli_kv_set(&f->base, "@members", o.members);
+	return f;
+}
+
+static void h_add_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (name_ok(s, p->val[0]) && push_group(s, p->val[0], true))
+		cli_ok(s);
+}
+
+static void h_update_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (push_group(s, p->val[0], false))
+		cli_ok(s);
+}
+
+static void h_show_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (!push_group(s, p->val[0], false))
+		return;
+	cli_show_frame(s, s->depth, NULL);
+	cli_pop(s);
+}
+
+static void h_list_members(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	const struct cli_kv *kv = cli_kv_find(&cli_cur(s)->base, "@members");
+	char tmp[2000];
+	snprintf(tmp, sizeof tmp, "%s", kv && kv->v ? kv->v : "");
+	cli_list_begin(s, "The list of members:");
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, "() ", &save); t; t = strtok_r(NULL, "() ", &save))
+		cli_list_row(s, t);
+	cli_list_end(s, TERN_OK);
+}
+
+static void h_remove_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	const char *n = p->val[0];
+	enum tern_err e = admin_cli_group_del(&s->ctx, n, p->val[1] != NULL);
+	if (e == TERN_E_RECORD_NOT_FOUND) {
+		cli_err(s, "Admin group %s not found", n);
+		return;
+	}
+	if (e == TERN_E_BUSY) {
+		cli_err(s, "Commit failed: admin group %s has members (REMOVE admin-group %s forced)", n, n);
+		return;
+	}
+	if (e) {
+		cli_err_core(s, e, "Admin group", n);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "admin group %s deleted", n);
+	cli_ok(s);
+}
+
+static void h_done_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	const struct cli_kv *desc = cli_kv_find(&f->edits, "@desc");
+	const struct cli_kv *ifs = cli_kv_find(&f->edits, "@ifaces");
+	if (ifs && ifs->v && !strcmp(ifs->v, "()")) {
+		cli_err(s, "Invalid value for interfaces (at least one of cli, ctrl)");
+		return;
+	}
+	if (f->create || f->edits.n) {
+		enum tern_err e = admin_cli_group_save(&s->ctx, f->name, f->create, desc ? (desc->v ? desc->v : "") : NULL,
+						       ifs ? (ifs->v ? ifs->v : "") : NULL);
+		if (e) {
+			cli_commit_failed(s, e, "Admin group", f->name);
+			return;
+		}
+		cli_detail_add(s, "admin group %s %s:%s%s%s%s", f->name, f->create ? "created" : "changed",
+			       desc ? " description=" : "", desc && desc->v ? desc->v : "", ifs ? " interfaces=" : "",
+			       ifs && ifs->v ? ifs->v : "");
+	}
+	cli_pop(s);
+	cli_ok(s);
+}
+
+/* ---- a user's groups (pending until DONE) ---- */
+
+static void parents_of(struct cli_session *s, char *out, size_t sz)
+{
+	char tmp[16];
+	const struct cli_attr *a = cli_attr_find(CLI_CTX_ADMIN_USER, "parents");
+	snprintf(out, sz, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
+}
+
+static void h_list_parents(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	char v[600];
+	parents_of(s, v, sizeof v);
+	cli_list_begin(s, "The list of parent groups:");
+	char *save = NULL;
+	for (char *t = strtok_r(v, "() ", &save); t; t = strtok_r(NULL, "() ", &save))
+		cli_list_row(s, t);
+	cli_list_end(s, TERN_OK);
+}
+
+static void change_parent(struct cli_session *s, const char *g, bool add)
+{
+	char v[600], tmp[600];
+	parents_of(s, v, sizeof v);
+	snprintf(tmp, sizeof tmp, "%s", v);
+	struct buf out = BUF_INIT;
+	bool found = false, first = true;
+	buf_putc(&out, '(');
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, "() ", &save); t; t = strtok_r(NULL, "() ", &save)) {
+		if (!strcmp(t, g)) {
+			found = true;
+			if (!add)
+				continue;
+		}
+		buf_printf(&out, "%s%s", first ? "" : " ", t);
+		first = false;
+	}
+	if (add && !found) {
+		if (!admin_cli_group_exists(&s->ctx, g)) {
+			buf_free(&out);
+			cli_err(s, "Admin group %s not found", g);
+			return;
+		}
+		buf_printf(&out, "%s%s", first ? "" : " ", g);
+	}
+	buf_putc(&out, ')');
+	if (add == found) {
+		cli_err(s, add ? "Admin user is already in group %s" : "Admin user is not in group %s", g);
+	} else {
+		cli_kv_set(&cli_cur(s)->edits, "@parents", out.data);
+		cli_ok(s);
+	}
+	buf_free(&out);
+}
+
+static void h_add_parent(struct cli_session *s, const struct cli_parsed *p)
+{
+	change_parent(s, p->val[0], true);
+}
+
+static void h_remove_parent(struct cli_session *s, const struct cli_parsed *p)
+{
+	change_parent(s, p->val[0], false);
+}
+
+static void h_no_permissions(struct cli_session *s, const struct cli_parsed *p)
+{
+	cli_err(s, "%s is not supported: this server has no per-domain permissions (an admin user has every right "
+		   "on the interfaces it may use)",
+		p->cmd->words);
+}
+
+#define NAME_PW {CLI_NAME_ARG("name"), {CLI_ARG_PAIR, "password", "password", true}}
+#define ANY_ARGS {{CLI_ARG_SET, NULL, "args", false}}
+#define ADMINS (IN(ADMIN_USER) | IN(ADMIN_GROUP))
+
+static const struct cli_cmd aacl_cmds[] = {
+	{IN(ROOT), "ENTER AACL", {{0}}, CLI_READS | CLI_ENTERS(AACL), h_enter_aacl,
+	 "Enter the administrative ACL (admin users)."},
+	{IN(AACL), "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_back, "Return to the root (as BACK; nothing is pending here)."},
+	{IN(AACL), "LIST admin-users", {{0}}, CLI_READS, h_list_admins, "Table of the admin users."},
+	{IN(AACL), "ADD admin-user", NAME_PW, CLI_PENDING | CLI_ENTERS(ADMIN_USER) | CLI_CREATES, h_add_admin,
+	 "Start creating an admin user and enter it; it is stored at its DONE."},
+	{IN(AACL), "UPDATE admin-user", {CLI_NAME_ARG("name")}, CLI_READS | CLI_ENTERS(ADMIN_USER), h_update_admin,
+	 "Enter an admin user."},
+	{IN(AACL), "REMOVE admin-user", {CLI_NAME_ARG("name")}, CLI_CHANGES | CLI_DESTRUCTIVE, h_remove_admin,
+	 "Delete an admin user (not yourself, not the last one). Acts at once."},
+	{IN(AACL), "SHOW admin-user", {CLI_NAME_ARG("name")}, CLI_READS, h_show_admin, "Print an admin user."},
+	{IN(ADMIN_USER), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(ADMIN_USER), "SHOW", {{0}}, CLI_READS, cli_h_show, "Print the admin user (pending changes included)."},
+	{IN(ADMIN_USER), "DONE", {{0}}, CLI_CHANGES | CLI_LEAVES(DONE), h_done_admin,
+	 "Store the admin user's changes and return to the ACL."},
+	{ADMINS, "GRANT permission", ANY_ARGS, CLI_LATER, h_no_permissions, NULL},
+	{ADMINS, "REVOKE permission", ANY_ARGS, CLI_LATER, h_no_permissions, NULL},
+	{ADMINS, "DENY permission", ANY_ARGS, CLI_LATER, h_no_permissions, NULL},
+	{IN(ADMIN_USER), "LIST parents", {{0}}, CLI_READS, h_list_parents, "The admin groups of this user."},
+	{IN(ADMIN_USER), "ADD parent-group", {CLI_NAME_ARG("name")}, CLI_PENDING, h_add_parent,
+	 "Make the user a member of an admin group (stored at DONE)."},
+	{IN(ADMIN_USER), "REMOVE parent-group", {CLI_NAME_ARG("name")}, CLI_PENDING, h_remove_parent,
+	 "Take the user out of an admin group (stored at DONE)."},
+	{IN(AACL), "LIST admin-groups", {{0}}, CLI_READS, h_list_groups, "Table of the admin groups."},
+	{IN(AACL), "ADD admin-group", {CLI_NAME_ARG("name")}, CLI_PENDING | CLI_ENTERS(ADMIN_GROUP) | CLI_CREATES,
+	 h_add_group, "Start creating an admin group and enter it; it is stored at its DONE."},
+	{IN(AACL), "UPDATE admin-group", {CLI_NAME_ARG("name")}, CLI_READS | CLI_ENTERS(ADMIN_GROUP), h_update_group,
+	 "Enter an admin group."},
+	{IN(AACL), "REMOVE admin-group", {CLI_NAME_ARG("name"), {CLI_ARG_FLAG, "forced", NULL, false}},
+	 CLI_CHANGES | CLI_DESTRUCTIVE, h_remove_group,
+	 "Delete an admin group (with members only when forced: they leave it). Acts at once."},
+	{IN(AACL), "SHOW admin-group", {CLI_NAME_ARG("name")}, CLI_READS, h_show_group, "Print an admin group."},
+	{IN(ADMIN_GROUP), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(ADMIN_GROUP), "SHOW", {{0}}, CLI_READS, cli_h_show, "Print the admin group (pending changes included)."},
+	{IN(ADMIN_GROUP), "LIST members", {{0}}, CLI_READS, h_list_members, "The admin users in this group."},
+	{IN(ADMIN_GROUP), "DONE", {{0}}, CLI_CHANGES | CLI_LEAVES(DONE), h_done_group,
+	 "Store the admin group's changes and return to the ACL."},
+};
+
+const struct cli_part cli_part_aacl = {aacl_ctxs, N(aacl_ctxs), aacl_cmds, N(aacl_cmds)};

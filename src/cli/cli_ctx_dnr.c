@@ -1,0 +1,362 @@
+/*
+ * cli_ctx_dnr - the resolver context (server-dnr) and its nameserver
+ * entries. The nameservers are the DnsServers setting (ip[:port],... in
+ * priority order; empty: the system's resolvers), the one outbound
+ * delivery uses; QUERY asks through the server's own resolver
+ * (core/dns.c) with that setting, pending changes included.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../admin/admin_cli.h"
+#include "../admin/settings.h"
+#include "../core/dns.h"
+#include "../core/xmalloc.h"
+#include "cli_ctx.h"
+
+#define IN(c) CLI_IN(CLI_CTX_##c)
+#define N CLI_N
+#define KEY "set:DnsServers"
+
+static const struct cli_attr ns_attrs[] = {
+	{"priority", CLI_AT_NUMBER, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Position in the query order (read-only)."},
+	{"address", CLI_AT_STRING, "@addr", NULL, 0, 0, "", 0, "Address of the DNS server: ip or ip:port."},
+	{"timeout", CLI_AT_CHOICE, NULL, "-", 0, 0, "-", 0, "Per-server timeouts are not configurable; only -."},
+	{"retries", CLI_AT_CHOICE, NULL, "-", 0, 0, "-", 0, "Per-server retries are not configurable; only -."},
+};
+
+static const struct cli_ctx_reg dnr_ctxs[] = {
+	{CLI_CTX_DNR, {"dnr", "DNR", "resolver", NULL, 0, CLI_CTX_SERVER}},
+	{CLI_CTX_NAMESERVER, {"nameserver", "NameServer", "nameserver", ns_attrs, N(ns_attrs), CLI_CTX_DNR}},
+};
+
+/* The nameserver list as the session sees it (pending value first). */
+static void servers(struct cli_session *s, char *out, size_t sz)
+{
+	for (int d = s->depth; d > 0; d--) {
+		const struct cli_kv *kv = cli_kv_find(&s->f[d].edits, KEY);
+		if (kv) {
+			snprintf(out, sz, "%s", kv->v ? kv->v : "");
+			return;
+		}
+	}
+	settings_get(s->ctx.rd, "DnsServers", out, sz);
+}
+
+/* Split the list into at most max entries. */
+static int split(char *list, char **v, int max)
+{
+	int n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(list, ", ", &save); t && n < max; t = strtok_r(NULL, ", ", &save))
+		v[n++] = t;
+	return n;
+}
+
+static void h_config_dnr(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_push(s, CLI_CTX_DNR);
+	if (!f)
+		return;
+	snprintf(f->name, sizeof f->name, "dnr");
+	cli_ok(s);
+}
+
+static void h_list_ns(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	char list[1024], *v[32];
+	servers(s, list, sizeof list);
+	int n = split(list, v, 32);
+	cli_table_begin(s, "The list of nameservers:", "priority | address | timeout | retries");
+	for (int i = 0; i < n; i++) {
+		char line[300];
+		snprintf(line, sizeof line, "%d | %s | - | -", i + 1, v[i]);
+		cli_list_row(s, line);
+	}
+	cli_list_end(s, TERN_OK);
+}
+
+static bool prio_arg(struct cli_session *s, const char *in, int *prio_r)
+{
+	char *end;
+	long v = strtol(in, &end, 10);
+	if (!*in || *end || v < 1 || v > 32) {
+		cli_err(s, "Invalid value for priority (a number from 1 to 32)");
+		return false;
+	}
+	*prio_r = (int)v;
+	return true;
+}
+
+/* ip or ip:port (IPv6 as [ip]:port or bare). */
+static bool addr_ok(const char *a)
+{
+	char host[128];
+	unsigned char bin[16];
+	if (strlen(a) >= sizeof host)
+		return false;
+	if (a[0] == '[') {
+		const char *e = strchr(a, ']');
+		if (!e || (e[1] && (e[1] != ':' || !e[2])))
+			return false;
+		snprintf(host, sizeof host, "%.*s", (int)(e - a - 1), a + 1);
+		return inet_pton(AF_INET6, host, bin) == 1;
+	}
+	if (inet_pton(AF_INET6, a, bin) == 1)
+		return true;
+	snprintf(host, sizeof host, "%.127s", a);
+	char *c = strchr(host, ':');
+	if (c) {
+		*c = '\0';
+		char *end;
+		long port = strtol(c + 1, &end, 10);
+		if (!c[1] || *end || port < 1 || port > 65535)
+			return false;
+	}
+	return inet_pton(AF_INET, host, bin) == 1;
+}
+
+static void push_ns(struct cli_session *s, int prio, const char *addr, bool create)
+{
+	struct cli_frame *f = cli_push(s, CLI_CTX_NAMESERVER);
+	if (!f)
+		return;
+	f->create = create;
+	snprintf(f->name, sizeof f->name, "%d", prio);
+	if (addr)
+		cli_kv_set(&f->base, "@addr", addr);
+	cli_ok(s);
+}
+
+static void h_add_ns(struct cli_session *s, const struct cli_parsed *p)
+{
+	int prio;
+	char list[1024], *v[32];
+	if (!prio_arg(s, p->val[0], &prio))
+		return;
+	servers(s, list, sizeof list);
+	int n = split(list, v, 32);
+	if (prio > n + 1) {
+		cli_err(s, "Invalid value for priority (the next free one is %d)", n + 1);
+		return;
+	}
+	push_ns(s, prio, NULL, true);
+}
+
+static void h_update_ns(struct cli_session *s, const struct cli_parsed *p)
+{
+	int prio;
+	char list[1024], *v[32];
+	if (!prio_arg(s, p->val[0], &prio))
+		return;
+	servers(s, list, sizeof list);
+	int n = split(list, v, 32);
+	if (prio > n) {
+		cli_err(s, "Nameserver %d not found", prio);
+		return;
+	}
+	push_ns(s, prio, v[prio - 1], false);
+}
+
+static void h_show_ns(struct cli_session *s, const struct cli_parsed *p)
+{
+	h_update_ns(s, p);
+	if (s->status_err)
+		return;
+	cli_show_frame(s, s->depth, p->val[1]);
+	cli_pop(s);
+}
+
+/* Rebuild the list with entry prio (1-based) replaced, inserted or removed. */
+static void rebuild(struct cli_session *s, int prio, const char *addr, bool insert)
+{
+	char list[1024], *v[33];
+	servers(s, list, sizeof list);
+	int n = split(list, v, 32);
+	struct buf b = BUF_INIT;
+	for (int i = 0; i <= n; i++) {
+		if (i == prio - 1 && addr)
+			buf_printf(&b, "%s%s", b.len ? "," : "", addr);
+		if (i < n && !(i == prio - 1 && !insert))
+			buf_printf(&b, "%s%s", b.len ? "," : "", v[i]);
+	}
+	cli_kv_set(&cli_cur(s)->edits, KEY, b.data ? b.data : "");
+	buf_free(&b);
+}
+
+static void h_remove_ns(struct cli_session *s, const struct cli_parsed *p)
+{
+	int prio;
+	char list[1024], *v[32];
+	if (!prio_arg(s, p->val[0], &prio))
+		return;
+	servers(s, list, sizeof list);
+	if (prio > split(list, v, 32)) {
+		cli_err(s, "Nameserver %d not found", prio);
+		return;
+	}
+	rebuild(s, prio, NULL, false);
+	cli_ok(s);
+}
+
+static void h_remove_all(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_kv_set(&cli_cur(s)->edits, KEY, "");
+	cli_ok(s);
+}
+
+static void h_done_ns(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	char tmp[300], addr[300];
+	const struct cli_attr *a = cli_attr_find(f->ctx, "address");
+	snprintf(addr, sizeof addr, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
+	if (!addr[0] || !addr_ok(addr)) {
+		cli_err(s, addr[0] ? "Invalid value for address (ip or ip:port)" : "Missing required parameter address");
+		return;
+	}
+	int prio = atoi(f->name);
+	bool create = f->create;
+	cli_pop(s);
+	rebuild(s, prio, addr, create);
+	cli_ok(s);
+}
+
+static void h_commit_dnr(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	const struct cli_kv *kv = cli_kv_find(&cli_cur(s)->edits, KEY);
+	if (kv) {
+		const char *pairs[2] = {"DnsServers", kv->v ? kv->v : ""};
+		struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = 1};
+		enum tern_err e = admin_cli_server_commit(&s->ctx, &ed, NULL, 0);
+		if (e) {
+			cli_commit_failed(s, e, NULL, NULL);
+			return;
+		}
+		cli_detail_add(s, "DnsServers=%s", pairs[1]);
+	}
+	cli_pop(s);
+	cli_ok_text(s, CLI_COMMIT_TEXT);
+}
+
+static void h_reset(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_kv_free(&cli_cur(s)->edits);
+	cli_ok(s);
+}
+
+static void h_emptycache(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	/* The resolver keeps no cache: every query asks the servers. */
+	cli_ok(s);
+}
+
+static const char *status_text(enum dns_status st)
+{
+	switch (st) {
+	case DNS_NXDOMAIN:
+		return "NXDOMAIN (no such domain)";
+	case DNS_TEMPFAIL:
+		return "temporary failure (timeout or SERVFAIL)";
+	default:
+		return "failed";
+	}
+}
+
+static void h_query(struct cli_session *s, const struct cli_parsed *p)
+{
+	const char *type = p->val[0], *name = p->val[1];
+	char list[1024];
+	servers(s, list, sizeof list);
+	if (strlen(name) > 253 || admin_check_domain(name) != TERN_OK) {
+		cli_err(s, "Invalid value for name (not a valid domain name)");
+		return;
+	}
+	struct buf out = BUF_INIT;
+	enum dns_status st;
+	if (!strcasecmp(type, "MX")) {
+		struct dns_mx mx[DNS_MAX_MX];
+		int n = 0;
+		st = dns_mx(list, name, mx, &n);
+		for (int i = 0; st == DNS_OK && i < n; i++)
+			buf_printf(&out, "%d %s\r\n", mx[i].pref, mx[i].host);
+	} else if (!strcasecmp(type, "A") || !strcasecmp(type, "AAAA")) {
+		bool v6 = !strcasecmp(type, "AAAA");
+		struct sockaddr_storage a[DNS_MAX_ADDRS];
+		int n = 0;
+		st = dns_addrs(list, name, v6, a, &n);
+		for (int i = 0; st == DNS_OK && i < n; i++) {
+			char txt[INET6_ADDRSTRLEN];
+			if (a[i].ss_family == AF_INET && !v6)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)&a[i])->sin_addr, txt, sizeof txt);
+			else if (a[i].ss_family == AF_INET6 && v6)
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a[i])->sin6_addr, txt, sizeof txt);
+			else
+				continue;
+			buf_printf(&out, "%s\r\n", txt);
+		}
+	} else if (!strcasecmp(type, "NS") || !strcasecmp(type, "TXT") || !strcasecmp(type, "PTR")) {
+		cli_err(s, "QUERY %s is not supported by this server's resolver (A, AAAA and MX are)", type);
+		return;
+	} else {
+		cli_err(s, "Invalid value for type (A, AAAA, MX, NS, TXT or PTR)");
+		return;
+	}
+	if (st != DNS_OK && st != DNS_NONE) {
+		buf_free(&out);
+		cli_err(s, "Query failed: %s", status_text(st));
+		return;
+	}
+	char upper[8];
+	snprintf(upper, sizeof upper, "%s", type);
+	for (char *c = upper; *c; c++)
+		*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+	conn_printf(&s->c, "\r\nThe %s records for %s:\r\n", upper, name);
+	if (out.len)
+		conn_write(&s->c, out.data, out.len);
+	buf_free(&out);
+	cli_list_end(s, TERN_OK);
+}
+
+#define PRIO_ARG {CLI_ARG_POS, "priority", "priority", false}
+
+static const struct cli_cmd dnr_cmds[] = {
+	{IN(SERVER), "CONFIG DNR", {{0}}, CLI_READS | CLI_ENTERS(DNR), h_config_dnr, "Enter the DNS resolver settings."},
+	{IN(DNR), "LIST Nameservers", {{0}}, CLI_READS, h_list_ns,
+	 "Table of the DNS servers in query order (DnsServers), pending changes included."},
+	{IN(DNR), "ADD Nameserver", {PRIO_ARG}, CLI_PENDING | CLI_ENTERS(NAMESERVER) | CLI_CREATES, h_add_ns,
+	 "Insert a DNS server at this position and enter it (set its address there)."},
+	{IN(DNR), "UPDATE Nameserver", {PRIO_ARG}, CLI_READS | CLI_ENTERS(NAMESERVER), h_update_ns,
+	 "Enter a DNS server entry."},
+	{IN(DNR), "REMOVE Nameserver", {PRIO_ARG}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_ns,
+	 "Remove a DNS server (applied at COMMIT)."},
+	{IN(DNR), "REMOVE All", {{0}}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_all,
+	 "Remove every DNS server: the system's resolvers are used (applied at COMMIT)."},
+	{IN(DNR), "SHOW Nameserver", {PRIO_ARG, CLI_SHOW_ATTR}, CLI_READS, h_show_ns, "Print a DNS server entry."},
+	{IN(DNR), "EMPTYCACHE", {{0}}, 0, h_emptycache, "Flush the resolver cache (the resolver keeps none)."},
+	{IN(DNR),
+	 "QUERY",
+	 {{CLI_ARG_POS, NULL, "A|AAAA|MX", false}, {CLI_ARG_POS, NULL, "domain.name", false}},
+	 CLI_READS,
+	 h_query,
+	 "Resolve through the server's resolver and print the records."},
+	{IN(DNR), "RESET", {{0}}, CLI_PENDING | CLI_DISRUPTIVE, h_reset, "Drop the pending changes of this context."},
+	{IN(DNR), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_dnr,
+	 "Store the DNS server list and return to the server context."},
+	{IN(NAMESERVER), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(NAMESERVER), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the DNS server entry."},
+	{IN(NAMESERVER), "DONE", {{0}}, CLI_LEAVES(DONE), h_done_ns,
+	 "Hand the entry to the resolver context (applied at its COMMIT) and return to it."},
+};
+
+const struct cli_part cli_part_dnr = {dnr_ctxs, N(dnr_ctxs), dnr_cmds, N(dnr_cmds)};

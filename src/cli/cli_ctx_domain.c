@@ -1,0 +1,730 @@
+/*
+ * cli_ctx_domain - the domain-side contexts beyond accounts: account
+ * limits, the domain's defaults for new accounts (quotas and limits),
+ * groups (forwarders), mailing lists and their subscribers.
+ *
+ * Where values live:
+ *   account limits        account variables "Limits.<attr>"; `services`
+ *                         also sets ReceiveEnable (smtpIn in the set or
+ *                         not), which delivery honours;
+ *   domain defaults       the domain's userdef.tab (what new accounts
+ *                         start with, what RESET <attr> goes back to); in
+ *                         the domain frame under keys "def:<variable>",
+ *                         written at the domain's COMMIT;
+ *   groups and lists      mailing-list accounts of the admin core (type
+ *                         'M', members in the store, see admin_cli.h):
+ *                         delivery expands them to their members, the
+ *                         controller's mluserlist shows the members;
+ *                         list attributes are variables (ListDescription,
+ *                         ListAdminEmail, ListSenderAllow -> ClosedML);
+ *                         subscriber names are variables MemberName.<addr>.
+ * In a group or list frame, alias_add/alias_del hold the member addresses
+ * to add/remove at COMMIT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../admin/admin_cli.h"
+#include "cli_ctx.h"
+
+#define IN(c) CLI_IN(CLI_CTX_##c)
+#define N CLI_N
+
+/* ---- attributes ---- */
+
+#define SERVICES "pop3|imap|smtpIn|smtpOut|webmail|webadmin"
+#define LIMIT_NUM(n, k, h) {n, CLI_AT_NUMBER, k "Limits." n, NULL, 0, 2147483647LL, "0", 0, h}
+#define LIMIT_ATTRS(k)                                                                                         \
+	{"services", CLI_AT_SET, k "Limits.services", SERVICES, 0, 0, "(pop3 imap smtpIn smtpOut webmail)", 0,   \
+	 "Services enabled, e.g. (pop3 smtpIn smtpOut); without smtpIn the account receives no mail "          \
+	 "(ReceiveEnable)."},                                                                                  \
+		LIMIT_NUM("sentMessagesCount", k, "Messages the user may send per interval, 0 = no limit (stored)."), \
+		LIMIT_NUM("sentRecipientsCount", k, "Recipients per interval, 0 = no limit (stored)."),             \
+		LIMIT_NUM("sentMessagesSize", k, "KB the user may send per interval, 0 = no limit (stored)."),      \
+		LIMIT_NUM("sentMessagesInterval", k, "Length of that interval in seconds (stored)."),              \
+		LIMIT_NUM("pop3ConnectionCount", k, "Simultaneous POP3 sessions, 0 = no limit (stored)."),          \
+		LIMIT_NUM("imapConnectionCount", k, "Simultaneous IMAP sessions (stored; no IMAP service)."),       \
+		LIMIT_NUM("webmailAttSize", k, "Webmail attachment size in KB (stored; no webmail).")
+
+static const struct cli_attr limit_attrs[] = {LIMIT_ATTRS("")};
+static const struct cli_attr def_limit_attrs[] = {LIMIT_ATTRS("def:")};
+
+static const struct cli_attr def_quota_attrs[] = {
+	{"totalMessageSize", CLI_AT_NUMBER, "def:MaxMBSize", NULL, 0, 4294967295LL, "0", 0,
+	 "Mailbox size limit in KB new accounts start with, 0 = none (MaxMBSize in userdef.tab)."},
+};
+
+static const struct cli_attr group_attrs[] = {
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the group (read-only)."},
+	{"distributeEmailTo", CLI_AT_CHOICE, NULL, "members", 0, 0, "members", 0,
+	 "Who receives mail sent to the group; only members."},
+	{"receiveEmailFrom", CLI_AT_CHOICE, NULL, "anybody", 0, 0, "anybody", 0,
+	 "Who may send to the group; only anybody."},
+	{"publishContactInfo", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0, "Address book publishing; only no."},
+};
+
+static const struct cli_attr list_attrs[] = {
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the list (read-only)."},
+	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Password of the list's account."},
+	{"description", CLI_AT_STRING, "ListDescription", NULL, 0, 0, "", 0, "List description."},
+	{"adminEmail", CLI_AT_STRING, "ListAdminEmail", NULL, 0, 0, "", 0, "Address of the list administrator."},
+	{"senderAllow", CLI_AT_CHOICE, "ListSenderAllow", "anybody|members", 0, 0, "anybody", 0,
+	 "Who may post: anybody, or members only (ClosedML)."},
+};
+
+static const struct cli_attr list_user_attrs[] = {
+	{"email", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Address of the subscriber (read-only)."},
+	{"name", CLI_AT_STRING, "@uname", NULL, 0, 0, "", 0, "Display name of the subscriber."},
+};
+
+static const struct cli_ctx_reg domain_ctxs[] = {
+	{CLI_CTX_LIMITS, {"limits", "Limits", "limit set", limit_attrs, N(limit_attrs), CLI_CTX_ACCOUNT}},
+	{CLI_CTX_DEF_QUOTAS,
+	 {"accountDefaultQuotas", "Quotas", "quota set", def_quota_attrs, N(def_quota_attrs), CLI_CTX_DOMAIN}},
+	{CLI_CTX_DEF_LIMITS,
+	 {"accountDefaultLimits", "Limits", "limit set", def_limit_attrs, N(def_limit_attrs), CLI_CTX_DOMAIN}},
+	{CLI_CTX_GROUP, {"group", "Group", "group", group_attrs, N(group_attrs), CLI_CTX_DOMAIN}},
+	{CLI_CTX_LIST, {"list", "List", "list", list_attrs, N(list_attrs), CLI_CTX_DOMAIN}},
+	{CLI_CTX_LIST_USER, {"user", "User", "user", list_user_attrs, N(list_user_attrs), CLI_CTX_LIST}},
+};
+
+/* ---- sub-contexts of an account or a domain ---- */
+
+static void enter_sub(struct cli_session *s, enum cli_ctx sub)
+{
+	struct cli_frame *parent = cli_cur(s);
+	char domain[256], name[256];
+	snprintf(domain, sizeof domain, "%s", parent->domain);
+	snprintf(name, sizeof name, "%s", parent->name);
+	struct cli_frame *f = cli_push(s, sub);
+	if (!f)
+		return;
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	snprintf(f->name, sizeof f->name, "%s", name);
+	cli_ok(s);
+}
+
+static void h_config_limits(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enter_sub(s, CLI_CTX_LIMITS);
+}
+
+static void h_config_def_quotas(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enter_sub(s, CLI_CTX_DEF_QUOTAS);
+}
+
+static void h_config_def_limits(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enter_sub(s, CLI_CTX_DEF_LIMITS);
+}
+
+/* RESET <attr> in account limits: back to the domain's default. */
+static void h_reset_limit(struct cli_session *s, const struct cli_parsed *p)
+{
+	struct cli_frame *f = cli_cur(s);
+	const struct cli_attr *a = cli_attr_find(f->ctx, p->val[0]);
+	if (!a || p->t->lit[p->first] || !a->key) {
+		cli_err(s, "Unknown attribute %s", p->val[0]);
+		return;
+	}
+	struct cli_kvlist defs = {0};
+	char *d = admin_userdef_vars(s->srv->env, f->domain);
+	cli_vars_parse(&defs, d);
+	free(d);
+	const struct cli_kv *kv = cli_kv_find(&defs, a->key);
+	cli_kv_set(&f->edits, a->key, kv ? kv->v : NULL);
+	cli_kv_free(&defs);
+	cli_ok(s);
+}
+
+/* ---- groups and lists: shared ---- */
+
+struct member_rows {
+	struct cli_session *s;
+	struct cli_frame *f;
+	bool with_names;
+	const char *probe; /* set: look for this address only */
+	bool found;
+};
+
+static const char *member_name(struct cli_session *s, int d, const char *addr)
+{
+	char key[600];
+	snprintf(key, sizeof key, "MemberName.%s", addr);
+	for (int i = d; i >= 0; i--) {
+		const struct cli_kv *kv = cli_kv_find(&s->f[i].edits, key);
+		if (kv)
+			return kv->v && kv->v[0] ? kv->v : "-";
+		if (s->f[i].ctx == CLI_CTX_LIST)
+			break;
+	}
+	const struct cli_kv *kv = cli_kv_find(&s->f[d].base, key);
+	return kv && kv->v && kv->v[0] ? kv->v : "-";
+}
+
+static void member_line(struct member_rows *mr, const char *addr)
+{
+	if (!mr->with_names) {
+		cli_list_row(mr->s, addr);
+		return;
+	}
+	char line[1200];
+	snprintf(line, sizeof line, "%s | %s", addr, member_name(mr->s, mr->s->depth, addr));
+	cli_list_row(mr->s, line);
+}
+
+static int member_row(void *arg, const char *const *f, int n)
+{
+	struct member_rows *mr = arg;
+	if (n < 1 || cli_str_has(&mr->f->alias_del, f[0]))
+		return 0;
+	if (mr->probe) {
+		if (!strcasecmp(f[0], mr->probe)) {
+			mr->found = true;
+			return 1;
+		}
+		return 0;
+	}
+	member_line(mr, f[0]);
+	return mr->s->c.failed ? 1 : 0;
+}
+
+/* Is addr a member of the frame's group/list (pending changes included)? */
+static bool has_member(struct cli_session *s, struct cli_frame *f, const char *addr)
+{
+	if (cli_str_has(&f->alias_add, addr))
+		return true;
+	if (f->create)
+		return false;
+	struct member_rows mr = {s, f, false, addr, false};
+	admin_mluser_list(&s->ctx, f->domain, f->name, member_row, &mr);
+	return mr.found;
+}
+
+static void list_members(struct cli_session *s, bool with_names, const char *title, const char *header)
+{
+	struct cli_frame *f = cli_cur(s);
+	struct member_rows mr = {s, f, with_names, NULL, false};
+	if (header)
+		cli_table_begin(s, title, header);
+	else
+		cli_list_begin(s, title);
+	enum tern_err e = TERN_OK;
+	if (!f->create)
+		e = admin_mluser_list(&s->ctx, f->domain, f->name, member_row, &mr);
+	for (int i = 0; !e && i < f->alias_add.n; i++)
+		member_line(&mr, f->alias_add.v[i]);
+	cli_list_end(s, e);
+}
+
+static bool member_addr_ok(struct cli_session *s, const char *in, char *out, size_t sz)
+{
+	if (strlen(in) > 300 || admin_check_address(in) != TERN_OK) {
+		cli_err(s, "Invalid value for address (not a valid e-mail address)");
+		return false;
+	}
+	cli_lower(out, sz, in);
+	return true;
+}
+
+static bool add_member(struct cli_session *s, struct cli_frame *f, const char *a, const char *type)
+{
+	if (cli_str_remove(&f->alias_del, a))
+		return true;
+	if (has_member(s, f, a)) {
+		cli_err(s, "%s %s already exists", type, a);
+		return false;
+	}
+	if (f->alias_add.n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return false;
+	}
+	cli_str_add(&f->alias_add, a);
+	return true;
+}
+
+static bool remove_member(struct cli_session *s, struct cli_frame *f, const char *a, const char *type)
+{
+	if (cli_str_remove(&f->alias_add, a))
+		return true;
+	if (!has_member(s, f, a)) {
+		cli_err(s, "%s %s not found", type, a);
+		return false;
+	}
+	if (f->alias_del.n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return false;
+	}
+	cli_str_add(&f->alias_del, a);
+	return true;
+}
+
+struct name_rows {
+	struct cli_session *s;
+};
+
+static int name_row(void *arg, const char *const *f, int n)
+{
+	struct name_rows *nr = arg;
+	if (n >= 1)
+		cli_list_row(nr->s, f[0]);
+	return nr->s->c.failed ? 1 : 0;
+}
+
+static void list_names(struct cli_session *s, const char *kind, const char *pattern, const char *title)
+{
+	struct name_rows nr = {s};
+	cli_table_begin(s, title, "name");
+	cli_list_end(s, admin_cli_list_names(&s->ctx, cli_cur(s)->domain, kind, pattern, name_row, &nr));
+}
+
+/* Open the frame of an existing group/list (kind) named name. */
+static struct cli_frame *open_object(struct cli_session *s, enum cli_ctx cx, const char *kind, const char *type,
+				     const char *name)
+{
+	char n[256], k[16], domain[256];
+	cli_lower(n, sizeof n, name);
+	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
+	if (admin_cli_list_kind(&s->ctx, domain, n, k, sizeof k) != TERN_OK || strcmp(k, kind) != 0) {
+		cli_err(s, "%s %s not found", type, n);
+		return NULL;
+	}
+	struct cli_frame *f = cli_push(s, cx);
+	if (!f)
+		return NULL;
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	snprintf(f->name, sizeof f->name, "%s", n);
+	admin_user_vars(&s->ctx, domain, n, cli_var_row, &f->base);
+	return f;
+}
+
+static bool new_object_name(struct cli_session *s, const char *name, char *out, size_t sz)
+{
+	if (strlen(name) > 128 || admin_check_user(name) != TERN_OK || !strcmp(name, "*")) {
+		cli_err(s, "Invalid value for name (not a valid local part)");
+		return false;
+	}
+	cli_lower(out, sz, name);
+	char k[16];
+	if (admin_cli_account_type(&s->ctx, cli_cur(s)->domain, out, NULL) == TERN_OK ||
+	    admin_cli_list_kind(&s->ctx, cli_cur(s)->domain, out, k, sizeof k) == TERN_OK) {
+		cli_err(s, "Recipient %s already exists", out);
+		return false;
+	}
+	return true;
+}
+
+static struct cli_frame *create_object(struct cli_session *s, enum cli_ctx cx, const char *name)
+{
+	char domain[256];
+	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
+	struct cli_frame *f = cli_push(s, cx);
+	if (!f)
+		return NULL;
+	f->create = true;
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	snprintf(f->name, sizeof f->name, "%s", name);
+	return f;
+}
+
+static void remove_object(struct cli_session *s, const char *kind, const char *type, const char *name)
+{
+	char n[256], k[16];
+	struct cli_frame *d = cli_cur(s);
+	cli_lower(n, sizeof n, name);
+	if (admin_cli_list_kind(&s->ctx, d->domain, n, k, sizeof k) != TERN_OK || strcmp(k, kind) != 0) {
+		cli_err(s, "%s %s not found", type, n);
+		return;
+	}
+	enum tern_err e = admin_user_del(&s->ctx, d->domain, n);
+	if (e) {
+		cli_err_core(s, e, type, n);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "%s %s@%s deleted", kind, n, d->domain);
+	cli_ok(s);
+}
+
+/* COMMIT of a group or list frame. */
+static void commit_object(struct cli_session *s, const char *kind, const char *type)
+{
+	struct cli_frame *f = cli_cur(s);
+	if (!f->create && !cli_frame_pending(f)) {
+		cli_pop(s);
+		cli_ok_text(s, CLI_COMMIT_TEXT);
+		return;
+	}
+	const char *password = NULL;
+	const char **vars = calloc((size_t)f->edits.n * 2 + 4, sizeof *vars);
+	int nvars = 0;
+	for (int i = 0; i < f->edits.n; i++) {
+		const struct cli_kv *kv = &f->edits.e[i];
+		if (!strcmp(kv->k, "@password")) {
+			password = kv->v;
+			continue;
+		}
+		if (kv->k[0] == '@')
+			continue;
+		vars[2 * nvars] = kv->k;
+		vars[2 * nvars + 1] = kv->v;
+		nvars++;
+		if (!strcmp(kv->k, "ListSenderAllow")) {
+			vars[2 * nvars] = "ClosedML";
+			vars[2 * nvars + 1] = kv->v && !strcmp(kv->v, "members") ? "1" : "0";
+			nvars++;
+		}
+	}
+	if (f->create && !strcmp(kind, "list") && !password) {
+		free(vars);
+		cli_err(s, "Missing required parameter password");
+		return;
+	}
+	struct admin_cli_list_edit ed = {
+		.kind = kind,
+		.password = password,
+		.vars = vars,
+		.nvars = nvars,
+		.add = (const char *const *)f->alias_add.v,
+		.nadd = f->alias_add.n,
+		.del = (const char *const *)f->alias_del.v,
+		.ndel = f->alias_del.n,
+	};
+	char detail[300];
+	enum tern_err e = admin_cli_list_commit(&s->ctx, f->domain, f->name, f->create, &ed, detail, sizeof detail);
+	if (e) {
+		free(vars);
+		cli_commit_failed(s, e, detail[0] ? "Address" : type, detail[0] ? detail : f->name);
+		return;
+	}
+	cli_detail_add(s, "%s %s@%s %s:", kind, f->name, f->domain, f->create ? "created" : "changed");
+	if (password)
+		cli_detail_add(s, " password=***");
+	for (int i = 0; i < nvars; i++)
+		cli_detail_add(s, " %s=%s", vars[2 * i], vars[2 * i + 1] ? vars[2 * i + 1] : "(removed)");
+	for (int i = 0; i < f->alias_add.n; i++)
+		cli_detail_add(s, " +%s", f->alias_add.v[i]);
+	for (int i = 0; i < f->alias_del.n; i++)
+		cli_detail_add(s, " -%s", f->alias_del.v[i]);
+	free(vars);
+	cli_pop(s);
+	cli_ok_text(s, CLI_COMMIT_TEXT);
+}
+
+static void show_object(struct cli_session *s, enum cli_ctx cx, const char *kind, const char *type,
+			const struct cli_parsed *p)
+{
+	if (!open_object(s, cx, kind, type, p->val[0]))
+		return;
+	cli_show_frame(s, s->depth, p->val[1]);
+	cli_pop(s);
+}
+
+/* ---- groups ---- */
+
+static void h_list_groups(struct cli_session *s, const struct cli_parsed *p)
+{
+	list_names(s, "group", p->val[0], "The list of groups:");
+}
+
+static void h_add_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	char n[256];
+	if (new_object_name(s, p->val[0], n, sizeof n) && create_object(s, CLI_CTX_GROUP, n))
+		cli_ok(s);
+}
+
+static void h_update_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (open_object(s, CLI_CTX_GROUP, "group", "Group", p->val[0]))
+		cli_ok(s);
+}
+
+static void h_remove_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	remove_object(s, "group", "Group", p->val[0]);
+}
+
+static void h_show_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	show_object(s, CLI_CTX_GROUP, "group", "Group", p);
+}
+
+static void h_list_addresses(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	list_members(s, false, "The list of addresses:", NULL);
+}
+
+static void h_add_address(struct cli_session *s, const struct cli_parsed *p)
+{
+	char a[400];
+	if (member_addr_ok(s, p->val[0], a, sizeof a) && add_member(s, cli_cur(s), a, "Address"))
+		cli_ok(s);
+}
+
+static void h_remove_address(struct cli_session *s, const struct cli_parsed *p)
+{
+	char a[400];
+	cli_lower(a, sizeof a, p->val[0]);
+	if (remove_member(s, cli_cur(s), a, "Address"))
+		cli_ok(s);
+}
+
+static void h_commit_group(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	commit_object(s, "group", "Group");
+}
+
+/* ---- mailing lists ---- */
+
+static void h_list_lists(struct cli_session *s, const struct cli_parsed *p)
+{
+	list_names(s, "list", p->val[0], "The list of mailing lists:");
+}
+
+static void h_add_list(struct cli_session *s, const struct cli_parsed *p)
+{
+	/* args: name, password, adminEmail */
+	char n[256];
+	const char *pw = p->val[1];
+	if (!new_object_name(s, p->val[0], n, sizeof n))
+		return;
+	if (!*pw || strlen(pw) > CLI_MAX_VALUE || !admin_value_ok(pw)) {
+		cli_err(s, "Invalid value for password");
+		return;
+	}
+	if (p->val[2] && (strlen(p->val[2]) > 300 || admin_check_address(p->val[2]) != TERN_OK)) {
+		cli_err(s, "Invalid value for adminEmail (not a valid e-mail address)");
+		return;
+	}
+	struct cli_frame *f = create_object(s, CLI_CTX_LIST, n);
+	if (!f)
+		return;
+	cli_kv_set(&f->edits, "@password", pw);
+	if (p->val[2])
+		cli_kv_set(&f->edits, "ListAdminEmail", p->val[2]);
+	cli_ok(s);
+}
+
+static void h_update_list(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (open_object(s, CLI_CTX_LIST, "list", "List", p->val[0]))
+		cli_ok(s);
+}
+
+static void h_remove_list(struct cli_session *s, const struct cli_parsed *p)
+{
+	remove_object(s, "list", "List", p->val[0]);
+}
+
+static void h_show_list(struct cli_session *s, const struct cli_parsed *p)
+{
+	show_object(s, CLI_CTX_LIST, "list", "List", p);
+}
+
+static void h_commit_list(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	commit_object(s, "list", "List");
+}
+
+static void h_list_users(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	list_members(s, true, "The list of users:", "email | name");
+}
+
+/* Push a subscriber frame for addr (its current name in the frame's base). */
+static struct cli_frame *push_user(struct cli_session *s, const char *addr, bool create)
+{
+	struct cli_frame *l = cli_cur(s);
+	char domain[256], name[600];
+	snprintf(domain, sizeof domain, "%s", l->domain);
+	snprintf(name, sizeof name, "%s", member_name(s, s->depth, addr));
+	struct cli_frame *f = cli_push(s, CLI_CTX_LIST_USER);
+	if (!f)
+		return NULL;
+	f->create = create;
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	snprintf(f->name, sizeof f->name, "%s", addr);
+	if (!create && strcmp(name, "-") != 0)
+		cli_kv_set(&f->base, "@uname", name);
+	return f;
+}
+
+static void h_add_user(struct cli_session *s, const struct cli_parsed *p)
+{
+	char a[400];
+	struct cli_frame *l = cli_cur(s);
+	if (!member_addr_ok(s, p->val[0], a, sizeof a))
+		return;
+	if (has_member(s, l, a)) {
+		cli_err(s, "User %s already exists", a);
+		return;
+	}
+	if (p->val[1] && (strlen(p->val[1]) > CLI_MAX_VALUE || !admin_value_ok(p->val[1]))) {
+		cli_err(s, "Invalid value for name");
+		return;
+	}
+	struct cli_frame *f = push_user(s, a, true);
+	if (!f)
+		return;
+	if (p->val[1])
+		cli_kv_set(&f->edits, "@uname", p->val[1]);
+	cli_ok(s);
+}
+
+static void h_update_user(struct cli_session *s, const struct cli_parsed *p)
+{
+	char a[400];
+	cli_lower(a, sizeof a, p->val[0]);
+	if (!has_member(s, cli_cur(s), a)) {
+		cli_err(s, "User %s not found", a);
+		return;
+	}
+	if (push_user(s, a, false))
+		cli_ok(s);
+}
+
+static void h_show_user(struct cli_session *s, const struct cli_parsed *p)
+{
+	char a[400];
+	cli_lower(a, sizeof a, p->val[0]);
+	if (!has_member(s, cli_cur(s), a)) {
+		cli_err(s, "User %s not found", a);
+		return;
+	}
+	if (!push_user(s, a, false))
+		return;
+	cli_show_frame(s, s->depth, p->val[1]);
+	cli_pop(s);
+}
+
+static void h_remove_user(struct cli_session *s, const struct cli_parsed *p)
+{
+	char a[400], key[600];
+	struct cli_frame *l = cli_cur(s);
+	cli_lower(a, sizeof a, p->val[0]);
+	if (!remove_member(s, l, a, "User"))
+		return;
+	snprintf(key, sizeof key, "MemberName.%s", a);
+	cli_kv_set(&l->edits, key, NULL);
+	cli_ok(s);
+}
+
+/* DONE of a subscriber: the address and its name go to the list's pending copy. */
+static void h_done_user(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s), *l = &s->f[s->depth - 1];
+	if (f->create && l->alias_add.n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT the list first");
+		return;
+	}
+	char addr[256], key[600];
+	snprintf(addr, sizeof addr, "%s", f->name);
+	const struct cli_kv *kv = cli_kv_find(&f->edits, "@uname");
+	char *uname = kv && kv->v ? strdup(kv->v) : NULL;
+	bool named = kv != NULL;
+	bool create = f->create;
+	cli_pop(s);
+	if (create && !cli_str_remove(&l->alias_del, addr))
+		cli_str_add(&l->alias_add, addr);
+	if (named) {
+		snprintf(key, sizeof key, "MemberName.%s", addr);
+		cli_kv_set(&l->edits, key, uname && *uname ? uname : NULL);
+	}
+	free(uname);
+	cli_ok(s);
+}
+
+/* ---- the table ---- */
+
+#define WILD(meta) {{CLI_ARG_OPT_POS, NULL, meta, false}}
+#define SUBS (IN(LIMITS) | IN(DEF_QUOTAS) | IN(DEF_LIMITS))
+
+static const struct cli_cmd domain_cmds[] = {
+	/* account limits, domain defaults */
+	{IN(ACCOUNT), "CONFIG Limits", {{0}}, CLI_ENTERS(LIMITS), h_config_limits, "Enter the account's usage limits."},
+	{IN(DOMAIN), "CONFIG accountDefaultQuotas", {{0}}, CLI_ENTERS(DEF_QUOTAS), h_config_def_quotas,
+	 "Enter the quotas new accounts of this domain start with (applied at the domain's COMMIT)."},
+	{IN(DOMAIN), "CONFIG accountDefaultLimits", {{0}}, CLI_ENTERS(DEF_LIMITS), h_config_def_limits,
+	 "Enter the limits new accounts of this domain start with (applied at the domain's COMMIT)."},
+	{SUBS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{SUBS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show,
+	 "Print the attributes of this context (pending changes included)."},
+	{SUBS, "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_done,
+	 "Hand the changes to the parent (applied at its COMMIT) and return to it."},
+	{IN(LIMITS), "RESET", {{CLI_ARG_POS, NULL, "attr", false}}, CLI_PENDING | CLI_DISRUPTIVE, h_reset_limit,
+	 "Go back to the domain's default value for new accounts."},
+
+	/* groups */
+	{IN(DOMAIN), "LIST Groups", WILD("wildcard (ex: group*)"), CLI_READS, h_list_groups,
+	 "Table of the groups (forwarders), optionally filtered by a wildcard."},
+	{IN(DOMAIN), "ADD Group", {CLI_NAME_ARG("name")}, CLI_PENDING | CLI_ENTERS(GROUP) | CLI_CREATES, h_add_group,
+	 "Start creating a group and enter it; it exists after its COMMIT."},
+	{IN(DOMAIN), "UPDATE Group", {CLI_NAME_ARG("name")}, CLI_READS | CLI_ENTERS(GROUP), h_update_group,
+	 "Enter the context of an existing group."},
+	{IN(DOMAIN), "REMOVE Group", {CLI_NAME_ARG("name")}, CLI_CHANGES | CLI_DESTRUCTIVE, h_remove_group,
+	 "Delete a group. Acts at once."},
+	{IN(DOMAIN), "SHOW Group", {CLI_NAME_ARG("name"), CLI_SHOW_ATTR}, CLI_READS, h_show_group,
+	 "Print the attributes of a group."},
+	{IN(GROUP), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(GROUP), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the attributes of this group."},
+	{IN(GROUP), "LIST Addresses", {{0}}, CLI_READS, h_list_addresses,
+	 "Member addresses of the group, pending changes included."},
+	{IN(GROUP), "ADD Address", {{CLI_ARG_POS, NULL, "address", false}}, CLI_PENDING, h_add_address,
+	 "Add a member address, local or outside (a group of outside addresses is a forwarder)."},
+	{IN(GROUP), "REMOVE Address", {{CLI_ARG_POS, NULL, "address", false}}, CLI_PENDING | CLI_DESTRUCTIVE,
+	 h_remove_address, "Remove a member address (applied at COMMIT)."},
+	{IN(GROUP), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_group,
+	 "Apply the group's pending changes and return to the domain."},
+
+	/* mailing lists */
+	{IN(DOMAIN), "LIST Lists", WILD("wildcard (ex: list*)"), CLI_READS, h_list_lists,
+	 "Table of the mailing lists, optionally filtered by a wildcard."},
+	{IN(DOMAIN),
+	 "ADD List",
+	 {CLI_NAME_ARG("listName"),
+	  {CLI_ARG_PAIR, "password", "password", true},
+	  {CLI_ARG_OPT_PAIR, "adminEmail", "email", false}},
+	 CLI_PENDING | CLI_ENTERS(LIST) | CLI_CREATES,
+	 h_add_list,
+	 "Start creating a mailing list and enter it; it exists after its COMMIT."},
+	{IN(DOMAIN), "UPDATE List", {CLI_NAME_ARG("listName")}, CLI_READS | CLI_ENTERS(LIST), h_update_list,
+	 "Enter the context of an existing mailing list."},
+	{IN(DOMAIN), "REMOVE List", {CLI_NAME_ARG("listName")}, CLI_CHANGES | CLI_DESTRUCTIVE, h_remove_list,
+	 "Delete a mailing list. Acts at once."},
+	{IN(DOMAIN), "SHOW List", {CLI_NAME_ARG("listName"), CLI_SHOW_ATTR}, CLI_READS, h_show_list,
+	 "Print the attributes of a mailing list."},
+	{IN(LIST), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(LIST), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the attributes of this list."},
+	{IN(LIST), "LIST Users", {{0}}, CLI_READS, h_list_users, "Subscribers (email | name), pending changes included."},
+	{IN(LIST),
+	 "ADD User",
+	 {{CLI_ARG_POS, "email", "email", false}, {CLI_ARG_OPT_PAIR, "name", "name", false}},
+	 CLI_PENDING | CLI_ENTERS(LIST_USER) | CLI_CREATES,
+	 h_add_user,
+	 "Subscribe an address and enter it (leave with DONE; applied at the list's COMMIT)."},
+	{IN(LIST), "UPDATE User", {{CLI_ARG_POS, "email", "email", false}}, CLI_READS | CLI_ENTERS(LIST_USER),
+	 h_update_user, "Enter a subscriber."},
+	{IN(LIST), "REMOVE User", {{CLI_ARG_POS, "email", "email", false}}, CLI_PENDING | CLI_DESTRUCTIVE,
+	 h_remove_user, "Unsubscribe an address (applied at the list's COMMIT)."},
+	{IN(LIST), "SHOW User", {{CLI_ARG_POS, "email", "email", false}, CLI_SHOW_ATTR}, CLI_READS, h_show_user,
+	 "Print a subscriber."},
+	{IN(LIST), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_list,
+	 "Apply the list's pending changes (subscribers included) and return to the domain."},
+	{IN(LIST_USER), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(LIST_USER), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the subscriber."},
+	{IN(LIST_USER), "DONE", {{0}}, CLI_LEAVES(DONE), h_done_user,
+	 "Hand the subscriber to the list (applied at its COMMIT) and return to it."},
+};
+
+const struct cli_part cli_part_domain = {domain_ctxs, N(domain_ctxs), domain_cmds, N(domain_cmds)};

@@ -1,0 +1,957 @@
+/*
+ * cli_ctx_server - the server context and the service contexts of the
+ * services Tern has (cli, smtpIncoming, smtpOutgoing, pop3), their
+ * listeners and access control.
+ *
+ * Everything here is a setting of the registry (src/admin/settings.c), the
+ * same ones the daemon and the controller's server.tab read; a service's
+ * COMMIT applies its settings and rules in one transaction
+ * (admin_cli_server_commit). Keys in frames:
+ *   "set:<Setting>"          a setting's pending value (listener lists too);
+ *   "rule:allow:<ipSet>"     an allow rule's priority (NULL: removed);
+ *   "rule:deny:<ipSet>"      a deny rule's priority.
+ * Access control maps onto what exists: the CLI service's rules are the
+ * access map "cli" (checked when a CLI connection arrives); SMTP-Incoming's
+ * allow rules are SmtpRelayNetworks (who may relay without AUTH).
+ * Listener addresses are read at start-up: a listener change is stored at
+ * once and takes effect at the next start (the reply says so).
+ * Services Tern does not have (IMAP, WebAdmin, webmail...) get a clear
+ * -ERR, never a pretend +OK.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../admin/admin_cli.h"
+#include "../admin/settings.h"
+#include "../core/listen.h"
+#include "../core/xmalloc.h"
+#include "cli_ctx.h"
+
+#define IN(c) CLI_IN(CLI_CTX_##c)
+#define N CLI_N
+
+/* ---- attributes ---- */
+
+#define SETTING_NUM(n, k, lo, hi, h) {n, CLI_AT_NUMBER, "set:" k, NULL, lo, hi, NULL, 0, h}
+#define SETTING_BOOL(n, k, h) {n, CLI_AT_BOOL, "set:" k, NULL, 0, 0, NULL, 0, h}
+#define SETTING_STR(n, k, h) {n, CLI_AT_STRING, "set:" k, NULL, 0, 0, NULL, 0, h}
+
+static const struct cli_attr server_attrs[] = {
+	SETTING_STR("primaryDomain", "RootDomain", "Primary domain of the server (RootDomain)."),
+	SETTING_STR("serverName", "SmtpServerDomain", "Host name used in greetings (SmtpServerDomain)."),
+	SETTING_STR("postmasterEmail", "PostMaster", "Postmaster address (PostMaster)."),
+};
+
+static const struct cli_attr cli_attrs[] = {
+	SETTING_NUM("maxErrors", "CliMaxErrors", 0, 100, "Bad commands after which a session is closed, 0 = no limit."),
+	SETTING_NUM("maxAuthErrors", "CliMaxAuthErrors", 1, 100, "Failed logins after which a connection is closed."),
+	SETTING_NUM("maxAuthCommands", "CliMaxAuthCommands", 0, 100, "Commands allowed before login, 0 = no limit."),
+	SETTING_STR("greetingsText", "CliBanner", "First line of the greeting (empty: Tern's own)."),
+	SETTING_STR("compatVersion", "CliCompatVersion", "Version GET VERSION reports (X.Y.Z)."),
+};
+
+static const struct cli_attr smtpin_attrs[] = {
+	SETTING_NUM("maxErrors", "SmtpMaxErrors", 1, 1000, "SMTP errors after which a connection is closed."),
+	SETTING_BOOL("allowStartTLS", "EnableSMTP-TLS", "Offer STARTTLS on plain listeners."),
+	SETTING_NUM("maxMessageSize", "MaxMessageSize", 1, 4194304, "Largest message accepted, in KB."),
+	SETTING_NUM("maxRecipients", "SmtpMaxRecipients", 1, 100000, "Recipients per message."),
+};
+
+static const struct cli_attr smtpout_attrs[] = {
+	SETTING_BOOL("enableIPv6", "SmtpOutEnableIPv6", "Deliver over IPv6 to exchangers that have IPv6 addresses."),
+	SETTING_STR("relayHosts", "DefaultSMTPGateways", "Smart hosts for all outbound mail (host[:port];...)."),
+};
+
+static const struct cli_attr pop3_attrs[] = {
+	SETTING_BOOL("allowStartTLS", "EnablePOP3-TLS", "Offer STLS on plain listeners."),
+};
+
+#define LISTENER_ATTRS(idle_key, lo)                                                                           \
+	{"address", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Address and port (read-only)."},    \
+		{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Listeners are always enabled; only yes."}, \
+		{"sslEnable", CLI_AT_BOOL, "@ssl", NULL, 0, 0, "0", 0, "Speak TLS from the first byte."},          \
+		SETTING_NUM("idleTimeout", idle_key, lo, 86400, "Idle timeout in seconds (shared by the service's listeners).")
+
+static const struct cli_attr lst_cli_attrs[] = {LISTENER_ATTRS("CliIdleTimeout", 0)};
+static const struct cli_attr lst_smtp_attrs[] = {LISTENER_ATTRS("SmtpTimeout", 5)};
+static const struct cli_attr lst_pop3_attrs[] = {LISTENER_ATTRS("Pop3Timeout", 5)};
+
+static const struct cli_attr rule_attrs[] = {
+	{"ipSet", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Addresses of the rule (read-only)."},
+	{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Rules are always enabled; only yes."},
+	{"priority", CLI_AT_NUMBER, "@prio", NULL, 0, 100000, "100", 0, "Evaluation order (lower first)."},
+};
+
+/* TLS as Tern does it (core/tls.c): one certificate for every listener,
+ * TLS 1.2 and later, no client certificates. Shown; only these values are
+ * accepted. */
+static const struct cli_attr ssl_attrs[] = {
+	{"allowedVersions", CLI_AT_SET, NULL, "tls1_2|tls1_3", 0, 0, "(tls1_2 tls1_3)", 0,
+	 "Protocol versions; this server speaks TLS 1.2 and 1.3 only."},
+	{"certFile", CLI_AT_STRING, "@certFile", NULL, 0, 0, "", CLI_AF_NOSET,
+	 "Certificate and key (PEM) of every listener: tls/server.crt and .key under the data root (read-only)."},
+	{"caFile", CLI_AT_STRING, NULL, NULL, 0, 0, "none", 0, "Client certificates are not verified; only none."},
+	{"requestClientAuth", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0, "Client certificates are not asked for; only no."},
+	{"useEphemeralKey", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Ephemeral (EC)DH keys are always used; only yes."},
+};
+
+static const struct cli_ctx_reg server_ctxs[] = {
+	{CLI_CTX_SSLCONTROL, {"sslcontrol", "SSLControl", "TLS setup", ssl_attrs, N(ssl_attrs), CLI_CTX_LST_CLI}},
+	{CLI_CTX_SERVER, {"server", "Server", "server", server_attrs, N(server_attrs), CLI_CTX_ROOT}},
+	{CLI_CTX_SVC_CLI, {"cli", "CLI", "service", cli_attrs, N(cli_attrs), CLI_CTX_SERVER}},
+	{CLI_CTX_SVC_SMTPIN, {"smtpIncoming", "SMTP-Incoming", "service", smtpin_attrs, N(smtpin_attrs), CLI_CTX_SERVER}},
+	{CLI_CTX_SVC_SMTPOUT,
+	 {"smtpOutgoing", "SMTP-Outgoing", "service", smtpout_attrs, N(smtpout_attrs), CLI_CTX_SERVER}},
+	{CLI_CTX_SVC_POP3, {"pop3", "POP3", "service", pop3_attrs, N(pop3_attrs), CLI_CTX_SERVER}},
+	{CLI_CTX_LST_CLI, {"listener", "Listener", "listener", lst_cli_attrs, N(lst_cli_attrs), CLI_CTX_SVC_CLI}},
+	{CLI_CTX_LST_SMTPIN,
+	 {"listener", "Listener", "listener", lst_smtp_attrs, N(lst_smtp_attrs), CLI_CTX_SVC_SMTPIN}},
+	{CLI_CTX_LST_POP3, {"listener", "Listener", "listener", lst_pop3_attrs, N(lst_pop3_attrs), CLI_CTX_SVC_POP3}},
+	{CLI_CTX_ACC_CLI, {"access-control", "Service Access Control", "access control", NULL, 0, CLI_CTX_SVC_CLI}},
+	{CLI_CTX_ACC_SMTPIN,
+	 {"access-control", "Service Access Control", "access control", NULL, 0, CLI_CTX_SVC_SMTPIN}},
+	{CLI_CTX_RULE_CLI, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_CLI}},
+	{CLI_CTX_RULE_SMTPIN, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_SMTPIN}},
+};
+
+/* ---- services ---- */
+
+struct svc {
+	enum cli_ctx ctx, listener, access, rule;
+	const char *name;
+	const char *plain, *tls; /* listener settings; NULL: no listeners */
+};
+
+#define NONE CLI_CTX_LOGIN
+static const struct svc svcs[] = {
+	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen"},
+	{CLI_CTX_SVC_SMTPIN, CLI_CTX_LST_SMTPIN, CLI_CTX_ACC_SMTPIN, CLI_CTX_RULE_SMTPIN, "smtpIncoming", "SmtpListen",
+	 "SmtpsListen"},
+	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, NONE, NONE, "pop3", "Pop3Listen", "Pop3sListen"},
+	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL},
+};
+
+static const struct svc *svc_of(enum cli_ctx c)
+{
+	for (size_t i = 0; i < sizeof svcs / sizeof *svcs; i++)
+		if (svcs[i].ctx == c || (svcs[i].listener != NONE && svcs[i].listener == c) ||
+		    (svcs[i].access != NONE && svcs[i].access == c) || (svcs[i].rule != NONE && svcs[i].rule == c))
+			return &svcs[i];
+	return NULL;
+}
+
+/* Depth of the frame of context c (the nearest), or -1. */
+static int depth_of(struct cli_session *s, enum cli_ctx c)
+{
+	for (int d = s->depth; d > 0; d--)
+		if (s->f[d].ctx == c)
+			return d;
+	return -1;
+}
+
+/* The value of key as the session sees it: pending edits (newest frame
+ * first), then the values loaded when the frames were opened, then the
+ * stored setting. NULL: removed. */
+static const char *lookup(struct cli_session *s, const char *key, char *tmp, size_t sz)
+{
+	for (int d = s->depth; d > 0; d--) {
+		const struct cli_kv *kv = cli_kv_find(&s->f[d].edits, key);
+		if (kv)
+			return kv->v;
+	}
+	for (int d = s->depth; d > 0; d--) {
+		const struct cli_kv *kv = cli_kv_find(&s->f[d].base, key);
+		if (kv)
+			return kv->v;
+	}
+	if (!strncmp(key, "set:", 4)) {
+		settings_get(s->ctx.rd, key + 4, tmp, sz);
+		return tmp;
+	}
+	return NULL;
+}
+
+/* Load the stored values of a context's setting attributes into base. */
+static void load_settings(struct cli_session *s, struct cli_frame *f)
+{
+	const struct cli_ctx_def *def = cli_ctx_def(f->ctx);
+	for (int i = 0; i < def->nattrs; i++) {
+		const char *k = def->attrs[i].key;
+		if (k && !strncmp(k, "set:", 4)) {
+			char v[4096];
+			settings_get(s->ctx.rd, k + 4, v, sizeof v);
+			cli_kv_set(&f->base, k, v);
+		}
+	}
+}
+
+static struct cli_frame *enter(struct cli_session *s, enum cli_ctx c, const char *name)
+{
+	struct cli_frame *f = cli_push(s, c);
+	if (!f)
+		return NULL;
+	snprintf(f->name, sizeof f->name, "%s", name);
+	load_settings(s, f);
+	return f;
+}
+
+static void h_config_server(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	if (enter(s, CLI_CTX_SERVER, "server"))
+		cli_ok(s);
+}
+
+static void enter_service(struct cli_session *s, enum cli_ctx c)
+{
+	const struct svc *v = svc_of(c);
+	struct cli_frame *f = enter(s, c, v->name);
+	if (!f)
+		return;
+	if (v->plain) {
+		char tmp[4096];
+		settings_get(s->ctx.rd, v->plain, tmp, sizeof tmp);
+		char key[80];
+		snprintf(key, sizeof key, "set:%s", v->plain);
+		cli_kv_set(&f->base, key, tmp);
+		settings_get(s->ctx.rd, v->tls, tmp, sizeof tmp);
+		snprintf(key, sizeof key, "set:%s", v->tls);
+		cli_kv_set(&f->base, key, tmp);
+	}
+	cli_ok(s);
+}
+
+static void h_config_cli(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enter_service(s, CLI_CTX_SVC_CLI);
+}
+
+static void h_config_smtpin(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enter_service(s, CLI_CTX_SVC_SMTPIN);
+}
+
+static void h_config_smtpout(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enter_service(s, CLI_CTX_SVC_SMTPOUT);
+}
+
+static void h_config_pop3(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	enter_service(s, CLI_CTX_SVC_POP3);
+}
+
+static void h_no_service(struct cli_session *s, const struct cli_parsed *p)
+{
+	const char *w = p->cmd->words + strlen("CONFIG ");
+	cli_err(s, "This server has no %s service", w);
+}
+
+static void h_start_stop(struct cli_session *s, const struct cli_parsed *p)
+{
+	cli_err(s, "%s is not supported: services of this server run while the daemon runs (restart it instead)",
+		p->cmd->words);
+}
+
+/* RESET: drop this context's pending edits (the stored values show again). */
+static void h_reset(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_kv_free(&cli_cur(s)->edits);
+	cli_ok(s);
+}
+
+/* ---- rules (access control) ---- */
+
+struct rule_set {
+	struct cli_kvlist kv; /* "rule:allow:<ipset>" -> priority */
+};
+
+static int ipmap_row(void *arg, const char *const *f, int n)
+{
+	struct rule_set *rs = arg;
+	if (n < 4)
+		return 0;
+	char key[300], prio[32];
+	bool has_len = strchr(f[0], '/') != NULL;
+	snprintf(key, sizeof key, "rule:%s:%s%s%s", strcasecmp(f[2], "ALLOW") ? "deny" : "allow", f[0],
+		 has_len ? "" : "/", has_len ? "" : f[1]);
+	snprintf(prio, sizeof prio, "%ld", 100000 - strtol(f[3], NULL, 10));
+	cli_kv_set(&rs->kv, key, prio);
+	return 0;
+}
+
+/* Stored rules of a service, then every pending change up to the top frame. */
+static void collect_rules(struct cli_session *s, const struct svc *v, struct rule_set *rs)
+{
+	memset(rs, 0, sizeof *rs);
+	if (v->ctx == CLI_CTX_SVC_CLI) {
+		admin_cli_rules_list(&s->ctx, "cli", ipmap_row, rs);
+	} else {
+		char nets[4096];
+		settings_get(s->ctx.rd, "SmtpRelayNetworks", nets, sizeof nets);
+		int i = 0;
+		char *save = NULL;
+		for (char *t = strtok_r(nets, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+			char key[300], prio[32];
+			snprintf(key, sizeof key, "rule:allow:%s", t);
+			snprintf(prio, sizeof prio, "%d", ++i);
+			cli_kv_set(&rs->kv, key, prio);
+		}
+	}
+	int sd = depth_of(s, v->ctx);
+	for (int d = sd > 0 ? sd : s->depth + 1; d <= s->depth; d++)
+		for (int i = 0; i < s->f[d].edits.n; i++)
+			if (!strncmp(s->f[d].edits.e[i].k, "rule:", 5))
+				cli_kv_set(&rs->kv, s->f[d].edits.e[i].k, s->f[d].edits.e[i].v);
+}
+
+static const char *rule_prio(struct rule_set *rs, bool allow, const char *ipset)
+{
+	char key[300];
+	snprintf(key, sizeof key, "rule:%s:%s", allow ? "allow" : "deny", ipset);
+	const struct cli_kv *kv = cli_kv_find(&rs->kv, key);
+	return kv ? kv->v : NULL;
+}
+
+/* addr or addr/len, canonical (addr/len). */
+static bool ipset_norm(const char *in, char *out, size_t sz)
+{
+	char a[128];
+	if (strlen(in) >= sizeof a)
+		return false;
+	snprintf(a, sizeof a, "%s", in);
+	char *slash = strchr(a, '/');
+	long len = -1;
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		len = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end)
+			return false;
+	}
+	unsigned char bin[16];
+	char txt[INET6_ADDRSTRLEN];
+	int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(fam, a, bin) != 1 || !inet_ntop(fam, bin, txt, sizeof txt))
+		return false;
+	int max = fam == AF_INET ? 32 : 128;
+	if (len < 0)
+		len = max;
+	if (len > max)
+		return false;
+	snprintf(out, sz, "%s/%ld", txt, len);
+	return true;
+}
+
+static void list_rules(struct cli_session *s, bool allow)
+{
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	struct rule_set rs;
+	collect_rules(s, v, &rs);
+	if (allow)
+		cli_table_begin(s, "The list of allow rules:",
+				"ipSet | enable | priority | maxConnections | peerMaxConnections");
+	else
+		cli_table_begin(s, "The list of deny rules:", "ipSet | enable | priority");
+	const char *prefix = allow ? "rule:allow:" : "rule:deny:";
+	for (int i = 0; i < rs.kv.n; i++) {
+		if (strncmp(rs.kv.e[i].k, prefix, strlen(prefix)) || !rs.kv.e[i].v)
+			continue;
+		char line[400];
+		snprintf(line, sizeof line, allow ? "%s | yes | %s | - | -" : "%s | yes | %s",
+			 rs.kv.e[i].k + strlen(prefix), rs.kv.e[i].v);
+		cli_list_row(s, line);
+	}
+	cli_kv_free(&rs.kv);
+	cli_list_end(s, TERN_OK);
+}
+
+static void h_list_allow(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	list_rules(s, true);
+}
+
+static void h_list_deny(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	list_rules(s, false);
+}
+
+static void h_config_access(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	if (enter(s, v->access, v->name))
+		cli_ok(s);
+}
+
+/* Find a rule; -ERR and false when it is missing (want_exists) or present. */
+static bool rule_check(struct cli_session *s, bool allow, const char *in, char *ipset, size_t sz, bool want_exists)
+{
+	if (!ipset_norm(in, ipset, sz)) {
+		cli_err(s, "Invalid value for ipSet (addr or addr/len)");
+		return false;
+	}
+	struct rule_set rs;
+	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
+	bool exists = rule_prio(&rs, allow, ipset) != NULL;
+	cli_kv_free(&rs.kv);
+	if (exists != want_exists) {
+		cli_err(s, "%s %s %s", allow ? "AllowRule" : "DenyRule", ipset, exists ? "already exists" : "not found");
+		return false;
+	}
+	return true;
+}
+
+static void push_rule(struct cli_session *s, const char *ipset, const char *prio, bool create)
+{
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	struct cli_frame *f = cli_push(s, v->rule);
+	if (!f)
+		return;
+	f->create = create;
+	snprintf(f->name, sizeof f->name, "%s", ipset);
+	if (prio)
+		cli_kv_set(&f->base, "@prio", prio);
+	cli_ok(s);
+}
+
+static void h_add_allow(struct cli_session *s, const struct cli_parsed *p)
+{
+	char ipset[160];
+	if (rule_check(s, true, p->val[0], ipset, sizeof ipset, false))
+		push_rule(s, ipset, NULL, true);
+}
+
+static void h_update_allow(struct cli_session *s, const struct cli_parsed *p)
+{
+	char ipset[160];
+	if (!rule_check(s, true, p->val[0], ipset, sizeof ipset, true))
+		return;
+	struct rule_set rs;
+	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
+	char prio[32];
+	snprintf(prio, sizeof prio, "%s", rule_prio(&rs, true, ipset));
+	cli_kv_free(&rs.kv);
+	push_rule(s, ipset, prio, false);
+}
+
+static void h_remove_rule(struct cli_session *s, const struct cli_parsed *p, bool allow)
+{
+	char ipset[160], key[300];
+	if (!rule_check(s, allow, p->val[0], ipset, sizeof ipset, true))
+		return;
+	snprintf(key, sizeof key, "rule:%s:%s", allow ? "allow" : "deny", ipset);
+	cli_kv_set(&cli_cur(s)->edits, key, NULL);
+	cli_ok(s);
+}
+
+static void h_remove_allow(struct cli_session *s, const struct cli_parsed *p)
+{
+	h_remove_rule(s, p, true);
+}
+
+static void h_remove_deny(struct cli_session *s, const struct cli_parsed *p)
+{
+	h_remove_rule(s, p, false);
+}
+
+static void h_add_deny(struct cli_session *s, const struct cli_parsed *p)
+{
+	/* args: ipSet, enable, priority */
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	if (v->ctx != CLI_CTX_SVC_CLI) {
+		cli_err(s, "Deny rules are not supported for %s: its allow rules are the relay networks", v->name);
+		return;
+	}
+	char ipset[160], key[300];
+	bool update = !strncasecmp(p->cmd->words, "UPDATE", 6);
+	if (!rule_check(s, false, p->val[0], ipset, sizeof ipset, update))
+		return;
+	if (p->val[1] && strcasecmp(p->val[1], "yes") != 0) {
+		cli_err(s, "Invalid value for enable (rules are always enabled; only yes)");
+		return;
+	}
+	char *end = NULL;
+	long prio = p->val[2] ? strtol(p->val[2], &end, 10) : 100;
+	if (p->val[2] && (!*p->val[2] || *end || prio < 0 || prio > 100000)) {
+		cli_err(s, "Invalid value for priority (a number from 0 to 100000)");
+		return;
+	}
+	char pv[32];
+	snprintf(pv, sizeof pv, "%ld", prio);
+	snprintf(key, sizeof key, "rule:deny:%s", ipset);
+	cli_kv_set(&cli_cur(s)->edits, key, pv);
+	cli_ok(s);
+}
+
+static void h_show_rule(struct cli_session *s, const struct cli_parsed *p, bool allow)
+{
+	char ipset[160];
+	if (!rule_check(s, allow, p->val[0], ipset, sizeof ipset, true))
+		return;
+	struct rule_set rs;
+	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
+	conn_printf(&s->c, "\r\nThe attributes of this %s rule:\r\nipSet = \"%s\"\r\nenable = yes\r\npriority = %s\r\n\r\n",
+		    allow ? "allow" : "deny", ipset, rule_prio(&rs, allow, ipset));
+	cli_kv_free(&rs.kv);
+	cli_ok(s);
+}
+
+static void h_show_allow(struct cli_session *s, const struct cli_parsed *p)
+{
+	h_show_rule(s, p, true);
+}
+
+static void h_show_deny(struct cli_session *s, const struct cli_parsed *p)
+{
+	h_show_rule(s, p, false);
+}
+
+/* DONE of an allow rule: its priority goes to the access control's pending copy. */
+static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	char key[300], prio[32], tmp[32];
+	struct cli_frame *f = cli_cur(s);
+	const struct cli_attr *a = cli_attr_find(f->ctx, "priority");
+	snprintf(prio, sizeof prio, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
+	snprintf(key, sizeof key, "rule:allow:%s", f->name);
+	cli_pop(s);
+	cli_kv_set(&cli_cur(s)->edits, key, prio);
+	cli_ok(s);
+}
+
+/* ---- listeners ---- */
+
+/* ip:port, [ip6]:port or ip6:port (the last colon splits) -> canonical. */
+static bool addr_norm(const char *in, char *out, size_t sz)
+{
+	char tmp[128];
+	if (strlen(in) >= sizeof tmp)
+		return false;
+	if (in[0] != '[' && strchr(in, ':') != strrchr(in, ':')) {
+		const char *c = strrchr(in, ':');
+		snprintf(tmp, sizeof tmp, "[%.*s]%s", (int)(c - in), in, c);
+	} else {
+		snprintf(tmp, sizeof tmp, "%s", in);
+	}
+	struct listen_addr a[1];
+	if (listen_parse_list(tmp, 0, a, 1) != 1)
+		return false;
+	unsigned char bin[16];
+	char host[INET6_ADDRSTRLEN];
+	if (inet_pton(a[0].family, a[0].host, bin) != 1 || !inet_ntop(a[0].family, bin, host, sizeof host))
+		return false;
+	if (a[0].family == AF_INET6)
+		snprintf(out, sz, "[%s]:%d", host, a[0].port);
+	else
+		snprintf(out, sz, "%s:%d", host, a[0].port);
+	return true;
+}
+
+/* Does the listener list contain addr? Optionally rebuild it without addr. */
+static bool list_has(const char *list, const char *addr, struct buf *without)
+{
+	char *copy = xstrdup(list ? list : "");
+	bool found = false;
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		char c[128];
+		if (addr_norm(t, c, sizeof c) && !strcmp(c, addr)) {
+			found = true;
+			continue;
+		}
+		if (without)
+			buf_printf(without, "%s%s", without->len ? "," : "", t);
+	}
+	free(copy);
+	return found;
+}
+
+static void h_list_listeners(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	cli_table_begin(s, "The list of listeners:", "address | enable | sslEnable");
+	for (int tls = 0; tls < 2; tls++) {
+		char key[80], tmp[4096];
+		snprintf(key, sizeof key, "set:%s", tls ? v->tls : v->plain);
+		const char *val = lookup(s, key, tmp, sizeof tmp);
+		char *copy = xstrdup(val ? val : "");
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+			char c[128], line[200];
+			if (!addr_norm(t, c, sizeof c))
+				continue;
+			snprintf(line, sizeof line, "%s | yes | %s", c, tls ? "yes" : "no");
+			cli_list_row(s, line);
+		}
+		free(copy);
+	}
+	cli_list_end(s, TERN_OK);
+}
+
+/* 1 plain, 2 TLS, 0 none (pending values of the service). */
+static int listener_where(struct cli_session *s, const struct svc *v, const char *addr)
+{
+	char key[80], tmp[4096];
+	snprintf(key, sizeof key, "set:%s", v->plain);
+	if (list_has(lookup(s, key, tmp, sizeof tmp), addr, NULL))
+		return 1;
+	snprintf(key, sizeof key, "set:%s", v->tls);
+	if (list_has(lookup(s, key, tmp, sizeof tmp), addr, NULL))
+		return 2;
+	return 0;
+}
+
+static void push_listener(struct cli_session *s, const struct cli_parsed *p, bool create)
+{
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	char addr[128];
+	if (!addr_norm(p->val[0], addr, sizeof addr)) {
+		cli_err(s, "Invalid value for address (ip:port or [ipv6]:port)");
+		return;
+	}
+	int where = listener_where(s, v, addr);
+	if (create && where) {
+		cli_err(s, "Listener %s already exists", addr);
+		return;
+	}
+	if (!create && !where) {
+		cli_err(s, "Listener %s not found", addr);
+		return;
+	}
+	struct cli_frame *f = enter(s, v->listener, addr);
+	if (!f)
+		return;
+	f->create = create;
+	cli_kv_set(&f->base, "@ssl", where == 2 ? "1" : "0");
+	cli_ok(s);
+}
+
+static void h_add_listener(struct cli_session *s, const struct cli_parsed *p)
+{
+	push_listener(s, p, true);
+}
+
+static void h_update_listener(struct cli_session *s, const struct cli_parsed *p)
+{
+	push_listener(s, p, false);
+}
+
+static void h_show_listener(struct cli_session *s, const struct cli_parsed *p)
+{
+	push_listener(s, p, false);
+	if (s->status_err)
+		return;
+	cli_show_frame(s, s->depth, p->val[1]);
+	cli_pop(s);
+}
+
+static void h_remove_listener(struct cli_session *s, const struct cli_parsed *p)
+{
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	char addr[128], key[80], tmp[4096];
+	if (!addr_norm(p->val[0], addr, sizeof addr)) {
+		cli_err(s, "Invalid value for address (ip:port or [ipv6]:port)");
+		return;
+	}
+	int where = listener_where(s, v, addr);
+	if (!where) {
+		cli_err(s, "Listener %s not found", addr);
+		return;
+	}
+	snprintf(key, sizeof key, "set:%s", where == 2 ? v->tls : v->plain);
+	struct buf rest = BUF_INIT;
+	list_has(lookup(s, key, tmp, sizeof tmp), addr, &rest);
+	cli_kv_set(&cli_cur(s)->edits, key, rest.data ? rest.data : "");
+	buf_free(&rest);
+	cli_ok(s);
+}
+
+/* COMMIT of a listener: stored at once (and in the service's pending copy). */
+static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	const struct svc *v = svc_of(f->ctx);
+	char tmp[32];
+	const struct cli_attr *sa = cli_attr_find(f->ctx, "sslEnable");
+	bool tls = !strcmp(cli_attr_value(s, s->depth, sa, tmp, sizeof tmp), "1");
+	/* new stored lists */
+	const char *names[2] = {v->plain, v->tls};
+	char *vals[2];
+	for (int i = 0; i < 2; i++) {
+		char cur[4096];
+		settings_get(s->ctx.rd, names[i], cur, sizeof cur);
+		struct buf b = BUF_INIT;
+		list_has(cur, f->name, &b);
+		if (i == (tls ? 1 : 0))
+			buf_printf(&b, "%s%s", b.len ? "," : "", f->name);
+		vals[i] = xstrndup(b.data ? b.data : "", b.len);
+		buf_free(&b);
+	}
+	const char *pairs[6] = {names[0], vals[0], names[1], vals[1], NULL, NULL};
+	int np = 2;
+	const struct cli_kv *idle = NULL;
+	const struct cli_attr *ia = cli_attr_find(f->ctx, "idleTimeout");
+	idle = cli_kv_find(&f->edits, ia->key);
+	if (idle) {
+		pairs[4] = ia->key + 4;
+		pairs[5] = idle->v;
+		np = 3;
+	}
+	struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
+	char detail[200];
+	enum tern_err e = admin_cli_server_commit(&s->ctx, &ed, detail, sizeof detail);
+	if (e) {
+		cli_commit_failed(s, e, "Listener", f->name);
+	} else {
+		cli_detail_add(s, "%s listener %s %s (%s): %s=%s %s=%s%s%s%s; effective at the next start", v->name,
+			       f->name, f->create ? "added" : "changed", tls ? "TLS" : "plain", names[0], vals[0],
+			       names[1], vals[1], idle ? " " : "", idle ? pairs[4] : "", idle ? "=changed" : "");
+		char name[256];
+		snprintf(name, sizeof name, "%s", f->name);
+		cli_pop(s);
+		/* the service's view follows: stored values, and pending lists edited the same way */
+		struct cli_frame *sf = cli_cur(s);
+		for (int i = 0; i < 2; i++) {
+			char key[80];
+			snprintf(key, sizeof key, "set:%s", names[i]);
+			cli_kv_set(&sf->base, key, vals[i]);
+			const struct cli_kv *kv = cli_kv_find(&sf->edits, key);
+			if (kv) {
+				struct buf b = BUF_INIT;
+				list_has(kv->v, name, &b);
+				if (i == (tls ? 1 : 0))
+					buf_printf(&b, "%s%s", b.len ? "," : "", name);
+				cli_kv_set(&sf->edits, key, b.data ? b.data : "");
+				buf_free(&b);
+			}
+		}
+		cli_ok_text(s, CLI_COMMIT_TEXT);
+	}
+	free(vals[0]);
+	free(vals[1]);
+}
+
+static void h_config_ssl(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	char cert[600];
+	snprintf(cert, sizeof cert, "%s/tls/server.crt", s->srv->env->root);
+	struct cli_frame *f = cli_push(s, CLI_CTX_SSLCONTROL);
+	if (!f)
+		return;
+	snprintf(f->name, sizeof f->name, "%s", s->f[s->depth - 1].name);
+	cli_kv_set(&f->base, "@certFile", cert);
+	cli_ok(s);
+}
+
+/* ---- COMMIT of the server and of services ---- */
+
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct admin_cli_rule *x = a, *y = b;
+	return x->priority - y->priority;
+}
+
+static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	struct cli_frame *f = cli_cur(s);
+	const struct svc *v = svc_of(f->ctx);
+	if (!f->edits.n) {
+		cli_pop(s);
+		cli_ok_text(s, CLI_COMMIT_TEXT);
+		return;
+	}
+	const char **pairs = calloc((size_t)f->edits.n * 2 + 2, sizeof *pairs);
+	int np = 0;
+	bool rules_changed = false;
+	for (int i = 0; i < f->edits.n; i++) {
+		const struct cli_kv *kv = &f->edits.e[i];
+		if (!strncmp(kv->k, "set:", 4)) {
+			pairs[2 * np] = kv->k + 4;
+			pairs[2 * np + 1] = kv->v;
+			np++;
+		} else if (!strncmp(kv->k, "rule:", 5)) {
+			rules_changed = true;
+		}
+	}
+	struct admin_cli_rule *rules = NULL;
+	int nrules = 0;
+	struct rule_set rs = {0};
+	struct buf nets = BUF_INIT;
+	struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
+	if (rules_changed && v) {
+		collect_rules(s, v, &rs);
+		rules = calloc((size_t)rs.kv.n + 1, sizeof *rules);
+		for (int i = 0; i < rs.kv.n; i++) {
+			if (!rs.kv.e[i].v)
+				continue;
+			bool allow = !strncmp(rs.kv.e[i].k, "rule:allow:", 11);
+			rules[nrules++] = (struct admin_cli_rule){rs.kv.e[i].k + (allow ? 11 : 10), allow,
+								  (int)strtol(rs.kv.e[i].v, NULL, 10)};
+		}
+		qsort(rules, (size_t)nrules, sizeof *rules, rule_cmp);
+		if (v->ctx == CLI_CTX_SVC_CLI) {
+			ed.ipmap = "cli";
+			ed.rules = rules;
+			ed.nrules = nrules;
+		} else {
+			for (int i = 0; i < nrules; i++)
+				buf_printf(&nets, "%s%s", nets.len ? "," : "", rules[i].ipset);
+			pairs[2 * np] = "SmtpRelayNetworks";
+			pairs[2 * np + 1] = nets.data ? nets.data : "";
+			ed.nsettings = ++np;
+		}
+	}
+	char detail[200];
+	enum tern_err e = admin_cli_server_commit(&s->ctx, &ed, detail, sizeof detail);
+	if (e) {
+		cli_commit_failed(s, e, NULL, NULL);
+		if (detail[0]) {
+			char tmp[600];
+			snprintf(tmp, sizeof tmp, "%s", s->status);
+			snprintf(s->status, sizeof s->status, "%.380s (%.100s)", tmp, detail);
+		}
+	} else {
+		cli_detail_add(s, "%s changed:", f->name);
+		for (int i = 0; i < np; i++)
+			cli_detail_add(s, " %s=%s", pairs[2 * i], pairs[2 * i + 1] ? pairs[2 * i + 1] : "(default)");
+		if (ed.ipmap)
+			cli_detail_add(s, " access map %s: %d rule(s)", ed.ipmap, ed.nrules);
+		cli_pop(s);
+		cli_ok_text(s, CLI_COMMIT_TEXT);
+	}
+	free(pairs);
+	free(rules);
+	cli_kv_free(&rs.kv);
+	buf_free(&nets);
+}
+
+/* ---- the table ---- */
+
+#define SERVICES (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_SMTPOUT) | IN(SVC_POP3))
+#define WITH_LISTENERS (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_POP3))
+#define LISTENERS (IN(LST_CLI) | IN(LST_SMTPIN) | IN(LST_POP3))
+#define ACCESS (IN(ACC_CLI) | IN(ACC_SMTPIN))
+#define RULES (IN(RULE_CLI) | IN(RULE_SMTPIN))
+#define ADDR_ARG {CLI_ARG_POS, "address", "address", false}
+#define IPSET_ARG {CLI_ARG_POS, "ipSet", "ipRange", false}
+#define NO_SERVICE(w) {IN(SERVER), "CONFIG " w, {{0}}, CLI_NOHELP, h_no_service, "Not a service of this server."}
+
+static const struct cli_cmd server_cmds[] = {
+	{IN(ROOT), "CONFIG SERVER", {{0}}, CLI_READS | CLI_ENTERS(SERVER), h_config_server,
+	 "Enter the server-wide settings."},
+
+	/* server */
+	{IN(SERVER), "CONFIG CLI", {{0}}, CLI_READS | CLI_ENTERS(SVC_CLI), h_config_cli, "Enter the CLI service."},
+	{IN(SERVER), "CONFIG SMTP-INCOMING", {{0}}, CLI_READS | CLI_ENTERS(SVC_SMTPIN), h_config_smtpin,
+	 "Enter the SMTP receiving service."},
+	{IN(SERVER), "CONFIG SMTP-OUTGOING", {{0}}, CLI_READS | CLI_ENTERS(SVC_SMTPOUT), h_config_smtpout,
+	 "Enter the SMTP delivery service."},
+	{IN(SERVER), "CONFIG POP3", {{0}}, CLI_READS | CLI_ENTERS(SVC_POP3), h_config_pop3, "Enter the POP3 service."},
+	NO_SERVICE("IMAP"),
+	NO_SERVICE("WEBADMIN"),
+	NO_SERVICE("WEBMAIL"),
+	NO_SERVICE("FTP-BACKUP"),
+	NO_SERVICE("RPOP"),
+	NO_SERVICE("IMAP-Proxy"),
+	NO_SERVICE("POP3-Proxy"),
+	NO_SERVICE("WEBMAIL-Proxy"),
+	NO_SERVICE("REPORT"),
+	{IN(SERVER) | SERVICES, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(SERVER) | SERVICES, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show,
+	 "Print the settings of this context (pending changes included)."},
+	{IN(SERVER) | SERVICES, "RESET", {{0}}, CLI_PENDING | CLI_DISRUPTIVE, h_reset,
+	 "Drop the pending changes of this context; the stored settings show again."},
+	{IN(SERVER) | SERVICES | IN(DNR), "SAVE Config", {{CLI_ARG_OPT_POS, NULL, "label", false}}, CLI_CHANGES,
+	 cli_h_save_config, "Write a versioned snapshot of the configuration (as SAVE CONFIG at the root)."},
+	{IN(SERVER) | SERVICES, "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_settings,
+	 "Apply the pending settings (and rules handed up with DONE) and return to the parent."},
+	{SERVICES, "START Service", {{0}}, CLI_CHANGES, h_start_stop, "Not supported; the service runs with the daemon."},
+	{SERVICES, "STOP Service", {{0}}, CLI_CHANGES | CLI_DISRUPTIVE, h_start_stop,
+	 "Not supported; the service runs with the daemon."},
+
+	/* listeners */
+	{WITH_LISTENERS, "LIST Listeners", {{0}}, CLI_READS, h_list_listeners,
+	 "Table of the service's listeners, pending changes included."},
+	{IN(SVC_CLI), "ADD Listener", {ADDR_ARG}, CLI_PENDING | CLI_ENTERS(LST_CLI) | CLI_CREATES, h_add_listener,
+	 "Start adding a listener (ip:port or [ipv6]:port) and enter it; stored at its COMMIT."},
+	{IN(SVC_SMTPIN), "ADD Listener", {ADDR_ARG}, CLI_PENDING | CLI_ENTERS(LST_SMTPIN) | CLI_CREATES,
+	 h_add_listener, "Start adding a listener (ip:port or [ipv6]:port) and enter it; stored at its COMMIT."},
+	{IN(SVC_POP3), "ADD Listener", {ADDR_ARG}, CLI_PENDING | CLI_ENTERS(LST_POP3) | CLI_CREATES, h_add_listener,
+	 "Start adding a listener (ip:port or [ipv6]:port) and enter it; stored at its COMMIT."},
+	{IN(SVC_CLI), "UPDATE Listener", {ADDR_ARG}, CLI_READS | CLI_ENTERS(LST_CLI), h_update_listener,
+	 "Enter a listener."},
+	{IN(SVC_SMTPIN), "UPDATE Listener", {ADDR_ARG}, CLI_READS | CLI_ENTERS(LST_SMTPIN), h_update_listener,
+	 "Enter a listener."},
+	{IN(SVC_POP3), "UPDATE Listener", {ADDR_ARG}, CLI_READS | CLI_ENTERS(LST_POP3), h_update_listener,
+	 "Enter a listener."},
+	{WITH_LISTENERS, "REMOVE Listener", {ADDR_ARG}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_listener,
+	 "Remove a listener (applied at the service's COMMIT, effective at the next start)."},
+	{WITH_LISTENERS, "SHOW Listener", {ADDR_ARG, CLI_SHOW_ATTR}, CLI_READS, h_show_listener,
+	 "Print a listener's attributes."},
+	{LISTENERS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{LISTENERS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the listener's attributes."},
+	{LISTENERS, "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_listener,
+	 "Store the listener (effective at the next start) and return to the service."},
+	{LISTENERS, "CONFIG SSLCONTROL", {{0}}, CLI_READS | CLI_ENTERS(SSLCONTROL), h_config_ssl,
+	 "Enter the TLS parameters of the listener."},
+	{IN(SSLCONTROL), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(SSLCONTROL), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the TLS parameters."},
+	{IN(SSLCONTROL), "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_done, "Return to the listener."},
+
+	/* access control */
+	{IN(SVC_CLI), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_CLI), h_config_access,
+	 "Enter the rules deciding which addresses may connect to the CLI (access map cli)."},
+	{IN(SVC_SMTPIN), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_SMTPIN), h_config_access,
+	 "Enter the networks allowed to relay without AUTH (SmtpRelayNetworks)."},
+	{ACCESS, "LIST AllowRules", {{0}}, CLI_READS, h_list_allow, "Table of the allow rules, pending changes included."},
+	{ACCESS, "LIST DenyRules", {{0}}, CLI_READS, h_list_deny, "Table of the deny rules, pending changes included."},
+	{IN(ACC_CLI), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_CLI) | CLI_CREATES, h_add_allow,
+	 "Add an allow rule (addr or addr/len) and enter it."},
+	{IN(ACC_SMTPIN), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_SMTPIN) | CLI_CREATES,
+	 h_add_allow, "Add a network allowed to relay without AUTH (addr or addr/len) and enter it."},
+	{IN(ACC_CLI), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_CLI), h_update_allow,
+	 "Enter an allow rule."},
+	{IN(ACC_SMTPIN), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_SMTPIN), h_update_allow,
+	 "Enter an allow rule."},
+	{ACCESS, "REMOVE AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_allow,
+	 "Remove an allow rule (applied at the service's COMMIT)."},
+	{ACCESS, "SHOW AllowRule", {IPSET_ARG}, CLI_READS, h_show_allow, "Print an allow rule."},
+	{ACCESS,
+	 "ADD DenyRule",
+	 {IPSET_ARG, {CLI_ARG_OPT_PAIR, "enable", "yes|no", false}, {CLI_ARG_OPT_PAIR, "priority", "priority", false}},
+	 CLI_PENDING,
+	 h_add_deny,
+	 "Add a deny rule (CLI service only; applied at the service's COMMIT)."},
+	{ACCESS,
+	 "UPDATE DenyRule",
+	 {IPSET_ARG, {CLI_ARG_OPT_PAIR, "enable", "yes|no", false}, {CLI_ARG_OPT_PAIR, "priority", "priority", false}},
+	 CLI_PENDING,
+	 h_add_deny,
+	 "Change the priority of a deny rule."},
+	{ACCESS, "REMOVE DenyRule", {IPSET_ARG}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_deny, "Remove a deny rule."},
+	{ACCESS, "SHOW DenyRule", {IPSET_ARG}, CLI_READS, h_show_deny, "Print a deny rule."},
+	{ACCESS, "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_done,
+	 "Hand the rule changes to the service (applied at its COMMIT) and return to it."},
+	{RULES, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{RULES, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the rule."},
+	{RULES, "DONE", {{0}}, CLI_LEAVES(DONE), h_done_rule,
+	 "Hand the rule to the access control (applied at the service's COMMIT) and return to it."},
+};
+
+const struct cli_part cli_part_server = {server_ctxs, N(server_ctxs), server_cmds, N(server_cmds)};
