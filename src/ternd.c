@@ -125,7 +125,8 @@ static const char default_userdef[] = "\"RealName\"\t\"??\"\n"
 
 static int init_root(const char *root)
 {
-	static const char *const dirs[] = {"", "/logs", "/tls", "/keys", "/domains", "/trash", "/custdomains", "/spool"};
+	static const char *const dirs[] = {"",	    "/logs",  "/tls",	   "/keys",	     "/domains",
+					   "/trash", "/custdomains", "/spool", "/userauth", "/userauth/smtp"};
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
 		char p[PATH_MAX + 32];
 		snprintf(p, sizeof p, "%s%s", root, dirs[i]);
@@ -434,9 +435,13 @@ int main(int argc, char **argv)
 	struct deliver *dl = deliver_start(&env, 4);
 	env.requeue = requeue;
 	env.requeue_arg = dl;
-	struct outbound *ob = outbound_start(&env, dl, 8);
+	struct dir_conn *sc = dir_conn_open(env.dir);
+	int out_threads = (int)settings_get_int(sc, "SmtpOutThreads");
+	dir_conn_close(sc);
+	struct outbound *ob = outbound_start(&env, dl, out_threads);
 	env.outbound = to_outbound;
 	env.outbound_arg = ob;
+	env.queue = outbound_ops(ob);
 	struct evloop *lp = evloop_new();
 	struct smtp_server *smtp = smtp_server_new(&env, lp, io, dl, tls);
 	struct pop3_server *pop3 = pop3_server_new(&env, lp, io, tls);

@@ -29,6 +29,37 @@ struct admin_env {
 	/* Hand a spool/remote id to outbound delivery (may be NULL). */
 	void (*outbound)(void *arg, const char *id);
 	void *outbound_arg;
+	/* The live outbound queue (NULL when outbound delivery is not running). */
+	const struct queue_ops *queue;
+};
+
+/* One entry of the outbound queue as the admin sees it. */
+struct queue_row {
+	const char *id;
+	uint64_t size;     /* bytes */
+	time_t arrived;
+	int attempts;
+	bool busy;         /* an attempt is under way */
+	time_t next;       /* next attempt; 0 while busy */
+	const char *status; /* last result, "" before the first attempt */
+	const char *from;
+	const char *rcpts; /* recipients still to do, joined by ',' */
+};
+typedef bool (*queue_row_fn)(const struct queue_row *r, void *arg);
+
+/* What outbound delivery offers the admin core. Ids are plain spool ids. */
+struct queue_ops {
+	void *arg;
+	/* A consistent snapshot, streamed after the lock is released. */
+	void (*list)(void *arg, queue_row_fn fn, void *farg);
+	/* 0, or -1 when there is no such entry. */
+	int (*retry)(void *arg, const char *id);
+	int (*ndr)(void *arg, const char *id);    /* bounce now and remove */
+	int (*remove)(void *arg, const char *id); /* drop without notice */
+	int (*freeze)(void *arg, const char *id); /* to spool/held with its log */
+	/* Attempt now: every entry (pattern NULL) or those with a recipient
+	 * matching the wildcard pattern; returns how many. */
+	int (*flush)(void *arg, const char *pattern);
 };
 
 struct admin_ctx {
@@ -160,6 +191,20 @@ enum tern_err admin_frozen_submit(struct admin_ctx *ctx, const char *lev0, const
 enum tern_err admin_frozen_del(struct admin_ctx *ctx, const char *lev0, const char *lev1, const char *name);
 enum tern_err admin_frozen_get(struct admin_ctx *ctx, const char *lev0, const char *lev1, const char *name,
 			       bool log, struct buf *out);
+
+/* ---- the outbound queue (spool/remote) ----
+ * Each verb logs who did what; TERN_E_QUEUE_NOT_FOUND for unknown ids,
+ * TERN_E_NOT_IMPLEMENTED when outbound delivery is not running. */
+enum tern_err admin_queue_list(struct admin_ctx *ctx, queue_row_fn fn, void *arg);
+enum tern_err admin_queue_retry(struct admin_ctx *ctx, const char *id);
+enum tern_err admin_queue_ndr(struct admin_ctx *ctx, const char *id);
+enum tern_err admin_queue_delete(struct admin_ctx *ctx, const char *id);
+/* Move to the frozen state (spool/held, with its delivery log). */
+enum tern_err admin_queue_freeze(struct admin_ctx *ctx, const char *id);
+/* *count_r: how many entries were scheduled for an immediate attempt. */
+enum tern_err admin_queue_force(struct admin_ctx *ctx, int *count_r);
+/* XMail etrn / SMTP ETRN: entries with a recipient matching any pattern. */
+enum tern_err admin_queue_etrn(struct admin_ctx *ctx, char *const *patterns, int n, int *count_r);
 
 /* ---- controller access ---- */
 /* Is peer allowed by the named access map ("ctrl")? */

@@ -52,6 +52,7 @@ enum tern_err {
 	TERN_E_LOGIN,
 	TERN_E_TLS_ACTIVE,
 	TERN_E_TLS_DISABLED,
+	TERN_E_QUEUE_NOT_FOUND,   /* no such entry in the outbound queue */
 	TERN_E__COUNT
 };
 

@@ -33,6 +33,7 @@ static const int codes[TERN_E__COUNT] = {
 	[TERN_E_BAD_PATH] = 214,
 	[TERN_E_FORBIDDEN] = 150,
 	[TERN_E_NO_FILE] = 19,
+	[TERN_E_QUEUE_NOT_FOUND] = 19,
 	[TERN_E_NO_DIR] = 211,
 	[TERN_E_CREATE_FILE] = 10,
 	[TERN_E_CREATE_DIR] = 17,

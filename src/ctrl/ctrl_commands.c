@@ -396,11 +396,10 @@ static void h_frozgetmsg(struct ctrl_session *s, char **argv, int argc)
 	frozen_file(s, argv, false);
 }
 
-static void h_later(struct ctrl_session *s, char **argv, int argc)
+static void h_etrn(struct ctrl_session *s, char **argv, int argc)
 {
-	(void)argv;
-	(void)argc;
-	ctrl_reply(s, TERN_E_NOT_IMPLEMENTED);
+	int n = 0;
+	ctrl_reply(s, admin_queue_etrn(&s->ctx, argv + 1, argc - 1, &n));
 }
 
 #define R CTRL_READS
@@ -450,7 +449,8 @@ static const struct ctrl_cmd table[] = {
 	{"frozdel", 4, -1, D, 0, h_frozdel, "frozdel LEV0 LEV1 MSGFILE", "delete a frozen message and its log"},
 	{"frozgetlog", 4, -1, R, 0, h_frozgetlog, "frozgetlog LEV0 LEV1 MSGFILE", "show a frozen message's log"},
 	{"frozgetmsg", 4, -1, R, 0, h_frozgetmsg, "frozgetmsg LEV0 LEV1 MSGFILE", "show a frozen message (spool file)"},
-	{"etrn", 2, -1, C | CTRL_LATER, 0, h_later, "etrn PATTERN ...", "retry queued mail now (not available yet)"},
+	{"etrn", 2, -1, C, 0, h_etrn, "etrn PATTERN ...",
+	 "attempt now the queued messages with a recipient matching a pattern (address, or domain when no '@')"},
 	{"noop", 1, 1, R, 0, h_noop, "noop", "do nothing"},
 	{"quit", 1, 1, R, 0, h_quit, "quit", "end the session"},
 };

@@ -1,12 +1,18 @@
 /*
- * outbound - the remote queue: scheduler heap, SMTP client attempts,
- * retries, bounces, freezing.
+ * outbound - the remote queue: the in-memory index and scheduler, one
+ * attempt per due entry on a worker, routing, retries, delay warnings,
+ * bounces, freezing, per-destination session limits, session reuse, and the
+ * admin's view of the queue (struct queue_ops).
+ *
+ * Durability: an entry is spool/remote/<id> (envelope + message), plus
+ * <id>.state ("attempts arrived next warned") and <id>.log (attempt log).
+ * After an attempt, recipients that are finished (2xx or bounced) are
+ * durably removed from the entry (rewritten, fsync'd) before it can be
+ * attempted again; a finished entry is unlinked and the directory fsync'd.
  */
 #include "outbound.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,19 +27,34 @@
 
 #include "../admin/admin.h"
 #include "../admin/settings.h"
-#include "../core/client.h"
-#include "../core/dns.h"
+#include "../core/buf.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
+#include "../core/wildmat.h"
 #include "../core/workq.h"
 #include "../core/xmalloc.h"
 #include "../deliver/deliver.h"
-#include "smtp_reply.h"
+#include "dsn.h"
+#include "qindex.h"
+#include "qlog.h"
+#include "route_mx.h"
 #include "spool.h"
 
-struct due {
-	time_t when;
-	char id[64];
+#define SESSION_IDLE_SECONDS 5
+#define SESSION_MAX_TRANSACTIONS 100
+#define DEST_WAIT_SECONDS 20
+
+enum doom { DOOM_NONE, DOOM_NDR, DOOM_DELETE, DOOM_FREEZE };
+
+struct dest_slot {
+	char key[300];
+	int active;
+};
+
+struct cached_session {
+	char key[300];
+	time_t idle_since;
+	struct smtp_out s;
 };
 
 struct outbound {
@@ -42,419 +63,395 @@ struct outbound {
 	struct workq *q;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;      /* the scheduler: new due entries, stop */
+	pthread_cond_t dest_cv; /* destination slots freed */
 	bool stop;
-	struct due *heap;
-	int n, cap;
-	char **busy; /* ids being attempted: never two attempts of one entry at once */
-	int nbusy;
+	int threads, inflight;
+	struct qindex *idx;
+	struct dest_slot *dests;
+	int ndests;
+	struct cached_session *cache;
+	int ncache;
 	char host[256];
+	struct queue_ops ops;
 };
 
-static bool busy_take(struct outbound *ob, const char *id)
-{
-	for (int i = 0; i < ob->nbusy; i++)
-		if (!strcmp(ob->busy[i], id))
-			return false;
-	ob->busy = xrealloc(ob->busy, (size_t)(ob->nbusy + 1) * sizeof *ob->busy);
-	ob->busy[ob->nbusy++] = xstrdup(id);
-	return true;
-}
+struct job {
+	struct outbound *ob;
+	char id[64];
+};
 
-static void busy_release(struct outbound *ob, const char *id)
-{
-	pthread_mutex_lock(&ob->mu);
-	for (int i = 0; i < ob->nbusy; i++)
-		if (!strcmp(ob->busy[i], id)) {
-			free(ob->busy[i]);
-			ob->busy[i] = ob->busy[--ob->nbusy];
-			break;
-		}
-	pthread_mutex_unlock(&ob->mu);
-}
+/* ---- state beside each entry: "attempts arrived next warned" ---- */
 
-/* ---- heap ---- */
+struct entry_state {
+	int attempts;
+	time_t arrived, next;
+	bool warned;
+};
 
-static void heap_push(struct outbound *ob, time_t when, const char *id)
-{
-	if (ob->n == ob->cap) {
-		ob->cap = ob->cap ? ob->cap * 2 : 256;
-		ob->heap = xrealloc(ob->heap, (size_t)ob->cap * sizeof *ob->heap);
-	}
-	int i = ob->n++;
-	ob->heap[i].when = when;
-	snprintf(ob->heap[i].id, sizeof ob->heap[i].id, "%s", id);
-	while (i > 0) {
-		int p = (i - 1) / 2;
-		if (ob->heap[p].when <= ob->heap[i].when)
-			break;
-		struct due t = ob->heap[p];
-		ob->heap[p] = ob->heap[i];
-		ob->heap[i] = t;
-		i = p;
-	}
-}
-
-static struct due heap_pop(struct outbound *ob)
-{
-	struct due top = ob->heap[0];
-	ob->heap[0] = ob->heap[--ob->n];
-	int i = 0;
-	for (;;) {
-		int l = 2 * i + 1, r = l + 1, m = i;
-		if (l < ob->n && ob->heap[l].when < ob->heap[m].when)
-			m = l;
-		if (r < ob->n && ob->heap[r].when < ob->heap[m].when)
-			m = r;
-		if (m == i)
-			break;
-		struct due t = ob->heap[m];
-		ob->heap[m] = ob->heap[i];
-		ob->heap[i] = t;
-		i = m;
-	}
-	return top;
-}
-
-static void schedule(struct outbound *ob, time_t when, const char *id)
-{
-	pthread_mutex_lock(&ob->mu);
-	heap_push(ob, when, id);
-	pthread_cond_signal(&ob->cv);
-	pthread_mutex_unlock(&ob->mu);
-}
-
-/* ---- state beside each entry: "attempts first-time" ---- */
-
-static void state_read(int rootfd, const char *id, int *attempts, time_t *first)
+static void state_read(int rootfd, const char *id, struct entry_state *st)
 {
 	char rel[128];
 	snprintf(rel, sizeof rel, "spool/remote/%s.state", id);
 	struct buf b = BUF_INIT;
-	*attempts = 0;
-	*first = 0;
+	memset(st, 0, sizeof *st);
 	if (fs_read_all_at(rootfd, rel, 256, &b) == 0 && b.data) {
-		long long f = 0;
-		if (sscanf(b.data, "%d %lld", attempts, &f) == 2)
-			*first = (time_t)f;
+		long long a = 0, n = 0;
+		int w = 0;
+		int got = sscanf(b.data, "%d %lld %lld %d", &st->attempts, &a, &n, &w);
+		if (got >= 2)
+			st->arrived = (time_t)a;
+		if (got >= 3)
+			st->next = (time_t)n;
+		st->warned = got >= 4 && w;
 	}
 	buf_free(&b);
 }
 
-static void state_write(int rootfd, const char *id, int attempts, time_t first)
+static void state_write(int rootfd, const char *id, const struct entry_state *st)
 {
-	char rel[128], text[64];
+	char rel[128], text[96];
 	snprintf(rel, sizeof rel, "spool/remote/%s.state", id);
-	int n = snprintf(text, sizeof text, "%d %lld\n", attempts, (long long)first);
+	int n = snprintf(text, sizeof text, "%d %lld %lld %d\n", st->attempts, (long long)st->arrived,
+			 (long long)st->next, st->warned ? 1 : 0);
 	fs_write_atomic_at(rootfd, rel, text, (size_t)n, 0600);
 }
 
-static void log_attempt(int rootfd, const char *id, const char *line)
+static void remove_files(int rootfd, const char *id)
 {
-	char rel[128];
-	snprintf(rel, sizeof rel, "spool/remote/%s.log", id);
-	int fd = openat(rootfd, rel, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return;
-	char stamp[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s %s\n", stamp, line);
-	if (write(fd, b.data, b.len) < 0)
-		log_warn("outbound: cannot write %s", rel);
-	close(fd);
-	buf_free(&b);
-}
-
-/* ---- SMTP client ---- */
-
-struct rcpt_result {
-	int code; /* 0 not tried, else the SMTP reply code */
-	char text[300];
-};
-
-/* Read a (multi-line) reply; returns the code or -1. Text: the last line. */
-static int smtp_reply(struct client *c, char *text, size_t tsz, bool *starttls)
-{
-	struct buf l = BUF_INIT;
-	int code = -1;
-	for (;;) {
-		bool last;
-		size_t toff;
-		if (client_read_line(c, &l, 4096) < 0 || smtp_reply_line(l.data, l.len, &code, &last, &toff) < 0) {
-			code = -1;
-			break;
-		}
-		if (starttls && !strncasecmp(l.data + toff, "STARTTLS", 8))
-			*starttls = true;
-		if (last) {
-			snprintf(text, tsz, "%s", l.data);
-			break;
-		}
+	static const char *const sfx[] = {".state", ".log", ""};
+	for (int i = 0; i < 3; i++) {
+		char rel[128];
+		snprintf(rel, sizeof rel, "spool/remote/%s%s", id, sfx[i]);
+		unlinkat(rootfd, rel, 0);
 	}
-	buf_free(&l);
-	return code;
+	fs_fsync_dir_at(rootfd, "spool/remote");
 }
 
-static int smtp_cmd(struct client *c, const char *cmd, char *text, size_t tsz, bool *starttls)
+/* Rewrite spool/remote/<id> durably with only the recipients in keep. */
+static int rewrite_entry(int rootfd, const struct envelope *env, int fd, off_t off, char **keep, int nkeep,
+			 const char *dir)
 {
-	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s\r\n", cmd);
-	int rc = client_send(c, b.data, b.len);
-	buf_free(&b);
-	if (rc < 0)
-		return -1;
-	return smtp_reply(c, text, tsz, starttls);
-}
-
-/* Send the spooled message body: LF to CR LF, dot-stuffed. */
-static int send_body(struct client *c, int fd, off_t off)
-{
-	char in[65536];
-	struct buf out = BUF_INIT;
-	bool bol = true;
-	ssize_t r;
-	int rc = 0;
-	while (rc == 0 && (r = pread(fd, in, sizeof in, off)) > 0) {
-		off += r;
-		for (ssize_t i = 0; i < r; i++) {
-			char ch = in[i];
-			if (bol && ch == '.')
-				buf_putc(&out, '.');
-			if (ch == '\n') {
-				buf_puts(&out, "\r\n");
-				bol = true;
-				continue;
-			}
-			bol = false;
-			buf_putc(&out, ch);
+	struct envelope e = *env;
+	e.rcpt = NULL;
+	e.nrcpt = 0;
+	for (int i = 0; i < nkeep; i++)
+		envelope_add_rcpt(&e, keep[i]);
+	struct spool_file sf;
+	int rc = spool_create(rootfd, &sf, &e);
+	if (rc == 0) {
+		char in[65536];
+		ssize_t r;
+		off_t o = off;
+		while (rc == 0 && (r = pread(fd, in, sizeof in, o)) > 0) {
+			rc = spool_write(&sf, in, (size_t)r);
+			o += r;
 		}
-		rc = client_send(c, out.data, out.len);
-		buf_reset(&out);
+		if (rc == 0)
+			rc = spool_commit_to(rootfd, &sf, dir);
+		else
+			spool_abort(rootfd, &sf);
 	}
-	if (rc == 0 && !bol)
-		rc = client_send(c, "\r\n", 2);
-	if (rc == 0)
-		rc = client_send(c, ".\r\n", 3);
-	buf_free(&out);
+	envelope_free(&e);
 	return rc;
 }
 
-/* One SMTP transaction on a connected client for the recipients in idx.
- * Fills results; returns false when no answer at all could be had (try the
- * next host). Closes the client. */
-static bool smtp_session(struct outbound *ob, struct client *cl, const struct envelope *env, const int *idx, int nidx,
-			 int fd, off_t off, struct rcpt_result *res)
+/* ---- the index, under ob->mu ---- */
+
+static void join_rcpts(const struct envelope *env, char **only, int n, struct buf *out)
 {
-	struct client c = *cl;
-	char text[300];
-	bool ok = false, starttls = false;
-	if (smtp_reply(&c, text, sizeof text, NULL) != 220)
-		goto out;
-	char ehlo[300];
-	snprintf(ehlo, sizeof ehlo, "EHLO %s", ob->host);
-	if (smtp_cmd(&c, ehlo, text, sizeof text, &starttls) != 250)
-		goto out;
-	if (starttls) {
-		/* Opportunistic TLS (RFC 3207): encrypt when offered; the
-		 * certificate is not checked, as for any unauthenticated MX. */
-		if (smtp_cmd(&c, "STARTTLS", text, sizeof text, NULL) == 220) {
-			if (client_start_tls(&c) < 0)
-				goto out;
-			if (smtp_cmd(&c, ehlo, text, sizeof text, NULL) != 250)
-				goto out;
-		}
+	if (only) {
+		for (int i = 0; i < n; i++)
+			buf_printf(out, "%s%s", i ? "," : "", only[i]);
+		return;
 	}
-	char line[400];
-	snprintf(line, sizeof line, "MAIL FROM:<%s>", env->from);
-	int code = smtp_cmd(&c, line, text, sizeof text, NULL);
-	if (code < 0)
-		goto out;
-	ok = true; /* the host answered: its verdicts count */
-	if (code / 100 != 2) {
-		for (int k = 0; k < nidx; k++) {
-			res[idx[k]].code = code;
-			snprintf(res[idx[k]].text, sizeof res[idx[k]].text, "%s", text);
-		}
-		goto quit;
+	for (int i = 0; i < env->nrcpt; i++)
+		buf_printf(out, "%s%s", i ? "," : "", env->rcpt[i]);
+}
+
+/* Read an entry's envelope and state into the index (lock held). */
+static struct qentry *index_load(struct outbound *ob, const char *id, time_t due_now)
+{
+	int rootfd = ob->env->rootfd;
+	char rel[128];
+	snprintf(rel, sizeof rel, "spool/remote/%s", id);
+	int fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	struct envelope env;
+	off_t off;
+	struct stat st;
+	if (spool_read_envelope(fd, &env, &off) < 0 || fstat(fd, &st) < 0) {
+		close(fd);
+		log_err("outbound: spool/remote/%s is not a valid spool file; left alone", id);
+		return NULL;
 	}
-	int accepted = 0;
-	for (int k = 0; k < nidx; k++) {
-		int i = idx[k];
-		snprintf(line, sizeof line, "RCPT TO:<%s>", env->rcpt[i]);
-		res[i].code = smtp_cmd(&c, line, res[i].text, sizeof res[i].text, NULL);
-		if (res[i].code < 0) {
-			res[i].code = 0;
-			ok = false;
-			goto out;
-		}
-		if (res[i].code / 100 == 2)
-			accepted++;
+	close(fd);
+	struct entry_state es;
+	state_read(rootfd, id, &es);
+	struct qentry *e = qindex_add(ob->idx, id);
+	if (e) {
+		e->arrived = es.arrived ? es.arrived : (env.received ? env.received : time(NULL));
+		e->attempts = es.attempts;
+		e->warned = es.warned;
+		e->size = st.st_size > off ? (uint64_t)(st.st_size - off) : 0;
+		qentry_set(&e->from, env.from);
+		struct buf b = BUF_INIT;
+		join_rcpts(&env, NULL, 0, &b);
+		qentry_set(&e->rcpts, b.data ? b.data : "");
+		buf_free(&b);
+		qindex_schedule(ob->idx, e, es.next > due_now ? es.next : due_now);
 	}
-	if (!accepted)
-		goto quit;
-	code = smtp_cmd(&c, "DATA", text, sizeof text, NULL);
-	if (code == 354) {
-		code = send_body(&c, fd, off) == 0 ? smtp_reply(&c, text, sizeof text, NULL) : -1;
+	envelope_free(&env);
+	return e;
+}
+
+/* ---- destination slots and the session cache (lock held) ---- */
+
+static struct dest_slot *dest_find(struct outbound *ob, const char *key, bool create)
+{
+	for (int i = 0; i < ob->ndests; i++)
+		if (!strcmp(ob->dests[i].key, key))
+			return &ob->dests[i];
+	if (!create)
+		return NULL;
+	ob->dests = xrealloc(ob->dests, (size_t)(ob->ndests + 1) * sizeof *ob->dests);
+	struct dest_slot *d = &ob->dests[ob->ndests++];
+	snprintf(d->key, sizeof d->key, "%s", key);
+	d->active = 0;
+	return d;
+}
+
+/* Wait for a free session slot for key; false after DEST_WAIT_SECONDS. */
+static bool dest_acquire(struct outbound *ob, const char *key, int limit)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DEST_WAIT_SECONDS;
+	pthread_mutex_lock(&ob->mu);
+	struct dest_slot *d = dest_find(ob, key, true);
+	while (d->active >= limit && !ob->stop) {
+		if (pthread_cond_timedwait(&ob->dest_cv, &ob->mu, &until) == ETIMEDOUT)
+			break;
+		d = dest_find(ob, key, true);
 	}
-	for (int k = 0; k < nidx; k++) {
-		int i = idx[k];
-		if (res[i].code / 100 != 2)
-			continue;
-		if (code < 0) {
-			res[i].code = 0; /* unknown: try again */
-			snprintf(res[i].text, sizeof res[i].text, "connection lost during DATA");
-		} else {
-			res[i].code = code;
-			snprintf(res[i].text, sizeof res[i].text, "%s", text);
-		}
-	}
-quit:
-	smtp_cmd(&c, "QUIT", text, sizeof text, NULL);
-out:
-	client_close(&c);
+	bool ok = d->active < limit && !ob->stop;
+	if (ok)
+		d->active++;
+	pthread_mutex_unlock(&ob->mu);
 	return ok;
 }
 
-static bool try_gateway(struct outbound *ob, const char *hostport, const struct envelope *env, const int *idx,
-			int nidx, int fd, off_t off, struct rcpt_result *res)
+static void dest_release(struct outbound *ob, const char *key)
 {
-	struct client c;
-	if (client_connect_hostport(&c, hostport, "25", 60) < 0)
-		return false;
-	return smtp_session(ob, &c, env, idx, nidx, fd, off, res);
+	pthread_mutex_lock(&ob->mu);
+	struct dest_slot *d = dest_find(ob, key, false);
+	if (d && --d->active <= 0) {
+		*d = ob->dests[--ob->ndests];
+	}
+	pthread_cond_broadcast(&ob->dest_cv);
+	pthread_mutex_unlock(&ob->mu);
 }
 
-struct route_cfg {
-	char dns[512];
-	int port;
-	bool v6;
+static bool cache_take(struct outbound *ob, const char *key, struct smtp_out *s)
+{
+	bool got = false;
+	pthread_mutex_lock(&ob->mu);
+	for (int i = 0; i < ob->ncache; i++)
+		if (!strcmp(ob->cache[i].key, key)) {
+			*s = ob->cache[i].s;
+			ob->cache[i] = ob->cache[--ob->ncache];
+			got = true;
+			break;
+		}
+	pthread_mutex_unlock(&ob->mu);
+	return got;
+}
+
+static void cache_put(struct outbound *ob, const char *key, struct smtp_out *s)
+{
+	if (!s->open)
+		return;
+	if (s->transactions >= SESSION_MAX_TRANSACTIONS) {
+		smtp_out_close(s);
+		return;
+	}
+	pthread_mutex_lock(&ob->mu);
+	if (ob->ncache < ob->threads && !ob->stop) {
+		ob->cache = xrealloc(ob->cache, (size_t)(ob->ncache + 1) * sizeof *ob->cache);
+		struct cached_session *c = &ob->cache[ob->ncache++];
+		snprintf(c->key, sizeof c->key, "%s", key);
+		c->idle_since = time(NULL);
+		c->s = *s;
+		s->open = false;
+		pthread_cond_signal(&ob->cv); /* the scheduler reaps idle sessions */
+	}
+	pthread_mutex_unlock(&ob->mu);
+	if (s->open)
+		smtp_out_close(s);
+}
+
+/* Close sessions idle too long (all with force). */
+static void cache_reap(struct outbound *ob, bool all)
+{
+	time_t now = time(NULL);
+	for (;;) {
+		struct smtp_out s;
+		bool got = false;
+		pthread_mutex_lock(&ob->mu);
+		for (int i = 0; i < ob->ncache; i++)
+			if (all || now - ob->cache[i].idle_since >= SESSION_IDLE_SECONDS) {
+				s = ob->cache[i].s;
+				ob->cache[i] = ob->cache[--ob->ncache];
+				got = true;
+				break;
+			}
+		pthread_mutex_unlock(&ob->mu);
+		if (!got)
+			return;
+		smtp_out_close(&s);
+	}
+}
+
+/* ---- one destination group ---- */
+
+struct group {
+	char key[300];
+	struct route route;
+	int *idx;
+	int n;
 };
 
-static void set_all(struct rcpt_result *res, const int *idx, int nidx, int code, const char *text)
+struct attempt_cfg {
+	char gateways[4096];
+	char gwconfig[256];
+	struct mx_cfg mx;
+	int per_dest;
+};
+
+static void set_all(struct rcpt_result *res, const int *idx, int n, int code, const char *text)
 {
-	for (int k = 0; k < nidx; k++) {
+	for (int k = 0; k < n; k++) {
 		res[idx[k]].code = code;
-		snprintf(res[idx[k]].text, sizeof res[idx[k]].text, "%s", text);
+		snprintf(res[idx[k]].text, sizeof res[idx[k]].text, "%.299s", text);
 	}
 }
 
-/* MX routing for the recipients of one domain (RFC 5321 §5.1). */
-static void route_domain(struct outbound *ob, const struct route_cfg *rc, const char *domain,
-			 const struct envelope *env, const int *idx, int nidx, int fd, off_t off, struct rcpt_result *res,
-			 int rootfd)
+/* Send to one destination: a cached session first, else connect per route. */
+static void send_group(struct outbound *ob, const struct attempt_cfg *cfg, struct group *g, const struct envelope *env,
+		       int fd, off_t off, struct rcpt_result *res)
 {
-	struct dns_mx mx[DNS_MAX_MX];
-	int nmx = 0;
-	enum dns_status st = dns_mx(rc->dns, domain, mx, &nmx);
-	if (st == DNS_NXDOMAIN) {
-		set_all(res, idx, nidx, 550, "550 5.1.2 the recipient's domain does not exist");
+	int rootfd = ob->env->rootfd;
+	if (!dest_acquire(ob, g->key, cfg->per_dest)) {
+		set_all(res, g->idx, g->n, 0, "too many sessions to this destination already; will retry");
 		return;
 	}
-	if (st == DNS_TEMPFAIL) {
-		set_all(res, idx, nidx, 0, "DNS lookup of the MX records failed; will retry");
-		return;
-	}
-	if (nmx == 0) { /* no MX: the domain itself is the exchanger */
-		nmx = 1;
-		mx[0].pref = 0;
-		snprintf(mx[0].host, sizeof mx[0].host, "%s", domain);
-	}
-	for (int m = 0; m < nmx; m++) {
-		struct sockaddr_storage addrs[DNS_MAX_ADDRS];
-		int na = 0;
-		if (dns_addrs(rc->dns, mx[m].host, rc->v6, addrs, &na) != DNS_OK)
-			continue;
-		for (int a = 0; a < na; a++) {
-			if (addrs[a].ss_family == AF_INET)
-				((struct sockaddr_in *)&addrs[a])->sin_port = htons((uint16_t)rc->port);
-			else
-				((struct sockaddr_in6 *)&addrs[a])->sin6_port = htons((uint16_t)rc->port);
-			struct client c;
-			if (client_connect_addr(&c, &addrs[a], 60) < 0) {
-				char line[400];
-				snprintf(line, sizeof line, "%s (preference %d): cannot connect", mx[m].host, mx[m].pref);
-				log_attempt(rootfd, env->id, line);
-				continue;
-			}
-			if (smtp_session(ob, &c, env, idx, nidx, fd, off, res))
-				return;
+	struct smtp_out s;
+	if (cache_take(ob, g->key, &s)) {
+		if (smtp_out_send(&s, env, g->idx, g->n, fd, off, res)) {
+			cache_put(ob, g->key, &s);
+			dest_release(ob, g->key);
+			return;
 		}
+		/* the idle session had gone stale: start afresh */
 	}
-	set_all(res, idx, nidx, 0, "no mail exchanger of the domain answered; will retry");
+	char why[400];
+	bool answered = false;
+	if (g->route.mx) {
+		answered = mx_connect(&cfg->mx, g->route.mx_domain, ob->host, &s, why, sizeof why, rootfd, env->id);
+		if (!answered && !strncmp(why, "5", 1)) {
+			set_all(res, g->idx, g->n, 550, why);
+			dest_release(ob, g->key);
+			return;
+		}
+	} else {
+		for (int h = 0; h < g->route.nhosts && !answered; h++) {
+			const struct route_host *rh = &g->route.hosts[h];
+			struct route_auth auth;
+			bool have_auth = route_auth_lookup(rootfd, rh->host, &auth);
+			char port[8];
+			snprintf(port, sizeof port, "%d", rh->port ? rh->port : 25);
+			struct client c;
+			if (client_connect(&c, rh->host, port, 60) < 0) {
+				snprintf(why, sizeof why, "%s:%s: cannot connect", rh->host, port);
+			} else if (smtp_out_open(&s, &c, ob->host, rh->need_tls, have_auth ? &auth : NULL, why,
+						 sizeof why) == 0) {
+				answered = true;
+			} else {
+				char t[400];
+				snprintf(t, sizeof t, "%.200s:%s: %.180s", rh->host, port, why);
+				snprintf(why, sizeof why, "%s", t);
+			}
+			route_auth_clear(&auth);
+			if (!answered) {
+				char line[600];
+				snprintf(line, sizeof line, "smart host (%s) %s", g->route.why, why);
+				qlog_attempt(rootfd, env->id, line);
+			}
+		}
+		if (!answered)
+			snprintf(why, sizeof why, "no smart host answered (%s); will retry", g->route.why);
+	}
+	if (!answered) {
+		set_all(res, g->idx, g->n, 0, why);
+	} else if (smtp_out_send(&s, env, g->idx, g->n, fd, off, res)) {
+		cache_put(ob, g->key, &s);
+	} else {
+		set_all(res, g->idx, g->n, 0, "the connection broke before any reply; will retry");
+	}
+	dest_release(ob, g->key);
 }
 
-/* ---- bounces ---- */
-
-static void bounce(struct outbound *ob, const struct envelope *env, int fd, off_t off, char **rcpts,
-		   struct rcpt_result **why, int n)
+/* Group the recipients by route: one session per destination. */
+static int make_groups(const struct attempt_cfg *cfg, int rootfd, const struct envelope *env, struct group **gs_r)
 {
-	if (!env->from[0] || n == 0)
-		return; /* never to the null sender, so never a bounce of a bounce */
-	struct envelope b = {0};
-	spool_new_id(b.id);
-	b.received = time(NULL);
-	snprintf(b.peer, sizeof b.peer, "local");
-	snprintf(b.helo, sizeof b.helo, "%s", ob->host);
-	envelope_add_rcpt(&b, env->from);
-	struct spool_file sf;
-	if (spool_create(ob->env->rootfd, &sf, &b) < 0) {
-		envelope_free(&b);
-		return;
+	struct group *gs = NULL;
+	int ng = 0;
+	int *gof = xcalloc((size_t)env->nrcpt + 1, sizeof *gof); /* group of each recipient */
+	for (int i = 0; i < env->nrcpt; i++) {
+		const char *dom = strrchr(env->rcpt[i], '@');
+		dom = dom ? dom + 1 : "";
+		int same = -1; /* an earlier recipient of the same domain: same route */
+		for (int k = 0; k < i && same < 0; k++) {
+			const char *dk = strrchr(env->rcpt[k], '@');
+			if (!strcasecmp(dk ? dk + 1 : "", dom))
+				same = gof[k];
+		}
+		if (same >= 0) {
+			gof[i] = same;
+			gs[same].idx[gs[same].n++] = i;
+			continue;
+		}
+		struct route r;
+		route_lookup(rootfd, dom, cfg->gateways, cfg->gwconfig, &r);
+		char key[300];
+		if (r.mx) {
+			snprintf(key, sizeof key, "mx:%.280s", r.mx_domain);
+		} else {
+			int n = snprintf(key, sizeof key, "gw:");
+			for (int h = 0; h < r.nhosts && n < (int)sizeof key - 1; h++)
+				n += snprintf(key + n, sizeof key - (size_t)n, "%s:%d;", r.hosts[h].host, r.hosts[h].port);
+		}
+		for (char *p = key; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		int g = 0;
+		while (g < ng && strcmp(gs[g].key, key))
+			g++;
+		if (g == ng) {
+			gs = xrealloc(gs, (size_t)(ng + 1) * sizeof *gs);
+			memset(&gs[ng], 0, sizeof gs[ng]);
+			snprintf(gs[ng].key, sizeof gs[ng].key, "%s", key);
+			gs[ng].route = r;
+			gs[ng].idx = xcalloc((size_t)env->nrcpt, sizeof *gs[ng].idx);
+			ng++;
+		}
+		gs[g].idx[gs[g].n++] = i;
+		gof[i] = g;
 	}
-	char date[64], boundary[80];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	snprintf(boundary, sizeof boundary, "%.40s/%.30s", b.id, ob->host);
-	struct buf m = BUF_INIT;
-	buf_printf(&m,
-		   "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: <%s>\nSubject: Undelivered Mail Returned to "
-		   "Sender\nDate: %s\nMessage-ID: <%s@%s>\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
-		   "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"%s\"\n\n"
-		   "This is a MIME-encapsulated message.\n\n--%s\nContent-Type: text/plain; charset=us-ascii\n\n"
-		   "This is the mail system at %s.\n\nYour message could not be delivered to these recipients:\n\n",
-		   ob->host, env->from, date, b.id, ob->host, boundary, boundary, ob->host);
-	for (int i = 0; i < n; i++)
-		buf_printf(&m, "<%s>: %s\n", rcpts[i], why[i]->text[0] ? why[i]->text : "delivery failed");
-	buf_printf(&m, "\n--%s\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; %s\n", boundary, ob->host);
-	for (int i = 0; i < n; i++) {
-		int code = why[i]->code;
-		const char *status = code >= 500 ? "5.0.0" : "4.4.7";
-		char st[16];
-		/* an enhanced code at the start of the reply text wins */
-		if (strlen(why[i]->text) > 10 && sscanf(why[i]->text + 4, "%15s", st) == 1 && st[1] == '.' &&
-		    (st[0] == '5' || st[0] == '4'))
-			status = st;
-		buf_printf(&m, "\nFinal-Recipient: rfc822; %s\nAction: failed\nStatus: %s\n", rcpts[i],
-			   code >= 500 ? status : "5.4.7");
-		if (code > 0)
-			buf_printf(&m, "Diagnostic-Code: smtp; %s\n", why[i]->text);
-	}
-	buf_printf(&m, "\n--%s\nContent-Type: text/rfc822-headers\n\n", boundary);
-	/* the original headers */
-	char in[65536];
-	ssize_t r = pread(fd, in, sizeof in - 1, off);
-	if (r > 0) {
-		in[r] = '\0';
-		char *end = strstr(in, "\n\n");
-		size_t hl = end ? (size_t)(end - in) + 1 : (size_t)r;
-		buf_append(&m, in, hl);
-	}
-	buf_printf(&m, "\n--%s--\n", boundary);
-	int rc = spool_write(&sf, m.data, m.len);
-	buf_free(&m);
-	if (rc == 0 && spool_commit(ob->env->rootfd, &sf) == 0) {
-		log_info("outbound %s: bounce %s sent to <%s>", env->id, b.id, env->from);
-		deliver_enqueue(ob->dl, b.id);
-	} else {
-		spool_abort(ob->env->rootfd, &sf);
-	}
-	envelope_free(&b);
+	free(gof);
+	*gs_r = gs;
+	return ng;
 }
 
 /* ---- one attempt ---- */
@@ -476,21 +473,54 @@ static long retry_delay(const char *schedule, int attempts)
 	return last;
 }
 
-static void remove_entry(int rootfd, const char *id)
+/* Finish an entry the admin doomed (NDR or delete) or that an attempt
+ * found gone. Lock not held. */
+static void finish_doomed(struct outbound *ob, const char *id, enum doom doom)
 {
-	static const char *const sfx[] = {"", ".state", ".log"};
-	for (int i = 0; i < 3; i++) {
-		char rel[128];
-		snprintf(rel, sizeof rel, "spool/remote/%s%s", id, sfx[i]);
-		unlinkat(rootfd, rel, 0);
+	int rootfd = ob->env->rootfd;
+	if (doom == DOOM_FREEZE) {
+		/* to spool/held with its log, where the frozen-queue commands see it */
+		char from[128], to[128];
+		snprintf(from, sizeof from, "spool/remote/%s.log", id);
+		snprintf(to, sizeof to, "spool/held/%s.log", id);
+		qlog_attempt(rootfd, id, "frozen by the administrator");
+		renameat(rootfd, from, rootfd, to);
+		snprintf(from, sizeof from, "spool/remote/%s", id);
+		snprintf(to, sizeof to, "spool/held/%s", id);
+		if (renameat(rootfd, from, rootfd, to) < 0)
+			log_err("outbound %s: cannot move to spool/held: %s", id, strerror(errno));
+		fs_fsync_dir_at(rootfd, "spool/held");
+		snprintf(from, sizeof from, "spool/remote/%s.state", id);
+		unlinkat(rootfd, from, 0);
+		fs_fsync_dir_at(rootfd, "spool/remote");
+		return;
 	}
-	fs_fsync_dir_at(rootfd, "spool/remote");
+	if (doom == DOOM_NDR) {
+		char rel[128];
+		snprintf(rel, sizeof rel, "spool/remote/%s", id);
+		int fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		struct envelope env;
+		off_t off;
+		if (fd >= 0 && spool_read_envelope(fd, &env, &off) == 0) {
+			struct rcpt_result *why = xcalloc((size_t)env.nrcpt + 1, sizeof *why);
+			struct rcpt_result **pw = xcalloc((size_t)env.nrcpt + 1, sizeof *pw);
+			for (int i = 0; i < env.nrcpt; i++) {
+				why[i].code = 550;
+				snprintf(why[i].text, sizeof why[i].text,
+					 "550 5.3.0 delivery cancelled by the administrator");
+				pw[i] = &why[i];
+			}
+			struct dsn_report rep = {DSN_FAILED, ob->host, 0, env.nrcpt, env.rcpt, pw};
+			dsn_send(rootfd, ob->dl, &env, fd, off, &rep, NULL);
+			free(why);
+			free(pw);
+			envelope_free(&env);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	remove_files(rootfd, id);
 }
-
-struct job {
-	struct outbound *ob;
-	char id[64];
-};
 
 static void attempt(void *arg)
 {
@@ -505,163 +535,141 @@ static void attempt(void *arg)
 	if (fd < 0 || spool_read_envelope(fd, &env, &off) < 0) {
 		if (fd >= 0)
 			close(fd);
-		busy_release(ob, j->id);
+		log_err("outbound %s: the spool entry is gone or unreadable; dropped from the queue", j->id);
+		pthread_mutex_lock(&ob->mu);
+		struct qentry *e = qindex_find(ob->idx, j->id);
+		if (e)
+			qindex_remove(ob->idx, e);
+		ob->inflight--;
+		pthread_cond_signal(&ob->cv);
+		pthread_mutex_unlock(&ob->mu);
 		free(j);
 		return;
 	}
+	struct attempt_cfg cfg;
+	char sched[1024];
 	struct dir_conn *c = dir_conn_open(ob->env->dir);
-	char gateways[4096] = "", sched[1024];
-	settings_get(c, "DefaultSMTPGateways", gateways, sizeof gateways);
+	settings_get(c, "DefaultSMTPGateways", cfg.gateways, sizeof cfg.gateways);
+	settings_get(c, "SmtpGwConfig", cfg.gwconfig, sizeof cfg.gwconfig);
 	settings_get(c, "QueueRetrySchedule", sched, sizeof sched);
+	settings_get(c, "DnsServers", cfg.mx.dns, sizeof cfg.mx.dns);
+	cfg.mx.port = (int)settings_get_int(c, "SmtpOutPort");
+	cfg.mx.v6 = settings_get_int(c, "SmtpOutEnableIPv6") != 0;
+	cfg.per_dest = (int)settings_get_int(c, "SmtpOutMaxPerDestination");
 	long lifetime = settings_get_int(c, "MaxQueueLifetime");
-	struct route_cfg rc;
-	settings_get(c, "DnsServers", rc.dns, sizeof rc.dns);
-	rc.port = (int)settings_get_int(c, "SmtpOutPort");
-	rc.v6 = settings_get_int(c, "SmtpOutEnableIPv6") != 0;
+	long warn_after = settings_get_int(c, "DelayWarningTime");
+	long max_attempts = settings_get_int(c, "QueueMaxAttempts");
 	bool drop = settings_get_int(c, "RemoveSpoolErrors") != 0;
 	dir_conn_close(c);
-	int attempts;
-	time_t first;
-	state_read(rootfd, j->id, &attempts, &first);
-	if (!first)
-		first = env.received ? env.received : time(NULL);
-	attempts++;
+
+	struct entry_state es;
+	state_read(rootfd, env.id, &es);
+	if (!es.arrived)
+		es.arrived = env.received ? env.received : time(NULL);
+	es.attempts++;
 	struct rcpt_result *res = xcalloc((size_t)env.nrcpt + 1, sizeof *res);
-	int *all = xcalloc((size_t)env.nrcpt + 1, sizeof *all);
-	for (int i = 0; i < env.nrcpt; i++)
-		all[i] = i;
-	bool answered = false;
-	char *save = NULL;
-	for (char *g = strtok_r(gateways, ";", &save); g && !answered; g = strtok_r(NULL, ";", &save)) {
-		char *comma = strchr(g, ',');
-		if (comma)
-			*comma = '\0'; /* options (NeedTLS, OutBind) are not handled yet */
-		while (*g == ' ')
-			g++;
-		if (!*g)
-			continue;
-		answered = try_gateway(ob, g, &env, all, env.nrcpt, fd, off, res);
-		if (!answered) {
-			char line[600];
-			snprintf(line, sizeof line, "%.500s: no SMTP answer (connection failed or closed)", g);
-			log_attempt(rootfd, env.id, line);
-		}
+	struct group *gs = NULL;
+	int ng = make_groups(&cfg, rootfd, &env, &gs);
+	for (int g = 0; g < ng; g++) {
+		send_group(ob, &cfg, &gs[g], &env, fd, off, res);
+		free(gs[g].idx);
 	}
-	if (!gateways[0]) {
-		/* MX routing: one session per destination domain */
-		bool *seen = xcalloc((size_t)env.nrcpt + 1, sizeof *seen);
-		int *idx = xcalloc((size_t)env.nrcpt + 1, sizeof *idx);
-		for (int i = 0; i < env.nrcpt; i++) {
-			if (seen[i])
-				continue;
-			const char *dom = strrchr(env.rcpt[i], '@');
-			dom = dom ? dom + 1 : "";
-			int nidx = 0;
-			for (int k = i; k < env.nrcpt; k++) {
-				const char *dk = strrchr(env.rcpt[k], '@');
-				if (!seen[k] && !strcasecmp(dk ? dk + 1 : "", dom)) {
-					seen[k] = true;
-					idx[nidx++] = k;
-				}
-			}
-			route_domain(ob, &rc, dom, &env, idx, nidx, fd, off, res, rootfd);
-		}
-		free(seen);
-		free(idx);
-	}
-	bool expired = time(NULL) - first >= lifetime;
-	char **left = NULL, **failed = NULL;
-	struct rcpt_result **why = NULL;
+	free(gs);
+
+	time_t now = time(NULL);
+	bool expired = now - es.arrived >= lifetime || (max_attempts > 0 && es.attempts >= max_attempts);
+	char **left = xcalloc((size_t)env.nrcpt + 1, sizeof *left);
+	char **failed = xcalloc((size_t)env.nrcpt + 1, sizeof *failed);
+	struct rcpt_result **why = xcalloc((size_t)env.nrcpt + 1, sizeof *why);
+	struct rcpt_result **lwhy = xcalloc((size_t)env.nrcpt + 1, sizeof *lwhy);
 	int nleft = 0, nfailed = 0, ndone = 0;
+	char status[300] = "";
 	for (int i = 0; i < env.nrcpt; i++) {
+		struct rcpt_result *r = &res[i];
 		char line[700];
-		snprintf(line, sizeof line, "<%s> %s", env.rcpt[i], res[i].code ? res[i].text : "not attempted");
-		log_attempt(rootfd, env.id, line);
-		if (res[i].code / 100 == 2) {
+		snprintf(line, sizeof line, "<%s> %s", env.rcpt[i], r->text[0] ? r->text : "not attempted");
+		qlog_attempt(rootfd, env.id, line);
+		if (r->code / 100 == 2) {
 			ndone++;
-			log_info("outbound %s: <%s> delivered: %s", env.id, env.rcpt[i], res[i].text);
-		} else if (res[i].code / 100 == 5 || expired) {
-			failed = xrealloc(failed, (size_t)(nfailed + 1) * sizeof *failed);
-			why = xrealloc(why, (size_t)(nfailed + 1) * sizeof *why);
+			log_info("outbound %s: <%s> delivered: %s", env.id, env.rcpt[i], r->text);
+			continue;
+		}
+		if (r->code / 100 == 5 || expired) {
+			if (expired && r->code / 100 != 5) {
+				char t[300];
+				snprintf(t, sizeof t, "gave up after %d attempts; last: %.200s", es.attempts,
+					 r->text[0] ? r->text : "no answer");
+				snprintf(r->text, sizeof r->text, "%s", t);
+			}
+			log_info("outbound %s: <%s> failed: %s", env.id, env.rcpt[i], r->text);
 			failed[nfailed] = env.rcpt[i];
-			why[nfailed++] = &res[i];
-			if (expired && res[i].code / 100 != 5 && !res[i].text[0])
-				snprintf(res[i].text, sizeof res[i].text, "gave up after %d attempts", attempts);
+			why[nfailed++] = r;
 		} else {
-			left = xrealloc(left, (size_t)(nleft + 1) * sizeof *left);
+			lwhy[nleft] = r;
 			left[nleft++] = env.rcpt[i];
+			if (!status[0])
+				snprintf(status, sizeof status, "%s", r->text[0] ? r->text : "deferred");
 		}
 	}
-	bounce(ob, &env, fd, off, failed, why, nfailed);
+	struct dsn_report rep = {DSN_FAILED, ob->host, 0, nfailed, failed, why};
+	dsn_send(rootfd, ob->dl, &env, fd, off, &rep, NULL);
 	if (expired && nfailed && !drop) {
 		/* given up: keep the message for the admin, with its log */
-		struct envelope e = env;
-		e.rcpt = NULL;
-		e.nrcpt = 0;
-		for (int i = 0; i < nfailed; i++)
-			envelope_add_rcpt(&e, failed[i]);
-		struct spool_file sf;
-		if (spool_create(rootfd, &sf, &e) == 0) {
-			char in[65536];
-			ssize_t r;
-			off_t o = off;
-			int wrc = 0;
-			while (wrc == 0 && (r = pread(fd, in, sizeof in, o)) > 0) {
-				wrc = spool_write(&sf, in, (size_t)r);
-				o += r;
-			}
-			if (wrc == 0 && spool_commit_to(rootfd, &sf, "held") == 0) {
-				char from[128], to[128];
-				snprintf(from, sizeof from, "spool/remote/%s.log", env.id);
-				snprintf(to, sizeof to, "spool/held/%s.log", env.id);
-				renameat(rootfd, from, rootfd, to);
-				fs_fsync_dir_at(rootfd, "spool/held");
-				log_warn("outbound %s: given up after %d attempts; frozen in spool/held", env.id, attempts);
-			} else {
-				spool_abort(rootfd, &sf);
-			}
+		if (rewrite_entry(rootfd, &env, fd, off, failed, nfailed, "held") == 0) {
+			char from[128], to[128];
+			snprintf(from, sizeof from, "spool/remote/%s.log", env.id);
+			snprintf(to, sizeof to, "spool/held/%s.log", env.id);
+			renameat(rootfd, from, rootfd, to);
+			fs_fsync_dir_at(rootfd, "spool/held");
+			log_warn("outbound %s: given up after %d attempts; frozen in spool/held", env.id, es.attempts);
 		}
-		envelope_free(&e);
 	}
-	if (nleft && !expired) {
-		if (ndone || nfailed) {
-			/* durably forget the recipients that are finished */
-			struct envelope e = env;
-			e.rcpt = NULL;
-			e.nrcpt = 0;
-			for (int i = 0; i < nleft; i++)
-				envelope_add_rcpt(&e, left[i]);
-			struct spool_file sf;
-			if (spool_create(rootfd, &sf, &e) == 0) {
-				char in[65536];
-				ssize_t r;
-				off_t o = off;
-				int wrc = 0;
-				while (wrc == 0 && (r = pread(fd, in, sizeof in, o)) > 0) {
-					wrc = spool_write(&sf, in, (size_t)r);
-					o += r;
-				}
-				if (wrc == 0)
-					spool_commit_to(rootfd, &sf, "remote");
-				else
-					spool_abort(rootfd, &sf);
-			}
-			envelope_free(&e);
+	bool keep = nleft && !expired;
+	if (keep) {
+		if ((ndone || nfailed) && rewrite_entry(rootfd, &env, fd, off, left, nleft, "remote") < 0)
+			log_err("outbound %s: cannot rewrite the entry; finished recipients may be tried again", env.id);
+		if (warn_after > 0 && !es.warned && now - es.arrived >= warn_after) {
+			struct dsn_report w = {DSN_DELAYED, ob->host, es.arrived + lifetime, nleft, left, lwhy};
+			if (dsn_send(rootfd, ob->dl, &env, fd, off, &w, NULL) == 0)
+				es.warned = true;
 		}
-		state_write(rootfd, env.id, attempts, first);
-		long delay = retry_delay(sched, attempts);
-		busy_release(ob, j->id);
-		schedule(ob, time(NULL) + delay, env.id);
+		es.next = now + retry_delay(sched, es.attempts);
+		state_write(rootfd, env.id, &es);
 	} else {
-		remove_entry(rootfd, env.id);
-		busy_release(ob, j->id);
+		remove_files(rootfd, env.id);
 	}
 	close(fd);
+
+	enum doom doom = DOOM_NONE;
+	pthread_mutex_lock(&ob->mu);
+	struct qentry *e = qindex_find(ob->idx, env.id);
+	if (e) {
+		doom = (enum doom)e->pending;
+		e->busy = false;
+		if (keep && doom == DOOM_NONE) {
+			e->attempts = es.attempts;
+			e->warned = es.warned;
+			struct buf b = BUF_INIT;
+			join_rcpts(&env, left, nleft, &b);
+			qentry_set(&e->rcpts, b.data ? b.data : "");
+			buf_free(&b);
+			qentry_set(&e->status, status);
+			qindex_schedule(ob->idx, e, es.next);
+		} else {
+			qindex_remove(ob->idx, e);
+		}
+	}
+	ob->inflight--;
+	pthread_cond_signal(&ob->cv);
+	pthread_mutex_unlock(&ob->mu);
+	if (keep && doom != DOOM_NONE)
+		finish_doomed(ob, env.id, doom);
+
 	free(left);
 	free(failed);
 	free(why);
+	free(lwhy);
 	free(res);
-	free(all);
 	envelope_free(&env);
 	free(j);
 }
@@ -674,25 +682,212 @@ static void *scheduler(void *arg)
 	pthread_mutex_lock(&ob->mu);
 	while (!ob->stop) {
 		time_t now = time(NULL);
-		if (ob->n && ob->heap[0].when <= now) {
-			struct due d = heap_pop(ob);
-			if (!busy_take(ob, d.id))
-				continue; /* already being attempted; it reschedules itself */
-			pthread_mutex_unlock(&ob->mu);
+		struct qentry *e = qindex_first(ob->idx);
+		if (e && e->due <= now && ob->inflight < ob->threads) {
+			qindex_unschedule(ob->idx, e);
+			e->busy = true;
+			ob->inflight++;
 			struct job *j = xcalloc(1, sizeof *j);
 			j->ob = ob;
-			snprintf(j->id, sizeof j->id, "%s", d.id);
+			snprintf(j->id, sizeof j->id, "%s", e->id);
 			workq_submit(ob->q, attempt, j);
-			pthread_mutex_lock(&ob->mu);
 			continue;
+		}
+		if (ob->ncache) {
+			pthread_mutex_unlock(&ob->mu);
+			cache_reap(ob, false);
+			pthread_mutex_lock(&ob->mu);
+			if (ob->stop)
+				break;
 		}
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += ob->n ? (ob->heap[0].when - now) : 60;
+		long wait = 60;
+		if (e && ob->inflight < ob->threads)
+			wait = e->due > now ? (long)(e->due - now) : 1;
+		if (ob->ncache && wait > 1)
+			wait = 1;
+		until.tv_sec += wait;
 		pthread_cond_timedwait(&ob->cv, &ob->mu, &until);
 	}
 	pthread_mutex_unlock(&ob->mu);
 	return NULL;
+}
+
+/* ---- the admin's view (struct queue_ops) ---- */
+
+struct snap {
+	struct queue_row *rows;
+	int n, cap;
+};
+
+static char *dup_or_empty(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+static bool snap_one(struct qentry *e, void *arg)
+{
+	struct snap *sn = arg;
+	if (sn->n == sn->cap) {
+		sn->cap = sn->cap ? sn->cap * 2 : 1024;
+		sn->rows = xrealloc(sn->rows, (size_t)sn->cap * sizeof *sn->rows);
+	}
+	struct queue_row *r = &sn->rows[sn->n++];
+	r->id = xstrdup(e->id);
+	r->size = e->size;
+	r->arrived = e->arrived;
+	r->attempts = e->attempts;
+	r->busy = e->busy;
+	r->next = e->busy ? 0 : e->due;
+	r->status = dup_or_empty(e->busy ? "being delivered" : e->status);
+	r->from = dup_or_empty(e->from);
+	r->rcpts = dup_or_empty(e->rcpts);
+	return true;
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct queue_row *x = a, *y = b;
+	if (x->arrived != y->arrived)
+		return x->arrived < y->arrived ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static void ops_list(void *arg, queue_row_fn fn, void *farg)
+{
+	struct outbound *ob = arg;
+	struct snap sn = {0};
+	pthread_mutex_lock(&ob->mu);
+	qindex_each(ob->idx, snap_one, &sn);
+	pthread_mutex_unlock(&ob->mu);
+	if (sn.n)
+		qsort(sn.rows, (size_t)sn.n, sizeof *sn.rows, cmp_row);
+	bool go = true;
+	for (int i = 0; i < sn.n; i++) {
+		if (go)
+			go = fn(&sn.rows[i], farg);
+		free((char *)sn.rows[i].id);
+		free((char *)sn.rows[i].status);
+		free((char *)sn.rows[i].from);
+		free((char *)sn.rows[i].rcpts);
+	}
+	free(sn.rows);
+}
+
+static int ops_retry(void *arg, const char *id)
+{
+	struct outbound *ob = arg;
+	pthread_mutex_lock(&ob->mu);
+	struct qentry *e = qindex_find(ob->idx, id);
+	if (e && !e->busy && !e->pending) {
+		qindex_schedule(ob->idx, e, time(NULL));
+		pthread_cond_signal(&ob->cv);
+	}
+	pthread_mutex_unlock(&ob->mu);
+	return e ? 0 : -1;
+}
+
+static int doom_entry(struct outbound *ob, const char *id, enum doom doom)
+{
+	pthread_mutex_lock(&ob->mu);
+	struct qentry *e = qindex_find(ob->idx, id);
+	bool now = false;
+	if (e && !e->pending) {
+		if (e->busy) {
+			e->pending = doom; /* the running attempt finishes it */
+		} else {
+			qindex_remove(ob->idx, e);
+			now = true;
+		}
+	}
+	pthread_mutex_unlock(&ob->mu);
+	if (!e)
+		return -1;
+	if (now)
+		finish_doomed(ob, id, doom);
+	return 0;
+}
+
+static int ops_ndr(void *arg, const char *id)
+{
+	return doom_entry(arg, id, DOOM_NDR);
+}
+
+static int ops_remove(void *arg, const char *id)
+{
+	return doom_entry(arg, id, DOOM_DELETE);
+}
+
+static int ops_freeze(void *arg, const char *id)
+{
+	return doom_entry(arg, id, DOOM_FREEZE);
+}
+
+struct flush_ctx {
+	const char *pattern;
+	struct qentry **hit;
+	int n, cap;
+};
+
+/* A pattern with '@' matches whole addresses, one without the domains. */
+static bool rcpt_matches(const char *rcpts, const char *pattern)
+{
+	char one[600];
+	bool whole = strchr(pattern, '@') != NULL;
+	for (const char *p = rcpts; *p;) {
+		size_t l = strcspn(p, ",");
+		if (l < sizeof one) {
+			memcpy(one, p, l);
+			one[l] = '\0';
+			const char *at = strrchr(one, '@');
+			if (wildmat(pattern, whole || !at ? one : at + 1))
+				return true;
+		}
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+static bool flush_one(struct qentry *e, void *arg)
+{
+	struct flush_ctx *f = arg;
+	if (e->busy || e->pending || (f->pattern && !rcpt_matches(e->rcpts, f->pattern)))
+		return true;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 256;
+		f->hit = xrealloc(f->hit, (size_t)f->cap * sizeof *f->hit);
+	}
+	f->hit[f->n++] = e;
+	return true;
+}
+
+static int ops_flush(void *arg, const char *pattern)
+{
+	struct outbound *ob = arg;
+	struct flush_ctx f = {pattern, NULL, 0, 0};
+	pthread_mutex_lock(&ob->mu);
+	qindex_each(ob->idx, flush_one, &f);
+	time_t now = time(NULL);
+	for (int i = 0; i < f.n; i++)
+		qindex_schedule(ob->idx, f.hit[i], now);
+	if (f.n)
+		pthread_cond_signal(&ob->cv);
+	pthread_mutex_unlock(&ob->mu);
+	free(f.hit);
+	return f.n;
+}
+
+/* ---- life cycle ---- */
+
+static bool is_entry_name(const char *n)
+{
+	if (n[0] == '.' || !strchr(n, '.'))
+		return false;
+	size_t l = strlen(n);
+	return !(l > 6 && !strcmp(n + l - 6, ".state")) && !(l > 4 && !strcmp(n + l - 4, ".log"));
 }
 
 struct outbound *outbound_start(struct admin_env *env, struct deliver *dl, int threads)
@@ -700,39 +895,52 @@ struct outbound *outbound_start(struct admin_env *env, struct deliver *dl, int t
 	struct outbound *ob = xcalloc(1, sizeof *ob);
 	ob->env = env;
 	ob->dl = dl;
+	ob->threads = threads > 0 ? threads : 1;
+	ob->idx = qindex_new();
 	pthread_mutex_init(&ob->mu, NULL);
 	pthread_cond_init(&ob->cv, NULL);
-	if (gethostname(ob->host, sizeof ob->host - 1) < 0 || !ob->host[0])
+	pthread_cond_init(&ob->dest_cv, NULL);
+	struct dir_conn *c = dir_conn_open(env->dir);
+	settings_get(c, "HeloDomain", ob->host, sizeof ob->host);
+	dir_conn_close(c);
+	if (!ob->host[0] && (gethostname(ob->host, sizeof ob->host - 1) < 0 || !ob->host[0]))
 		snprintf(ob->host, sizeof ob->host, "localhost");
 	/* one scan at start-up; afterwards everything arrives by push */
 	int fd = openat(env->rootfd, "spool/remote", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
-	int n = 0;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || strchr(de->d_name, '.') == NULL)
-			continue;
-		size_t l = strlen(de->d_name);
-		if ((l > 6 && !strcmp(de->d_name + l - 6, ".state")) || (l > 4 && !strcmp(de->d_name + l - 4, ".log")))
-			continue;
-		heap_push(ob, time(NULL), de->d_name);
-		n++;
-	}
+	time_t now = time(NULL);
+	while (d && (de = readdir(d)))
+		if (is_entry_name(de->d_name))
+			index_load(ob, de->d_name, now);
 	if (d)
 		closedir(d);
 	else if (fd >= 0)
 		close(fd);
-	if (n)
-		log_info("outbound: %d message(s) waiting for remote delivery", n);
-	ob->q = workq_new(threads, "outbound");
+	if (qindex_count(ob->idx))
+		log_info("outbound: %zu message(s) waiting for remote delivery", qindex_count(ob->idx));
+	ob->ops = (struct queue_ops){ob, ops_list, ops_retry, ops_ndr, ops_remove, ops_freeze, ops_flush};
+	ob->q = workq_new(ob->threads, "outbound");
 	if (pthread_create(&ob->thread, NULL, scheduler, ob) != 0)
 		fatal("cannot start the outbound scheduler");
 	return ob;
 }
 
+const struct queue_ops *outbound_ops(struct outbound *ob)
+{
+	return &ob->ops;
+}
+
 void outbound_enqueue(struct outbound *ob, const char *id)
 {
-	schedule(ob, time(NULL), id);
+	pthread_mutex_lock(&ob->mu);
+	struct qentry *e = qindex_find(ob->idx, id);
+	if (!e)
+		e = index_load(ob, id, time(NULL));
+	else if (!e->busy && !e->pending)
+		qindex_schedule(ob->idx, e, time(NULL));
+	pthread_cond_signal(&ob->cv);
+	pthread_mutex_unlock(&ob->mu);
 }
 
 void outbound_halt(struct outbound *ob)
@@ -742,10 +950,12 @@ void outbound_halt(struct outbound *ob)
 	pthread_mutex_lock(&ob->mu);
 	ob->stop = true;
 	pthread_cond_broadcast(&ob->cv);
+	pthread_cond_broadcast(&ob->dest_cv);
 	pthread_mutex_unlock(&ob->mu);
 	pthread_join(ob->thread, NULL);
 	workq_free(ob->q); /* attempts under way finish */
 	ob->q = NULL;
+	cache_reap(ob, true);
 }
 
 void outbound_free(struct outbound *ob)
@@ -755,9 +965,9 @@ void outbound_free(struct outbound *ob)
 	outbound_halt(ob);
 	pthread_mutex_destroy(&ob->mu);
 	pthread_cond_destroy(&ob->cv);
-	for (int i = 0; i < ob->nbusy; i++)
-		free(ob->busy[i]);
-	free(ob->busy);
-	free(ob->heap);
+	pthread_cond_destroy(&ob->dest_cv);
+	qindex_free(ob->idx);
+	free(ob->dests);
+	free(ob->cache);
 	free(ob);
 }

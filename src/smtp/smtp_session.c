@@ -25,6 +25,7 @@
 #include "../core/evloop.h"
 #include "../core/listen.h"
 #include "../core/log.h"
+#include "../core/wildmat.h"
 #include "../core/secret.h"
 #include "../core/workq.h"
 #include "../core/xmalloc.h"
@@ -333,9 +334,85 @@ static void cmd_ehlo(struct smtp_session *s, const char *arg, bool ehlo)
 		lines[n++] = "STARTTLS";
 	if (auth_allowed(s))
 		lines[n++] = "AUTH PLAIN LOGIN CRAM-MD5";
+	if (settings_get_int(s->srv->rd, "AllowSmtpETRN"))
+		lines[n++] = "ETRN";
 	struct evbuffer *o = bufferevent_get_output(s->bev);
 	for (int i = 0; i < n; i++)
 		evbuffer_add_printf(o, "250%c%s\r\n", i + 1 < n ? '-' : ' ', lines[i]);
+}
+
+/* Does node match one of the comma-separated wildcard patterns? */
+static bool etrn_domain_allowed(const char *patterns, const char *node)
+{
+	char pat[300];
+	for (const char *p = patterns; *p;) {
+		size_t l = strcspn(p, ",");
+		while (l && *p == ' ') {
+			p++;
+			l--;
+		}
+		if (l && l < sizeof pat) {
+			memcpy(pat, p, l);
+			pat[l] = '\0';
+			while (l && pat[l - 1] == ' ')
+				pat[--l] = '\0';
+			if (l && wildmat(pat, node))
+				return true;
+		}
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* RFC 1985: ETRN node | @node (and its subdomains) | #queue. */
+static void cmd_etrn(struct smtp_session *s, const char *arg)
+{
+	if (!settings_get_int(s->srv->rd, "AllowSmtpETRN")) {
+		reply(s, "502 5.5.1 ETRN is not enabled on this server");
+		return;
+	}
+	if (s->in_tx) {
+		reply(s, "503 5.5.1 ETRN is not allowed during a mail transaction");
+		return;
+	}
+	while (*arg == ' ')
+		arg++;
+	if (!*arg || strchr(arg, ' ')) {
+		reply(s, "501 5.5.4 Syntax: ETRN <domain> | @<domain> | #<queue>");
+		count_error(s);
+		return;
+	}
+	if (arg[0] == '#') {
+		reply(s, "458 4.3.0 Unable to queue messages for node %.200s: named queues are not supported", arg);
+		return;
+	}
+	bool subs = arg[0] == '@';
+	const char *node = subs ? arg + 1 : arg;
+	if (admin_check_domain(node) != TERN_OK) {
+		reply(s, "501 5.5.4 Invalid domain name");
+		count_error(s);
+		return;
+	}
+	char allowed[4096];
+	settings_get(s->srv->rd, "SmtpEtrnDomains", allowed, sizeof allowed);
+	if (!etrn_domain_allowed(allowed, node)) {
+		reply(s, "459 4.7.1 Node %.200s not allowed: not a domain this server queues for", node);
+		return;
+	}
+	char p1[300], p2[300];
+	snprintf(p1, sizeof p1, "*@%.250s", node);
+	snprintf(p2, sizeof p2, "*@*.%.250s", node);
+	char *pats[2] = {p1, p2};
+	struct admin_ctx ctx = {s->srv->env, s->srv->rd, "smtp-etrn", s->peer, "smtp"};
+	int n = 0;
+	if (admin_queue_etrn(&ctx, pats, subs ? 2 : 1, &n) != TERN_OK)
+		reply(s, "458 4.3.0 Unable to queue messages for node %.200s", node);
+	else if (n == 0)
+		reply(s, "251 2.0.0 OK no messages waiting for node %.200s", node);
+	else
+		reply(s, "253 2.0.0 OK %d pending messages for node %.200s started", n, node);
 }
 
 static bool relay_allowed(struct smtp_session *s)
@@ -794,7 +871,7 @@ static void run_line(struct smtp_session *s, char *line, size_t len)
 		reply(s, "502 5.5.1 EXPN not available");
 		break;
 	case SMTP_HELP:
-		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS AUTH");
+		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS AUTH ETRN");
 		break;
 	case SMTP_STARTTLS:
 		cmd_starttls(s, cmd.arg);
@@ -803,7 +880,7 @@ static void run_line(struct smtp_session *s, char *line, size_t len)
 		cmd_auth(s, cmd.arg);
 		break;
 	case SMTP_ETRN:
-		reply(s, "458 4.3.0 Unable to queue messages: outbound delivery is not available");
+		cmd_etrn(s, cmd.arg);
 		break;
 	case SMTP_BDAT:
 	case SMTP_UNKNOWN:
