@@ -84,6 +84,7 @@ enum cli_ctx {
 	CLI_CTX_NAMESERVER, /* server-dnr-nameserver */
 	CLI_CTX_AACL,       /* aacl */
 	CLI_CTX_ADMIN_USER, /* aacl-adminUser */
+	CLI_CTX_QUEUE,      /* queue */
 	CLI_CTX__COUNT
 };
 
@@ -148,6 +149,7 @@ enum cli_arg_kind {
 	CLI_ARG_OPT_PAIR, /* [key <meta>]: optional pair */
 	CLI_ARG_FLAG,     /* [key]: optional bare keyword */
 	CLI_ARG_SET,      /* attr value [attr value]...: the context's attributes */
+	CLI_ARG_REST,     /* <meta> ...: the rest of the line, one or more free tokens (from set_first) */
 };
 
 struct cli_arg {
@@ -197,7 +199,7 @@ struct cli_parsed {
 	const struct cli_tokens *t;
 	int first;                     /* index of the first argument token */
 	const char *val[CLI_MAX_SPEC]; /* by spec position; NULL when absent */
-	int set_first;                 /* CLI_ARG_SET: first token of the pairs */
+	int set_first;                 /* CLI_ARG_SET/REST: first token of the rest */
 	bool secret[CLI_MAX_ARGS];     /* tokens to mask in the log */
 };
 
@@ -334,6 +336,9 @@ struct cli_session {
 	bool status_err;
 	bool no_prompt;
 	char log_detail[600]; /* what a change did, for the log */
+	char **last_filter;   /* queue: ids matched by the last LIST FILTER */
+	int nlast_filter;
+	bool have_last_filter;
 };
 
 void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls);
