@@ -86,12 +86,14 @@ enum cli_ctx {
 	CLI_CTX_ADMIN_USER, /* aacl-adminUser */
 	CLI_CTX_ADMIN_GROUP, /* aacl-adminGroup */
 	CLI_CTX_SSLCONTROL, /* server-<service>-listener-sslcontrol (parent link: the CLI's listener) */
-	/* At most 32 contexts while masks are 32-bit (CLI_IN, cli_move_row): one is left. */
+	CLI_CTX_QUEUE,      /* queue */
+	/* At most 32 contexts while masks are 32-bit (CLI_IN, cli_move_row): this is the last. */
 	CLI_CTX__COUNT
 };
 
 #define CLI_IN(c) (1u << (c))
 /* Every context (written so that 32 contexts need no 1u << 32). */
+_Static_assert(CLI_CTX__COUNT <= 32, "context masks are 32-bit");
 #define CLI_ANY (((1u << (CLI_CTX__COUNT - 1)) - 1) | (1u << (CLI_CTX__COUNT - 1)))
 #define CLI_AUTHED (CLI_ANY & ~CLI_IN(CLI_CTX_LOGIN))
 
@@ -152,6 +154,7 @@ enum cli_arg_kind {
 	CLI_ARG_OPT_PAIR, /* [key <meta>]: optional pair */
 	CLI_ARG_FLAG,     /* [key]: optional bare keyword */
 	CLI_ARG_SET,      /* attr value [attr value]...: the context's attributes */
+	CLI_ARG_REST,     /* <meta> ...: the rest of the line, one or more free tokens (from set_first) */
 };
 
 struct cli_arg {
@@ -201,7 +204,7 @@ struct cli_parsed {
 	const struct cli_tokens *t;
 	int first;                     /* index of the first argument token */
 	const char *val[CLI_MAX_SPEC]; /* by spec position; NULL when absent */
-	int set_first;                 /* CLI_ARG_SET: first token of the pairs */
+	int set_first;                 /* CLI_ARG_SET/REST: first token of the rest */
 	bool secret[CLI_MAX_ARGS];     /* tokens to mask in the log */
 };
 
@@ -338,6 +341,9 @@ struct cli_session {
 	bool status_err;
 	bool no_prompt;
 	char log_detail[600]; /* what a change did, for the log */
+	char **last_filter;   /* queue: ids matched by the last LIST FILTER */
+	int nlast_filter;
+	bool have_last_filter;
 };
 
 void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls);

@@ -1582,7 +1582,6 @@ static const struct cli_cmd table[] = {
 	 "CHANGE password",
 	 {{CLI_ARG_PAIR, "oldPassword", "pass", true}, {CLI_ARG_PAIR, "newPassword", "pass", true}},
 	 CLI_CHANGES, h_change_password, "Change the password of the admin user that is logged in."},
-	{IN(ROOT), "ENTER QUEUE", {{0}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ROOT), "ENABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ROOT), "DISABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 	{IN(ROOT), "CREATE Subdomain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},

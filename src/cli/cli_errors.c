@@ -29,6 +29,7 @@ const char *cli_err_text(enum tern_err e)
 		return "Account already exists";
 	case TERN_E_USER_NOT_FOUND:
 	case TERN_E_RECORD_NOT_FOUND:
+	case TERN_E_QUEUE_NOT_FOUND:
 		return "Account not found";
 	case TERN_E_ALIAS_EXISTS:
 	case TERN_E_ALIASDOMAIN_EXISTS:
@@ -79,6 +80,7 @@ void cli_err_core(struct cli_session *s, enum tern_err e, const char *type, cons
 		break;
 	case TERN_E_USER_NOT_FOUND:
 	case TERN_E_RECORD_NOT_FOUND:
+	case TERN_E_QUEUE_NOT_FOUND:
 		cli_err(s, "%s %s not found", type ? type : "Account", name);
 		break;
 	case TERN_E_ALIAS_EXISTS:

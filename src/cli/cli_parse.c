@@ -284,7 +284,7 @@ enum cli_args_err cli_args_parse(const struct cli_cmd *cmd, const struct cli_tok
 	bool filled[CLI_MAX_SPEC] = {false};
 	int set_slot = -1;
 	for (int j = 0; j < CLI_MAX_SPEC; j++)
-		if (cmd->args[j].kind == CLI_ARG_SET)
+		if (cmd->args[j].kind == CLI_ARG_SET || cmd->args[j].kind == CLI_ARG_REST)
 			set_slot = j;
 	int i = first;
 	while (i < t->n) {
@@ -330,7 +330,7 @@ enum cli_args_err cli_args_parse(const struct cli_cmd *cmd, const struct cli_tok
 	}
 	for (int j = 0; j < CLI_MAX_SPEC; j++) {
 		enum cli_arg_kind k = cmd->args[j].kind;
-		if (!filled[j] && (k == CLI_ARG_POS || k == CLI_ARG_PAIR || k == CLI_ARG_SET))
+		if (!filled[j] && (k == CLI_ARG_POS || k == CLI_ARG_PAIR || k == CLI_ARG_SET || k == CLI_ARG_REST))
 			return CLI_ARGS_MISSING;
 	}
 	return CLI_ARGS_OK;
@@ -380,6 +380,9 @@ void cli_syntax(const struct cli_cmd *cmd, struct buf *out)
 			break;
 		case CLI_ARG_SET:
 			buf_printf(out, " <%s>", a->meta);
+			break;
+		case CLI_ARG_REST:
+			buf_printf(out, " <%s> ...", a->meta);
 			break;
 		}
 	}

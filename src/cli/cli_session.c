@@ -506,6 +506,9 @@ out:
 	while (s->depth > 0)
 		cli_pop(s);
 	cli_frame_clear(&s->f[0]);
+	for (int i = 0; i < s->nlast_filter; i++)
+		free(s->last_filter[i]);
+	free(s->last_filter);
 	if (s->rd.line.data)
 		secret_wipe(s->rd.line.data, s->rd.line.len);
 	cli_reader_free(&s->rd);

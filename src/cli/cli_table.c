@@ -21,6 +21,7 @@ extern const struct cli_part cli_part_server;
 extern const struct cli_part cli_part_dnr;
 extern const struct cli_part cli_part_aacl;
 extern const struct cli_part cli_part_snapshots;
+extern const struct cli_part cli_part_queue;
 
 static const struct cli_part *const parts[] = {
 	&cli_part_core,
@@ -29,6 +30,7 @@ static const struct cli_part *const parts[] = {
 	&cli_part_dnr,
 	&cli_part_aacl,
 	&cli_part_snapshots,
+	&cli_part_queue,
 };
 
 #define NPARTS (int)(sizeof parts / sizeof *parts)
