@@ -157,6 +157,11 @@ struct reservation {
 	uint64_t bytes;
 };
 
+struct relay_group {
+	char route[512];
+	struct addr_list l;
+};
+
 /* One delivery run of a spool entry: the actions it stages, then marks,
  * then publishes (progress.h). */
 struct run {
@@ -169,6 +174,8 @@ struct run {
 	struct progress pg;
 	struct addr_list remote, held;
 	struct addr_list full; /* mailboxes over quota */
+	struct relay_group *relays; /* mailproc smtprelay: recipients by smart-host route */
+	int nrelays;
 	char **tmpdirs; /* Maildirs whose tmp/ holds a staged copy */
 	int ntmpdirs;
 	struct reservation *resv;
@@ -321,10 +328,11 @@ static int redirect_stage(struct run *r, const char *key, const char *sender, co
  * or frozen), with a log line per recipient beside it. A copy frozen for
  * full mailboxes is ID-q and only stores into the mailboxes when submitted
  * again (the account's other rules ran already). */
-static int fork_stage(struct run *r, const struct addr_list *l, const char *dir, const char *why, bool quota)
+static int fork_stage_route(struct run *r, const struct addr_list *l, const char *dir, const char *why, bool quota,
+			    const char *route, int nroute)
 {
-	char key[PROGRESS_KEY_LEN + 1], mat[64], dst[160];
-	snprintf(mat, sizeof mat, "S\n%s%s", dir, quota ? "\nquota" : "");
+	char key[PROGRESS_KEY_LEN + 1], mat[700], dst[160];
+	snprintf(mat, sizeof mat, "S\n%s%s%s%s", dir, quota ? "\nquota" : "", route ? "\nG\n" : "", route ? route : "");
 	progress_key(key, mat);
 	if (progress_find(&r->pg, key))
 		return 0; /* done before a crash */
@@ -335,6 +343,10 @@ static int fork_stage(struct run *r, const struct addr_list *l, const char *dir,
 	if (quota) {
 		snprintf(e.id, sizeof e.id, "%.40s-q", env->id);
 		e.mailbox_only = true;
+	}
+	if (route) { /* one entry per smtprelay route, beside the plain remote one */
+		snprintf(e.id, sizeof e.id, "%.40s-g%d", env->id, nroute);
+		snprintf(e.route, sizeof e.route, "%s", route);
 	}
 	for (int i = 0; i < l->n; i++)
 		envelope_add_rcpt(&e, l->addr[i]);
@@ -356,6 +368,11 @@ static int fork_stage(struct run *r, const struct addr_list *l, const char *dir,
 	int rc = spool_stage(r, &e, key, dst);
 	envelope_free(&e);
 	return rc;
+}
+
+static int fork_stage(struct run *r, const struct addr_list *l, const char *dir, const char *why, bool quota)
+{
+	return fork_stage_route(r, l, dir, why, quota, NULL, 0);
 }
 
 /* Run an "external" command with the message on stdin. Returns its exit
@@ -461,9 +478,26 @@ static int apply_rules(struct run *r, struct mp_rules *rules, const struct mailb
 			break;
 		}
 		case MP_SMTP:
-		case MP_SMTPRELAY:
 			addr_add(&r->remote, rcpt, NULL);
 			break;
+		case MP_SMTPRELAY: {
+			char route[512];
+			size_t rl = 0;
+			route[0] = '\0';
+			for (int k = 0; k < cmd->argc && rl < sizeof route - 1; k++)
+				rl += (size_t)snprintf(route + rl, sizeof route - rl, "%s%s", k ? ";" : "", cmd->argv[k]);
+			int g = 0;
+			while (g < r->nrelays && strcmp(r->relays[g].route, route))
+				g++;
+			if (g == r->nrelays) {
+				r->relays = xrealloc(r->relays, (size_t)(g + 1) * sizeof *r->relays);
+				memset(&r->relays[g], 0, sizeof r->relays[g]);
+				snprintf(r->relays[g].route, sizeof r->relays[g].route, "%s", route);
+				r->nrelays++;
+			}
+			addr_add(&r->relays[g].l, rcpt, NULL);
+			break;
+		}
 		}
 	}
 	return rc;
@@ -611,7 +645,15 @@ static void deliver_one(void *arg)
 	for (int i = 0; i < r.pg.n; i++)
 		if (publish(&r, &r.pg.m[i]) < 0)
 			failed = true;
-	for (int i = 0; i < env.nrcpt && !failed; i++) {
+	if (env.route[0]) {
+		/* an smtprelay copy (frozen and submitted again): straight back to its hosts */
+		r.relays = xcalloc(1, sizeof *r.relays);
+		snprintf(r.relays[0].route, sizeof r.relays[0].route, "%s", env.route);
+		r.nrelays = 1;
+		for (int i = 0; i < env.nrcpt; i++)
+			addr_add(&r.relays[0].l, env.rcpt[i], NULL);
+	}
+	for (int i = 0; i < env.nrcpt && !failed && !env.route[0]; i++) {
 		struct resolved rs;
 		enum resolve_kind k = r.c ? resolve_rcpt(r.c, env.rcpt[i], &rs) : RESOLVE_UNKNOWN;
 		if (k == RESOLVE_UNKNOWN || k == RESOLVE_LOOP || (k == RESOLVE_LOCAL && !rs.nlocal && !rs.nremote)) {
@@ -632,6 +674,10 @@ static void deliver_one(void *arg)
 	}
 	if (!failed && r.remote.n && fork_stage(&r, &r.remote, "remote", "waiting for outbound delivery", false) < 0)
 		failed = true;
+	for (int g = 0; g < r.nrelays && !failed; g++)
+		if (fork_stage_route(&r, &r.relays[g].l, "remote", "waiting for the smtprelay smart hosts", false,
+				     r.relays[g].route, g) < 0)
+			failed = true;
 	if (!failed && r.held.n && fork_stage(&r, &r.held, "held", NULL, false) < 0)
 		failed = true;
 	if (!failed && r.full.n && fork_stage(&r, &r.full, "held", NULL, true) < 0)
@@ -667,6 +713,9 @@ static void deliver_one(void *arg)
 	addr_free(&r.remote);
 	addr_free(&r.held);
 	addr_free(&r.full);
+	for (int g = 0; g < r.nrelays; g++)
+		addr_free(&r.relays[g].l);
+	free(r.relays);
 	for (int i = 0; i < r.ntmpdirs; i++)
 		free(r.tmpdirs[i]);
 	free(r.tmpdirs);

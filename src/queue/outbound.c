@@ -423,7 +423,11 @@ static int make_groups(const struct attempt_cfg *cfg, int rootfd, const struct e
 			continue;
 		}
 		struct route r;
-		route_lookup(rootfd, dom, cfg->gateways, cfg->gwconfig, &r);
+		memset(&r, 0, sizeof r);
+		if (env->route[0] && route_parse_hosts(env->route, route_default_tls(cfg->gwconfig), &r))
+			snprintf(r.why, sizeof r.why, "mailproc smtprelay");
+		else
+			route_lookup(rootfd, dom, cfg->gateways, cfg->gwconfig, &r);
 		char key[300];
 		if (r.mx) {
 			snprintf(key, sizeof key, "mx:%.280s", r.mx_domain);

@@ -28,6 +28,11 @@ static int tls_option(const char *gwconfig, int fallback)
 	return fallback;
 }
 
+int route_default_tls(const char *gwconfig)
+{
+	return tls_option(gwconfig, 1);
+}
+
 static bool host_chars_ok(const char *h)
 {
 	if (!*h)

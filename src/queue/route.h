@@ -38,6 +38,8 @@ struct route {
 	char why[64];           /* which rule chose it, for the log */
 };
 
+/* NeedTLS from an SmtpGwConfig value (1 when it says nothing). */
+int route_default_tls(const char *gwconfig);
 /* Parse "host[:port][,opt=v...];..." into r->hosts; false on a syntax error. */
 bool route_parse_hosts(const char *spec, int default_tls, struct route *r);
 /* Decide the route of a recipient domain. default_gws: the setting's value;

@@ -84,6 +84,8 @@ int spool_create_path(int rootfd, const char *rel, struct spool_file *sf, const 
 		   (long long)env->received, env->peer, env->helo, env->auth[0] ? env->auth : "-", env->from, env->hops);
 	if (env->mailbox_only)
 		buf_puts(&b, "O mailbox\n");
+	if (env->route[0])
+		buf_printf(&b, "G %s\n", env->route);
 	for (int i = 0; i < env->nrcpt; i++)
 		buf_printf(&b, "T %s\n", env->rcpt[i]);
 	buf_puts(&b, ".\n");
@@ -210,6 +212,9 @@ int spool_read_envelope(int fd, struct envelope *env, off_t *body_off_r)
 			break;
 		case 'O':
 			env->mailbox_only = !strcmp(v, "mailbox");
+			break;
+		case 'G':
+			snprintf(env->route, sizeof env->route, "%s", v);
 			break;
 		case 'T':
 			if (env->nrcpt < SPOOL_MAX_RCPTS)

@@ -46,6 +46,7 @@ struct envelope {
 	char from[330];
 	int hops; /* redirections so far */
 	bool mailbox_only; /* "O mailbox": store in the mailboxes, no mailproc rules */
+	char route[512];   /* "G host[:port][,opts];...": smart hosts for every recipient (mailproc smtprelay) */
 	int nrcpt;
 	char **rcpt;
 };

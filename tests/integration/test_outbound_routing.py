@@ -279,3 +279,36 @@ def test_smtp_etrn(out_server, sinks):
     assert wait(lambda: len(a.messages) == 2)
     time.sleep(1)
     assert sorted(m[1][0] for m in a.messages) == ["a@far.example", "b@x.far.example"]
+
+
+def test_mailproc_smtprelay_routes_through_its_own_hosts(out_server, sinks):
+    """A user's mailproc.tab `smtprelay` sends that user's mail to the hosts it
+    names (first one dead), whatever the default gateway says; `smtp` routes
+    normally; a local copy is kept by `mailbox`."""
+    srv, c = out_server
+    relay, default = sinks(), sinks()
+    set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{default.port}", QueueRetrySchedule="1")
+    c.ok("useradd", "out.test", "bob", "pw", "U")
+    check(c.upload(("usersetmproc", "out.test", "bob"),
+                   ["mailbox", f'"smtprelay"\t"127.0.0.1:1;127.0.0.1:{relay.port},NeedTLS=0"']), 0)
+    submit(srv, "alice@out.test", "bob@out.test", "relayed")
+    assert wait(lambda: len(relay.messages) == 1)
+    assert relay.messages[0][1] == ["bob@out.test"] and b"Subject: relayed" in relay.messages[0][2]
+    assert len(maildir(srv.root, "out.test", "bob")) == 1
+    time.sleep(0.5)
+    assert default.messages == []
+    # the route survives a freeze and frozsubmit
+    relay.mode = "defer"
+    submit(srv, "alice@out.test", "bob@out.test", "relayed-2")
+    assert wait(lambda: relay.rcpt_attempts >= 2)
+    cli = srv.cli()
+    cli.ok("ENTER QUEUE", "queue")
+    mid = [l.split(" | ")[0] for l in cli.ok("LIST").pieces[5:-3]][0]
+    cli.ok(f"FREEZE {mid}")
+    relay.mode = "accept"
+    check(c.cmd("frozsubmit", "0", "0", mid), 0)
+    assert wait(lambda: len(relay.messages) == 2)
+    assert default.messages == []
+    time.sleep(0.5)
+    assert len(maildir(srv.root, "out.test", "bob")) == 2  # no third local copy from the resubmission
+    cli.close()
