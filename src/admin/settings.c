@@ -56,6 +56,8 @@ static const struct setting_def defs[] = {
 	{"DnsServers", SET_STR, "", 0, 1000, "resolvers for outbound routing (ip[:port],...); empty: the system's"},
 	{"SmtpOutPort", SET_INT, "25", 1, 65535, "port of the mail exchangers outbound delivery connects to"},
 	{"SmtpOutEnableIPv6", SET_BOOL, "1", 0, 1, "deliver over IPv6 to exchangers that have IPv6 addresses"},
+	{"SmtpOutTimeout", SET_INT, "300", 1, 3600,
+	 "seconds outbound delivery waits for a connection, a reply or a write before giving up on a host"},
 	{"SmtpOutThreads", SET_INT, "8", 1, 500, "outbound delivery attempts at once (read at start-up)"},
 	{"SmtpOutMaxPerDestination", SET_INT, "10", 1, 1000,
 	 "concurrent outbound sessions to one destination (a smart host or a recipient domain)"},

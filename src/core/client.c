@@ -5,11 +5,23 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+/* Timeouts for every read, write and the connect itself; no Nagle delay:
+ * every send is a whole command or a batch of them. */
+static void set_opts(int fd, int timeout_sec)
+{
+	struct timeval tv = {timeout_sec, 0};
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
 
 int client_connect(struct client *c, const char *host, const char *port, int timeout_sec)
 {
@@ -22,9 +34,7 @@ int client_connect(struct client *c, const char *host, const char *port, int tim
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0)
 			continue;
-		struct timeval tv = {timeout_sec, 0};
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		set_opts(fd, timeout_sec);
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			c->fd = fd;
 			break;
@@ -41,9 +51,7 @@ int client_connect_addr(struct client *c, const struct sockaddr_storage *sa, int
 	c->fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;
-	struct timeval tv = {timeout_sec, 0};
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	set_opts(c->fd, timeout_sec);
 	socklen_t len = sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	if (connect(c->fd, (const struct sockaddr *)sa, len) < 0) {
 		close(c->fd);

@@ -169,40 +169,51 @@ static void join_rcpts(const struct envelope *env, char **only, int n, struct bu
 		buf_printf(out, "%s%s", i ? "," : "", env->rcpt[i]);
 }
 
-/* Read an entry's envelope and state into the index (lock held). */
-static struct qentry *index_load(struct outbound *ob, const char *id, time_t due_now)
+/* What the index keeps of an entry, read from the spool without the lock. */
+struct loaded {
+	struct envelope env;
+	struct entry_state es;
+	uint64_t size;
+};
+
+static bool entry_read(struct outbound *ob, const char *id, struct loaded *ld)
 {
 	int rootfd = ob->env->rootfd;
 	char rel[128];
 	snprintf(rel, sizeof rel, "spool/remote/%s", id);
 	int fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return NULL;
-	struct envelope env;
+		return false;
 	off_t off;
 	struct stat st;
-	if (spool_read_envelope(fd, &env, &off) < 0 || fstat(fd, &st) < 0) {
+	if (spool_read_envelope(fd, &ld->env, &off) < 0 || fstat(fd, &st) < 0) {
 		close(fd);
 		log_err("outbound: spool/remote/%s is not a valid spool file; left alone", id);
-		return NULL;
+		return false;
 	}
 	close(fd);
-	struct entry_state es;
-	state_read(rootfd, id, &es);
+	state_read(rootfd, id, &ld->es);
+	ld->size = st.st_size > off ? (uint64_t)(st.st_size - off) : 0;
+	return true;
+}
+
+/* Add a read entry to the index and schedule it (lock held); frees ld. */
+static struct qentry *index_insert(struct outbound *ob, const char *id, struct loaded *ld, time_t due_now)
+{
 	struct qentry *e = qindex_add(ob->idx, id);
 	if (e) {
-		e->arrived = es.arrived ? es.arrived : (env.received ? env.received : time(NULL));
-		e->attempts = es.attempts;
-		e->warned = es.warned;
-		e->size = st.st_size > off ? (uint64_t)(st.st_size - off) : 0;
-		qentry_set(&e->from, env.from);
+		e->arrived = ld->es.arrived ? ld->es.arrived : (ld->env.received ? ld->env.received : time(NULL));
+		e->attempts = ld->es.attempts;
+		e->warned = ld->es.warned;
+		e->size = ld->size;
+		qentry_set(&e->from, ld->env.from);
 		struct buf b = BUF_INIT;
-		join_rcpts(&env, NULL, 0, &b);
+		join_rcpts(&ld->env, NULL, 0, &b);
 		qentry_set(&e->rcpts, b.data ? b.data : "");
 		buf_free(&b);
-		qindex_schedule(ob->idx, e, es.next > due_now ? es.next : due_now);
+		qindex_schedule(ob->idx, e, ld->es.next > due_now ? ld->es.next : due_now);
 	}
-	envelope_free(&env);
+	envelope_free(&ld->env);
 	return e;
 }
 
@@ -372,7 +383,7 @@ static void send_group(struct outbound *ob, const struct attempt_cfg *cfg, struc
 			char port[8];
 			snprintf(port, sizeof port, "%d", rh->port ? rh->port : 25);
 			struct client c;
-			if (client_connect(&c, rh->host, port, 60) < 0) {
+			if (client_connect(&c, rh->host, port, cfg->mx.timeout) < 0) {
 				snprintf(why, sizeof why, "%s:%s: cannot connect", rh->host, port);
 			} else if (smtp_out_open(&s, &c, ob->host, rh->need_tls, have_auth ? &auth : NULL, why,
 						 sizeof why) == 0) {
@@ -559,6 +570,7 @@ static void attempt(void *arg)
 	settings_get(c, "DnsServers", cfg.mx.dns, sizeof cfg.mx.dns);
 	cfg.mx.port = (int)settings_get_int(c, "SmtpOutPort");
 	cfg.mx.v6 = settings_get_int(c, "SmtpOutEnableIPv6") != 0;
+	cfg.mx.timeout = (int)settings_get_int(c, "SmtpOutTimeout");
 	cfg.per_dest = (int)settings_get_int(c, "SmtpOutMaxPerDestination");
 	long lifetime = settings_get_int(c, "MaxQueueLifetime");
 	long warn_after = settings_get_int(c, "DelayWarningTime");
@@ -680,9 +692,47 @@ static void attempt(void *arg)
 
 /* ---- scheduler ---- */
 
+static bool is_entry_name(const char *n)
+{
+	if (n[0] == '.' || !strchr(n, '.'))
+		return false;
+	size_t l = strlen(n);
+	return !(l > 6 && !strcmp(n + l - 6, ".state")) && !(l > 4 && !strcmp(n + l - 4, ".log"));
+}
+
+/* One scan of spool/remote at start-up, in the scheduler's thread so the
+ * listeners do not wait for it; entries become due as they are read, and
+ * everything after arrives by push. */
+static void startup_scan(struct outbound *ob)
+{
+	int fd = openat(ob->env->rootfd, "spool/remote", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	time_t now = time(NULL);
+	size_t n = 0;
+	while (d && (de = readdir(d)) && !ob->stop) {
+		if (!is_entry_name(de->d_name))
+			continue;
+		struct loaded ld;
+		if (!entry_read(ob, de->d_name, &ld))
+			continue;
+		pthread_mutex_lock(&ob->mu);
+		if (index_insert(ob, de->d_name, &ld, now))
+			n++;
+		pthread_mutex_unlock(&ob->mu);
+	}
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	if (n)
+		log_info("outbound: %zu message(s) waiting for remote delivery", n);
+}
+
 static void *scheduler(void *arg)
 {
 	struct outbound *ob = arg;
+	startup_scan(ob);
 	pthread_mutex_lock(&ob->mu);
 	while (!ob->stop) {
 		time_t now = time(NULL);
@@ -886,13 +936,6 @@ static int ops_flush(void *arg, const char *pattern)
 
 /* ---- life cycle ---- */
 
-static bool is_entry_name(const char *n)
-{
-	if (n[0] == '.' || !strchr(n, '.'))
-		return false;
-	size_t l = strlen(n);
-	return !(l > 6 && !strcmp(n + l - 6, ".state")) && !(l > 4 && !strcmp(n + l - 4, ".log"));
-}
 
 struct outbound *outbound_start(struct admin_env *env, struct deliver *dl, int threads)
 {
@@ -909,20 +952,6 @@ struct outbound *outbound_start(struct admin_env *env, struct deliver *dl, int t
 	dir_conn_close(c);
 	if (!ob->host[0] && (gethostname(ob->host, sizeof ob->host - 1) < 0 || !ob->host[0]))
 		snprintf(ob->host, sizeof ob->host, "localhost");
-	/* one scan at start-up; afterwards everything arrives by push */
-	int fd = openat(env->rootfd, "spool/remote", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	time_t now = time(NULL);
-	while (d && (de = readdir(d)))
-		if (is_entry_name(de->d_name))
-			index_load(ob, de->d_name, now);
-	if (d)
-		closedir(d);
-	else if (fd >= 0)
-		close(fd);
-	if (qindex_count(ob->idx))
-		log_info("outbound: %zu message(s) waiting for remote delivery", qindex_count(ob->idx));
 	ob->ops = (struct queue_ops){ob, ops_list, ops_retry, ops_ndr, ops_remove, ops_freeze, ops_flush};
 	ob->q = workq_new(ob->threads, "outbound");
 	if (pthread_create(&ob->thread, NULL, scheduler, ob) != 0)
@@ -939,10 +968,17 @@ void outbound_enqueue(struct outbound *ob, const char *id)
 {
 	pthread_mutex_lock(&ob->mu);
 	struct qentry *e = qindex_find(ob->idx, id);
-	if (!e)
-		e = index_load(ob, id, time(NULL));
-	else if (!e->busy && !e->pending)
+	if (e && !e->busy && !e->pending)
 		qindex_schedule(ob->idx, e, time(NULL));
+	pthread_cond_signal(&ob->cv);
+	pthread_mutex_unlock(&ob->mu);
+	if (e)
+		return;
+	struct loaded ld;
+	if (!entry_read(ob, id, &ld))
+		return;
+	pthread_mutex_lock(&ob->mu);
+	index_insert(ob, id, &ld, time(NULL)); /* no-op if the start-up scan got there first */
 	pthread_cond_signal(&ob->cv);
 	pthread_mutex_unlock(&ob->mu);
 }

@@ -46,7 +46,7 @@ bool mx_connect(const struct mx_cfg *cfg, const char *domain, const char *helo, 
 				((struct sockaddr_in6 *)&addrs[a])->sin6_port = htons((uint16_t)cfg->port);
 			struct client c;
 			char line[700], msg[400];
-			if (client_connect_addr(&c, &addrs[a], 60) < 0) {
+			if (client_connect_addr(&c, &addrs[a], cfg->timeout) < 0) {
 				snprintf(line, sizeof line, "%s (preference %d): cannot connect", mx[m].host, mx[m].pref);
 				qlog_attempt(rootfd, logid, line);
 				continue;

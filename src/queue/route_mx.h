@@ -15,6 +15,7 @@ struct mx_cfg {
 	char dns[512]; /* resolvers ("" = the system's) */
 	int port;      /* SmtpOutPort */
 	bool v6;
+	int timeout;   /* SmtpOutTimeout */
 };
 
 /* True with s open and greeted (opportunistic STARTTLS). False: why says

@@ -245,6 +245,7 @@ static int send_body(struct smtp_out *s, int fd, off_t off)
 	bool bol = true;
 	ssize_t r;
 	int rc = 0;
+	/* read ahead one chunk so the end marker goes out with the last data */
 	while (rc == 0 && (r = pread(fd, in, sizeof in, off)) > 0) {
 		off += r;
 		for (ssize_t i = 0; i < r; i++) {
@@ -259,13 +260,17 @@ static int send_body(struct smtp_out *s, int fd, off_t off)
 			bol = false;
 			buf_putc(&out, ch);
 		}
-		rc = client_send(&s->c, out.data, out.len);
-		buf_reset(&out);
+		if (out.len >= sizeof in) {
+			rc = client_send(&s->c, out.data, out.len);
+			buf_reset(&out);
+		}
 	}
 	if (rc == 0 && r < 0)
 		rc = -1;
-	if (rc == 0)
-		rc = client_send(&s->c, bol ? ".\r\n" : "\r\n.\r\n", bol ? 3 : 5);
+	if (rc == 0) {
+		buf_puts(&out, bol ? ".\r\n" : "\r\n.\r\n");
+		rc = client_send(&s->c, out.data, out.len);
+	}
 	buf_free(&out);
 	return rc;
 }

@@ -312,3 +312,27 @@ def test_mailproc_smtprelay_routes_through_its_own_hosts(out_server, sinks):
     time.sleep(0.5)
     assert len(maildir(srv.root, "out.test", "bob")) == 2  # no third local copy from the resubmission
     cli.close()
+
+
+def test_hanging_smart_host_times_out_and_the_next_one_takes_it(out_server, sinks):
+    """A host that accepts the connection and never answers costs at most
+    SmtpOutTimeout; the next host gets the message; alone, it only defers."""
+    srv, c = out_server
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)  # accepts (kernel backlog), never speaks
+    good = sinks()
+    try:
+        set_settings(c, SmtpOutTimeout=2, QueueRetrySchedule="3600",
+                     DefaultSMTPGateways=f"127.0.0.1:{hang.getsockname()[1]};127.0.0.1:{good.port}")
+        t0 = time.time()
+        submit(srv, "alice@out.test", "slow@far.example", "hang-1")
+        assert wait(lambda: len(good.messages) == 1, timeout=20)
+        assert time.time() - t0 < 15
+        set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{hang.getsockname()[1]}")
+        submit(srv, "alice@out.test", "slow@far.example", "hang-2")
+        assert wait(lambda: any("no valid SMTP greeting" in p.read_text()
+                                for p in Path(srv.root, "spool", "remote").glob("*.log")), timeout=20)
+        assert len(entries(srv)) == 1 and maildir(srv.root, "out.test", "alice") == []
+    finally:
+        hang.close()
