@@ -3,8 +3,9 @@
 
   fill ROOT TEMPLATE_ID N       write N deferred copies of one real spool/remote entry
   waitport PORT SINCE TIMEOUT   seconds from SINCE (epoch) until PORT answers with a 220 greeting
-  send1 PORT STATS REPEAT       relay one message at a time; seconds from the server's 250 to the
-                                sink's count of it (the sink's stats file), REPEAT times
+  send1 PORT STATS REPEAT       relay one message at a time from probe@bench.invalid; seconds from
+                                the server's 250 to the sink's count of it (the sink's stats file,
+                                "matched" counters: run the sink with --match probe@bench.invalid)
   clilist PORT USER PASSWORD    CLI: ENTER QUEUE, then time LIST up to the next prompt
   mem PID                       Rss and Pss of PID from /proc/PID/smaps_rollup (kB)
 """
@@ -100,18 +101,18 @@ def send1(port, stats, repeat, timeout=120.0):
     lat = []
     body = ("Subject: queue bench probe\r\nFrom: <probe@bench.invalid>\r\n\r\n" + "x" * 70 + "\r\n") * 1
     for i in range(repeat):
-        before = sink_stat(stats, "messages")
+        before = sink_stat(stats, "matched")
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
             s.sendmail("probe@bench.invalid", [f"probe{i}@relay.test"], body)
         acked = time.time()
         deadline = acked + timeout
-        while sink_stat(stats, "messages") <= before and time.time() < deadline:
+        while sink_stat(stats, "matched") <= before and time.time() < deadline:
             time.sleep(0.002)
-        if sink_stat(stats, "messages") <= before:
+        if sink_stat(stats, "matched") <= before:
             print(f"probe {i}: not delivered within {timeout:.0f} s")
             print("relay latency s: n/a")
             return 1
-        last = sink_stat(stats, "last")
+        last = sink_stat(stats, "matched_last")
         lat.append(last - acked)
         print(f"probe {i}: {last - acked:.4f} s")
     print(f"relay latency s: median {statistics.median(lat):.4f} min {min(lat):.4f} max {max(lat):.4f}")

@@ -8,8 +8,9 @@
  *   defer   every RCPT gets 451 4.3.0 (counted), so DATA never follows
  *   reject  every RCPT gets 550 5.1.1 (counted)
  *
- * The counters (messages, recipients, sessions, the highest number of sessions open at once, and
- * the wall-clock time of the first and the last accepted message) are written to --stats FILE
+ * The counters (messages, recipients, sessions, the highest number of sessions open at once, the
+ * wall-clock time of the first and the last accepted message, and with --match TEXT the number and
+ * the last time of the messages whose MAIL line contains TEXT) are written to --stats FILE
  * (atomically: FILE.tmp + rename) at most every 50 ms while they change, on SIGUSR1 and at exit.
  * SIGUSR1 also prints them on stderr; SIGTERM/SIGINT print them on stdout and exit.
  * See bench/README-mail.md.
@@ -41,16 +42,17 @@
 enum mode { M_ACCEPT, M_DEFER, M_REJECT };
 
 static struct {
-	const char *host, *stats, *port_file;
+	const char *host, *stats, *port_file, *match;
 	int port, max_sessions, max_conns;
 	enum mode mode;
 	bool quiet;
 } opt = {.host = "127.0.0.1", .max_conns = 10000};
 
 static struct {
-	unsigned long long messages, rcpt_ok, rcpt_deferred, rcpt_rejected, sessions, body_bytes;
+	unsigned long long messages, rcpt_ok, rcpt_deferred, rcpt_rejected, sessions, body_bytes, matched;
 	int open, max_open;
 	struct timespec first, last; /* CLOCK_REALTIME of the first/last accepted message */
+	struct timespec match_last;  /* ... of the last accepted message whose MAIL line has --match */
 	bool dirty;
 } st;
 
@@ -59,7 +61,7 @@ enum cstate { C_CMD, C_DATA, C_QUIT };
 struct conn {
 	int fd;
 	enum cstate state;
-	bool have_mail, overlong;
+	bool have_mail, overlong, matched;
 	int rcpts;	    /* accepted recipients of the current transaction */
 	int dot;	    /* end-of-data scanner state, see data_scan() */
 	unsigned long long bytes;
@@ -85,11 +87,14 @@ static void on_usr1(int s)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: smtp_sink [--mode accept|defer|reject] [--host 127.0.0.1] [--port P]\n"
-		   "                 [--port-file FILE] [--stats FILE] [--max-sessions K] [--max-conns N] [--quiet]\n"
+		   "                 [--port-file FILE] [--stats FILE] [--max-sessions K] [--max-conns N]\n"
+		   "                 [--match TEXT] [--quiet]\n"
 		   "  --port 0 (default) picks a free port; --port-file receives the port number.\n"
 		   "  --max-sessions K: at most K sessions at once; further connections wait in the\n"
 		   "    listen backlog until one ends (emulates a per-destination concurrency limit).\n"
-		   "  --stats FILE: counters, rewritten while they change, on SIGUSR1 and at exit.\n");
+		   "  --stats FILE: counters, rewritten while they change, on SIGUSR1 and at exit.\n"
+		   "  --match TEXT: also count (\"matched\", \"matched_last\") the messages whose MAIL\n"
+		   "    command line contains TEXT, e.g. a probe's sender among other traffic.\n");
 }
 
 static double ts(const struct timespec *t)
@@ -101,10 +106,12 @@ static void format_stats(char *b, size_t n)
 {
 	snprintf(b, n,
 		 "mode %s\nmessages %llu\nrcpt_accepted %llu\nrcpt_deferred %llu\nrcpt_rejected %llu\n"
-		 "sessions %llu\nopen %d\nmax_open %d\nbody_bytes %llu\nfirst %.6f\nlast %.6f\n",
+		 "sessions %llu\nopen %d\nmax_open %d\nbody_bytes %llu\nfirst %.6f\nlast %.6f\n"
+		 "matched %llu\nmatched_last %.6f\n",
 		 opt.mode == M_ACCEPT ? "accept" : opt.mode == M_DEFER ? "defer" : "reject", st.messages, st.rcpt_ok,
 		 st.rcpt_deferred, st.rcpt_rejected, st.sessions, st.open, st.max_open, st.body_bytes,
-		 st.messages ? ts(&st.first) : 0.0, st.messages ? ts(&st.last) : 0.0);
+		 st.messages ? ts(&st.first) : 0.0, st.messages ? ts(&st.last) : 0.0, st.matched,
+		 st.matched ? ts(&st.match_last) : 0.0);
 }
 
 static void write_stats(void)
@@ -180,6 +187,10 @@ static void count_message(struct conn *c)
 	st.last = now;
 	st.messages++;
 	st.body_bytes += c->bytes;
+	if (c->matched) {
+		st.matched++;
+		st.match_last = now;
+	}
 	st.dirty = true;
 }
 
@@ -199,6 +210,7 @@ static bool command(struct conn *c, const char *line, size_t len)
 			return reply(c, "503 5.5.1 nested MAIL command\r\n");
 		c->have_mail = true;
 		c->rcpts = 0;
+		c->matched = opt.match && memmem(line, len, opt.match, strlen(opt.match)) != NULL;
 		return reply(c, "250 2.1.0 ok\r\n");
 	}
 	if (verb(line, len, "RCPT")) {
@@ -518,6 +530,8 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--port-file")) {
 			opt.port_file = v;
+		} else if (!strcmp(a, "--match")) {
+			opt.match = v;
 		} else if (!strcmp(a, "--stats")) {
 			opt.stats = v;
 		} else if (!strcmp(a, "--max-sessions")) {
