@@ -3,9 +3,11 @@
 
   fill ROOT TEMPLATE_ID N       write N deferred copies of one real spool/remote entry
   waitport PORT SINCE TIMEOUT   seconds from SINCE (epoch) until PORT answers with a 220 greeting
-  send1 PORT STATS REPEAT       relay one message at a time from probe@bench.invalid; seconds from
+  send1 PORT STATS REPEAT [TIMEOUT]
+                                relay one message at a time from probe@bench.invalid; seconds from
                                 the server's 250 to the sink's count of it (the sink's stats file,
-                                "matched" counters: run the sink with --match probe@bench.invalid)
+                                "matched" counters: run the sink with --match probe@bench.invalid;
+                                a defer sink counts the attempt)
   clilist PORT USER PASSWORD    CLI: ENTER QUEUE, then time LIST up to the next prompt
   mem PID                       Rss and Pss of PID from /proc/PID/smaps_rollup (kB)
 """
@@ -190,8 +192,8 @@ def main(argv):
         return fill(a[0], a[1], int(a[2])) or 0
     if cmd == "waitport" and len(a) == 3:
         return waitport(int(a[0]), float(a[1]), float(a[2]))
-    if cmd == "send1" and len(a) == 3:
-        return send1(int(a[0]), a[1], int(a[2]))
+    if cmd == "send1" and len(a) in (3, 4):
+        return send1(int(a[0]), a[1], int(a[2]), float(a[3]) if len(a) == 4 else 120.0)
     if cmd == "clilist" and len(a) == 3:
         return clilist(int(a[0]), a[1], a[2])
     if cmd == "mem" and len(a) == 1:

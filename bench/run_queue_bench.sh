@@ -17,12 +17,14 @@
 #      STALL seconds, at most DRAIN_WAIT s). If it is cut short, the entries still due are
 #      delivered to the accepting sink once it becomes the smart host: the script reports how many.
 #      The probes are told apart from them by their sender (smtp_sink --match).
+#      One probe is sent PASS_PROBE_AT seconds into the start-up pass: the time until the (deferring)
+#      smart host sees its attempt is the wait of a new message behind the entries due at start-up.
 #   5. With the queue deferred: Rss/Pss; the smart host switched to the accepting sink (live,
 #      through the controller) and the relay latency of new messages; CLI queue LIST.
 #
 # Usage: bench/run_queue_bench.sh
 # Environment (defaults in brackets): QUEUE [100000] deferred messages   PROBES [5] new messages timed
-#   DRAIN_WAIT [240] s   STALL [10] s   PORT_OFFSET [35000]   SKIP_BUILD [0]
+#   DRAIN_WAIT [240] s   STALL [10] s   PASS_PROBE_AT [3] s   PORT_OFFSET [35000]   SKIP_BUILD [0]
 set -euo pipefail
 PORT_OFFSET=${PORT_OFFSET:-35000}
 . "$(dirname "$0")/mail_lib.sh"
@@ -31,6 +33,7 @@ QUEUE=${QUEUE:-100000}
 PROBES=${PROBES:-5}
 DRAIN_WAIT=${DRAIN_WAIT:-240}
 STALL=${STALL:-10}
+PASS_PROBE_AT=${PASS_PROBE_AT:-3}
 ACCEPT_PORT=$((2600 + offset))
 DEFER_PORT=$((2601 + offset))
 SMTP_PORT=$((2525 + offset))
@@ -75,7 +78,7 @@ restart_timed() {
 }
 
 start_sink accept accept "$ACCEPT_PORT" --match probe@bench.invalid
-start_sink defer defer "$DEFER_PORT"
+start_sink defer defer "$DEFER_PORT" --match probe@bench.invalid
 
 echo "=== Tern, empty queue ==="
 start_tern
@@ -117,10 +120,14 @@ restart_timed full
 cat "$out/full"
 # the start-up pass: attempts that reach the (still deferring) smart host
 t0=$tern_start_time
+sleep "$PASS_PROBE_AT"
+echo "probe sent during the start-up pass, after $(sink_get defer rcpt_deferred) attempts" >>"$out/full"
+$py "$tools" send1 "$SMTP_PORT" "${sink_stats[defer]}" 1 $((DRAIN_WAIT + 60)) >"$out/passprobe" 2>&1 &
+passprobe_pid=$!
 last_n=-1
 last_change=$(now)
 while :; do
-    n=$(($(sink_get defer rcpt_deferred) - d0))
+    n=$(($(sink_get defer rcpt_deferred) - d0 - $(sink_get defer matched)))
     t=$(now)
     if [ "$n" != "$last_n" ]; then
         last_n=$n
@@ -136,8 +143,12 @@ pass_s=$(awk -v a="$last_change" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
     echo "start-up attempts: $n of $QUEUE in $pass_s s"
     awk -v n="$n" -v s="$pass_s" 'BEGIN { if (s > 0 && n > 0) printf "start-up attempts/s: %.0f\n", n / s }'
 } | tee -a "$out/full"
+wait "$passprobe_pid" || true
+grep -q '^relay latency s: median' "$out/passprobe" || cat "$out/passprobe"
+sed -n 's/^relay latency s: median \([^ ]*\).*/new message during the start-up pass, until its attempt s: \1/p' "$out/passprobe" |
+    tee -a "$out/full"
 measure full
-echo "start-up attempts seen by the end: $(($(sink_get defer rcpt_deferred) - d0))" >>"$out/full"
+echo "start-up attempts seen by the end: $(($(sink_get defer rcpt_deferred) - d0 - $(sink_get defer matched)))" >>"$out/full"
 sed -n '/^rss kB: /,$p' "$out/full"
 
 echo
@@ -148,6 +159,7 @@ ff() { field "$out/full" "$1"; }
 row "" "empty" "$QUEUE deferred"
 row "start-up until SMTP greets, s" "$(fe 'start-up until SMTP greets s')" "$(ff 'start-up until SMTP greets s')"
 row "start-up attempts (pass time)" "-" "$(ff 'start-up attempts')"
+row "new message during the pass, s" "-" "$(ff 'new message during the start-up pass, until its attempt s')"
 row "Rss, kB" "$(fe 'rss kB')" "$(ff 'rss kB')"
 row "Pss, kB" "$(fe 'pss kB')" "$(ff 'pss kB')"
 row "new message to sink, s (median)" "$(fe 'relay latency s' | awk '{print $2}')" "$(ff 'relay latency s' | awk '{print $2}')"

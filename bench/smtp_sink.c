@@ -10,7 +10,8 @@
  *
  * The counters (messages, recipients, sessions, the highest number of sessions open at once, the
  * wall-clock time of the first and the last accepted message, and with --match TEXT the number and
- * the last time of the messages whose MAIL line contains TEXT) are written to --stats FILE
+ * the last time of the transactions whose MAIL line contains TEXT: accepted messages, or in
+ * defer/reject mode the first RCPT) are written to --stats FILE
  * (atomically: FILE.tmp + rename) at most every 50 ms while they change, on SIGUSR1 and at exit.
  * SIGUSR1 also prints them on stderr; SIGTERM/SIGINT print them on stdout and exit.
  * See bench/README-mail.md.
@@ -93,8 +94,9 @@ static void usage(FILE *f)
 		   "  --max-sessions K: at most K sessions at once; further connections wait in the\n"
 		   "    listen backlog until one ends (emulates a per-destination concurrency limit).\n"
 		   "  --stats FILE: counters, rewritten while they change, on SIGUSR1 and at exit.\n"
-		   "  --match TEXT: also count (\"matched\", \"matched_last\") the messages whose MAIL\n"
-		   "    command line contains TEXT, e.g. a probe's sender among other traffic.\n");
+		   "  --match TEXT: also count (\"matched\", \"matched_last\") the transactions whose MAIL\n"
+		   "    command line contains TEXT, e.g. a probe's sender among other traffic: in accept\n"
+		   "    mode at the end of DATA, in defer/reject mode at the first RCPT.\n");
 }
 
 static double ts(const struct timespec *t)
@@ -217,6 +219,12 @@ static bool command(struct conn *c, const char *line, size_t len)
 		if (!c->have_mail)
 			return reply(c, "503 5.5.1 need MAIL first\r\n");
 		st.dirty = true;
+		if (opt.mode != M_ACCEPT && c->matched) {
+			/* a probe's attempt ends here: count it once per transaction */
+			c->matched = false;
+			st.matched++;
+			clock_gettime(CLOCK_REALTIME, &st.match_last);
+		}
 		switch (opt.mode) {
 		case M_DEFER:
 			st.rcpt_deferred++;
