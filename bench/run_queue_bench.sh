@@ -24,9 +24,9 @@
 #
 # Usage: bench/run_queue_bench.sh
 # Environment (defaults in brackets): QUEUE [100000] deferred messages   PROBES [5] new messages timed
-#   DRAIN_WAIT [240] s   STALL [10] s   PASS_PROBE_AT [3] s   PORT_OFFSET [35000]   SKIP_BUILD [0]
+#   DRAIN_WAIT [240] s   STALL [10] s   PASS_PROBE_AT [3] s   PORT_OFFSET [23000]   SKIP_BUILD [0]
 set -euo pipefail
-PORT_OFFSET=${PORT_OFFSET:-35000}
+PORT_OFFSET=${PORT_OFFSET:-23000}
 . "$(dirname "$0")/mail_lib.sh"
 
 QUEUE=${QUEUE:-100000}

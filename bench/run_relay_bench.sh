@@ -23,9 +23,10 @@
 #   COUNT [5000] messages at C=20    C1_COUNT [1000] messages at C=1    SIZE [4096] body bytes
 #   CONCS ["1 20"]   SIDES ["tern postfix"]   FLUSH [restart] (restart|etrn)   WAIT [180] s per flush
 #   OUT_CONC_SETTING ["SmtpOutThreads OutboundThreads SmtpOutConcurrency SmtpOutMaxConnsPerHost"]
-#   PORT_OFFSET [34000] Tern's ports   SINK_PORT [2600+offset]   POSTFIX_PORT [22125]   SKIP_BUILD [0]
+#   PORT_OFFSET [24000] (Tern's ports stay below the ephemeral range 32768-60999)   SINK_PORT [2600+offset]
+#   POSTFIX_PORT [22125]   SKIP_BUILD [0]
 set -euo pipefail
-PORT_OFFSET=${PORT_OFFSET:-34000}
+PORT_OFFSET=${PORT_OFFSET:-24000}
 POSTFIX_PORT=${POSTFIX_PORT:-22125}
 export POSTFIX_PORT
 . "$(dirname "$0")/mail_lib.sh"
