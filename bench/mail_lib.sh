@@ -15,6 +15,7 @@ tern_password=benchpw
 tern_pid=""
 tern_root=""
 tern_log=""
+tern_start_time="" # set by tern_restart, read by the calling script
 postfix_dir=""
 dovecot_dir=""
 child_pid=""

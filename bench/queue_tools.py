@@ -9,6 +9,7 @@
                                 "matched" counters: run the sink with --match probe@bench.invalid;
                                 a defer sink counts the attempt)
   clilist PORT USER PASSWORD    CLI: ENTER QUEUE, then time LIST up to the next prompt
+  cliforce PORT USER PASSWORD   CLI: ENTER QUEUE, FORCE QUEUE; exit status 0 only on +OK
   mem PID                       Rss and Pss of PID from /proc/PID/smaps_rollup (kB)
 """
 
@@ -135,7 +136,17 @@ def read_until(sock, pred, buf=None, timeout=300.0):
     return bytes(buf)
 
 
-def clilist(port, user, password):
+def cli_command(s, line):
+    """Send one CLI command; returns (ok, status line, whole reply)."""
+    s.sendall(line + b"\r\n")
+    r = read_until(s, lambda b: PROMPT.search(b[-80:]) is not None)
+    status = [ln for ln in r.split(b"\r\n") if ln.startswith((b"+OK", b"-ERR"))]
+    text = status[-1].decode(errors="replace") if status else repr(r)
+    return bool(status) and status[-1].startswith(b"+OK"), text, r
+
+
+def cli_queue(port, user, password):
+    """Log in and enter the queue context: (socket, None) or (None, reason)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     read_until(s, lambda b: b.endswith(b"<login> "))
     s.sendall(f"USER {user}\r\n".encode())
@@ -143,13 +154,30 @@ def clilist(port, user, password):
     s.sendall(f"{password}\r\n".encode())
     r = read_until(s, lambda b: PROMPT.search(b[-80:]) is not None)
     if b"+OK" not in r:
-        print(f"CLI login failed: {r!r}")
+        s.close()
+        return None, f"CLI login failed: {r!r}"
+    ok, text, _ = cli_command(s, b"ENTER QUEUE")
+    if not ok:
+        s.close()
+        return None, f"ENTER QUEUE: {text}"
+    return s, None
+
+
+def cliforce(port, user, password):
+    s, why = cli_queue(port, user, password)
+    if s is None:
+        print(f"FORCE QUEUE not available ({why})")
         return 1
-    s.sendall(b"ENTER QUEUE\r\n")
-    r = read_until(s, lambda b: PROMPT.search(b[-80:]) is not None)
-    status = [ln for ln in r.split(b"\r\n") if ln.startswith((b"+OK", b"-ERR"))]
-    if not status or not status[-1].startswith(b"+OK"):
-        print(f"queue LIST not available (ENTER QUEUE: {status[-1].decode() if status else r!r})")
+    ok, text, _ = cli_command(s, b"FORCE QUEUE")
+    s.close()
+    print(f"FORCE QUEUE: {text}")
+    return 0 if ok else 1
+
+
+def clilist(port, user, password):
+    s, why = cli_queue(port, user, password)
+    if s is None:
+        print(f"queue LIST not available ({why})")
         return 0
     t0 = time.time()
     s.sendall(b"LIST\r\n")
@@ -196,6 +224,8 @@ def main(argv):
         return send1(int(a[0]), a[1], int(a[2]), float(a[3]) if len(a) == 4 else 120.0)
     if cmd == "clilist" and len(a) == 3:
         return clilist(int(a[0]), a[1], a[2])
+    if cmd == "cliforce" and len(a) == 3:
+        return cliforce(int(a[0]), a[1], a[2])
     if cmd == "mem" and len(a) == 1:
         return mem(int(a[0]))
     print(__doc__, file=sys.stderr)

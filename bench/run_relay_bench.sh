@@ -11,7 +11,8 @@
 #   3. the accepting sink starts on SINK_PORT, at most C sessions at once (--max-sessions C: further
 #      connections wait in its listen backlog), and the queue is flushed:
 #        Tern:    ternd is restarted on the same data root (at start-up every spool/remote entry
-#                 is due), or FLUSH=etrn: the controller's "etrn *";
+#                 is due), or FLUSH=etrn: the controller's "etrn *", or FLUSH=cli: the CLI's
+#                 "ENTER QUEUE" + "FORCE QUEUE" (both fall back to the restart when they fail);
 #        Postfix: "postsuper -H ALL" (hold -> deferred), "postqueue -f";
 #   4. the time from the flush (Tern: just before ternd is started) to the sink's last accepted
 #      message gives the rate.
@@ -21,7 +22,7 @@
 # Usage: bench/run_relay_bench.sh
 # Environment (defaults in brackets):
 #   COUNT [5000] messages at C=20    C1_COUNT [1000] messages at C=1    SIZE [4096] body bytes
-#   CONCS ["1 20"]   SIDES ["tern postfix"]   FLUSH [restart] (restart|etrn)   WAIT [180] s per flush
+#   CONCS ["1 20"]   SIDES ["tern postfix"]   FLUSH [restart] (restart|etrn|cli)   WAIT [180] s per flush
 #   OUT_CONC_SETTING ["SmtpOutThreads OutboundThreads SmtpOutConcurrency SmtpOutMaxConnsPerHost"]
 #   PORT_OFFSET [24000] (Tern's ports stay below the ephemeral range 32768-60999)   SINK_PORT [2600+offset]
 #   POSTFIX_PORT [22125]   SKIP_BUILD [0]
@@ -98,7 +99,8 @@ result() {
 }
 
 tern_side() {
-    local c=$1 n=$2 tag="tern.c$c" settings=() name conc_note=""
+    local c=$1 n=$2
+    local tag="tern.c$c" settings=() name conc_note=""
     echo
     echo "=== Tern, concurrency $c: $n messages ==="
     start_tern
@@ -122,10 +124,15 @@ tern_side() {
     echo "queued in spool/remote: $queued"
     start_sink sink accept "$SINK_PORT" --max-sessions "$c"
     local t0
-    if [ "$FLUSH" = etrn ]; then
+    if [ "$FLUSH" = etrn ] || [ "$FLUSH" = cli ]; then
         t0=$(now)
-        if ! tern_ctrl etrn '*' >/dev/null 2>&1; then
+        if [ "$FLUSH" = etrn ] && ! tern_ctrl etrn '*' >/dev/null 2>&1; then
             log "controller etrn failed; restarting ternd instead"
+            tern_restart
+            t0=$tern_start_time
+        elif [ "$FLUSH" = cli ] && ! /usr/bin/python3 "$here/queue_tools.py" cliforce $((7000 + offset)) admin \
+            "$tern_password" >&2; then
+            log "CLI FORCE QUEUE failed; restarting ternd instead"
             tern_restart
             t0=$tern_start_time
         fi
@@ -147,7 +154,8 @@ tern_side() {
 pf() { postconf -c "$postfix_dir/etc" "$@"; }
 
 postfix_side() {
-    local c=$1 n=$2 tag="postfix.c$c"
+    local c=$1 n=$2
+    local tag="postfix.c$c"
     echo
     echo "=== Postfix, concurrency $c: $n messages ==="
     start_postfix 1
