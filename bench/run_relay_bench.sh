@@ -123,16 +123,18 @@ tern_side() {
     queued=$(find "$tern_root/spool/remote" -type f ! -name '*.state' ! -name '*.log' | wc -l)
     echo "queued in spool/remote: $queued"
     start_sink sink accept "$SINK_PORT" --max-sessions "$c"
-    local t0
+    local t0 how=$FLUSH
     if [ "$FLUSH" = etrn ] || [ "$FLUSH" = cli ]; then
         t0=$(now)
         if [ "$FLUSH" = etrn ] && ! tern_ctrl etrn '*' >/dev/null 2>&1; then
             log "controller etrn failed; restarting ternd instead"
+            how="restart (etrn failed)"
             tern_restart
             t0=$tern_start_time
         elif [ "$FLUSH" = cli ] && ! /usr/bin/python3 "$here/queue_tools.py" cliforce $((7000 + offset)) admin \
             "$tern_password" >&2; then
             log "CLI FORCE QUEUE failed; restarting ternd instead"
+            how="restart (FORCE QUEUE failed)"
             tern_restart
             t0=$tern_start_time
         fi
@@ -140,7 +142,7 @@ tern_side() {
         tern_restart
         t0=$tern_start_time
     fi
-    echo "flush: ${FLUSH}"
+    echo "flush: $how"
     sink_wait sink messages "$n" "$WAIT" || log "Tern: not all delivered within $WAIT s"
     sleep 0.2
     result "$tag" "$n" "$t0"
