@@ -26,49 +26,42 @@ import time
 def fill(root, template_id, n):
     """Copy a real deferred entry N times under new spool ids.
 
-    A spool/remote entry is three files: ID (the "TERN-SPOOL 1" envelope records, the "." line,
-    then the message), ID.state ("attempts first-time") and ID.log (the attempt log).  Each copy gets
-    a new id in the server's own form, time.sequence.8-hex, and its own recipient (T record);
-    everything else is the template's bytes.  Nothing is fsynced: the caller syncs once."""
+    A spool/remote entry is the file ID (the "TERN-SPOOL 1" envelope records, the "." line, then
+    the message) and the files beside it named ID.<suffix> (ID.state, ID.log).  Each copy gets a
+    new id in the server's own form, time.sequence.8-hex; the template's id is replaced by the new
+    one wherever it occurs, and everything else is the template's bytes.  Nothing is fsynced: the
+    caller syncs once."""
     rdir = os.path.join(root, "spool", "remote")
-    with open(os.path.join(rdir, template_id), "rb") as f:
-        data = f.read()
-    end = data.index(b"\n.\n") + 3
-    head, body = data[:end], data[end:]
-    lines = head.split(b"\n")
-    state = open(os.path.join(rdir, template_id + ".state"), "rb").read()
-    try:
-        log = open(os.path.join(rdir, template_id + ".log"), "rb").read()
-    except FileNotFoundError:
-        log = b""
+    tid = template_id.encode()
+    files = []  # (suffix, content)
+    for name in sorted(os.listdir(rdir)):
+        if name == template_id or name.startswith(template_id + "."):
+            with open(os.path.join(rdir, name), "rb") as f:
+                files.append((name[len(template_id):], f.read()))
+    if not any(sfx == "" for sfx, _ in files):
+        raise SystemExit(f"fill: no spool/remote/{template_id}")
     base = int(template_id.split(".")[0]) - 1  # one second before the template: ids never collide
     t0 = time.time()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
-    for i in range(n):
-        nid = f"{base}.{i + 1}.{secrets.token_hex(4)}"
-        out = []
-        for ln in lines:
-            if ln.startswith(b"I "):
-                out.append(b"I " + nid.encode())
-            elif ln.startswith(b"T "):
-                out.append(f"T user{i % 1000}@relay.test".encode())
-            else:
-                out.append(ln)
-        for name, content in ((nid, b"\n".join(out) + body), (nid + ".state", state), (nid + ".log", log)):
-            if name.endswith(".log") and not log:
-                continue
-            fd = os.open(os.path.join(rdir, name), flags, 0o600)
-            try:
-                os.write(fd, content)
-            finally:
-                os.close(fd)
+    dfd = os.open(rdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in range(n):
+            nid = f"{base}.{i + 1}.{secrets.token_hex(4)}"
+            for sfx, content in files:
+                fd = os.open(nid + sfx, flags, 0o600, dir_fd=dfd)
+                try:
+                    os.write(fd, content.replace(tid, nid.encode()))
+                finally:
+                    os.close(fd)
+    finally:
+        os.close(dfd)
     t1 = time.time()
     os.sync()
     t2 = time.time()
     print(f"generated entries: {n}")
     print(f"generation s: {t1 - t0:.1f}")
     print(f"sync s: {t2 - t1:.1f}")
-    print(f"entry bytes: {len(head) + len(body)} + state {len(state)} + log {len(log)}")
+    print("entry files: " + ", ".join(f"ID{sfx} {len(c)} B" for sfx, c in files))
 
 
 def waitport(port, since, timeout):

@@ -9,8 +9,9 @@
 #      (bench/queue_tools.py send1: from the server's 250 to the accepting sink's count of the
 #      message, PROBES times); CLI "ENTER QUEUE" + "LIST".
 #   3. One real deferred entry is made by ternd itself: a message relayed to a sink in defer mode
-#      (451 at RCPT). ternd is stopped and queue_tools.py fill writes QUEUE copies of that entry
-#      (message, .state, .log) under new ids in the server's id form into spool/remote, then syncs.
+#      (451 at RCPT). ternd is stopped and queue_tools.py fill writes QUEUE-1 copies of that entry
+#      (spool/remote/ID and every ID.* file beside it: .state, .log) under new ids in the server's
+#      id form, then syncs.
 #   4. ternd starts on that spool with the smart host still deferring: time until the SMTP port
 #      greets, then the start-up pass (every entry the server attempts at start-up shows as a 451
 #      at the defer sink; the pass is over when QUEUE attempts were counted, or when none came for

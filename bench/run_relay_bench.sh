@@ -16,14 +16,15 @@
 #        Postfix: "postsuper -H ALL" (hold -> deferred), "postqueue -f";
 #   4. the time from the flush (Tern: just before ternd is started) to the sink's last accepted
 #      message gives the rate.
-# Tern's own outbound concurrency is set to C when the server has a setting for it (the names in
-# OUT_CONC_SETTING that the binary knows); otherwise the sink's session cap is the only limit.
+# Tern's own outbound concurrency is set to C when the server has settings for it (the names in
+# OUT_CONC_SETTING that the binary knows: attempts at once, sessions per destination), and ternd is
+# restarted to read them; otherwise the sink's session cap is the only limit.
 #
 # Usage: bench/run_relay_bench.sh
 # Environment (defaults in brackets):
 #   COUNT [5000] messages at C=20    C1_COUNT [1000] messages at C=1    SIZE [4096] body bytes
 #   CONCS ["1 20"]   SIDES ["tern postfix"]   FLUSH [restart] (restart|etrn|cli)   WAIT [180] s per flush
-#   OUT_CONC_SETTING ["SmtpOutThreads OutboundThreads SmtpOutConcurrency SmtpOutMaxConnsPerHost"]
+#   OUT_CONC_SETTING ["SmtpOutThreads SmtpOutMaxPerDestination"] settings set to C when the server has them
 #   PORT_OFFSET [24000] (Tern's ports stay below the ephemeral range 32768-60999)   SINK_PORT [2600+offset]
 #   POSTFIX_PORT [22125]   SKIP_BUILD [0]
 set -euo pipefail
@@ -39,7 +40,7 @@ CONCS=${CONCS:-"1 20"}
 SIDES=${SIDES:-"tern postfix"}
 FLUSH=${FLUSH:-restart}
 WAIT=${WAIT:-180}
-OUT_CONC_SETTING=${OUT_CONC_SETTING:-"SmtpOutThreads OutboundThreads SmtpOutConcurrency SmtpOutMaxConnsPerHost"}
+OUT_CONC_SETTING=${OUT_CONC_SETTING:-"SmtpOutThreads SmtpOutMaxPerDestination"}
 SINK_PORT=${SINK_PORT:-$((2600 + offset))}
 INJECT_CONC=20
 
@@ -116,6 +117,10 @@ tern_side() {
     [ -n "$conc_note" ] || conc_note=" (no outbound concurrency setting in this build: ternd's own fixed thread count)"
     echo "outbound concurrency:$conc_note; sink accepts at most $c sessions at once"
     tern_set "${settings[@]}"
+    # some settings are read at start-up only
+    tern_restart
+    wait_port $((2525 + offset)) 30 "$tern_pid"
+    wait_port $((6017 + offset)) 30 "$tern_pid"
     inject $((2525 + offset)) "$n" "$tag"
     # every message has had its first attempt (connection refused) and waits a day
     wait_files "$tern_root/spool/remote" '*.state' "$n" 120
