@@ -69,7 +69,19 @@ build_all() {
 
 # ---- Tern ---------------------------------------------------------------------------------------
 
-tern_ctrl() { "$top/build/tern" ctrl --port $((6017 + offset)) --pass "$tern_password" "$@"; }
+# tern_ctrl ARGS...: the controller client; --yes (needed for cfgfileset) when this build has it
+tern_ctrl_yes=""
+tern_ctrl() {
+    if [ -z "$tern_ctrl_yes" ]; then
+        tern_ctrl_yes=no
+        "$top/build/tern" ctrl --help 2>&1 | grep -q -- '--yes' && tern_ctrl_yes=yes
+    fi
+    if [ "$tern_ctrl_yes" = yes ]; then
+        "$top/build/tern" ctrl --yes --port $((6017 + offset)) --pass "$tern_password" "$@"
+    else
+        "$top/build/tern" ctrl --port $((6017 + offset)) --pass "$tern_password" "$@"
+    fi
+}
 
 # start_tern: fresh data root, development mode, every port moved by $offset
 start_tern() {

@@ -10,9 +10,10 @@
 #      each on hold (check_client_access static:HOLD), so they pile up in the spool;
 #   3. the accepting sink starts on SINK_PORT, at most C sessions at once (--max-sessions C: further
 #      connections wait in its listen backlog), and the queue is flushed:
-#        Tern:    ternd is restarted on the same data root (at start-up every spool/remote entry
-#                 is due), or FLUSH=etrn: the controller's "etrn *", or FLUSH=cli: the CLI's
-#                 "ENTER QUEUE" + "FORCE QUEUE" (both fall back to the restart when they fail);
+#        Tern:    FLUSH=auto (default) tries the controller's "etrn relay.test", then the CLI's
+#                 "ENTER QUEUE" + "FORCE QUEUE", then restarts ternd on the same data root (a
+#                 server that makes every spool/remote entry due at start-up); FLUSH=etrn, cli
+#                 or restart chooses one (etrn and cli fall back to the restart);
 #        Postfix: "postsuper -H ALL" (hold -> deferred), "postqueue -f";
 #   4. the time from the flush (Tern: just before ternd is started) to the sink's last accepted
 #      message gives the rate.
@@ -23,7 +24,7 @@
 # Usage: bench/run_relay_bench.sh
 # Environment (defaults in brackets):
 #   COUNT [5000] messages at C=20    C1_COUNT [1000] messages at C=1    SIZE [4096] body bytes
-#   CONCS ["1 20"]   SIDES ["tern postfix"]   FLUSH [restart] (restart|etrn|cli)   WAIT [180] s per flush
+#   CONCS ["1 20"]   SIDES ["tern postfix"]   FLUSH [auto] (auto|etrn|cli|restart)   WAIT [180] s per flush
 #   OUT_CONC_SETTING ["SmtpOutThreads SmtpOutMaxPerDestination"] settings set to C when the server has them
 #   PORT_OFFSET [24000] (Tern's ports stay below the ephemeral range 32768-60999)   SINK_PORT [2600+offset]
 #   POSTFIX_PORT [22125]   SKIP_BUILD [0]
@@ -38,7 +39,7 @@ C1_COUNT=${C1_COUNT:-1000}
 SIZE=${SIZE:-4096}
 CONCS=${CONCS:-"1 20"}
 SIDES=${SIDES:-"tern postfix"}
-FLUSH=${FLUSH:-restart}
+FLUSH=${FLUSH:-auto}
 WAIT=${WAIT:-180}
 OUT_CONC_SETTING=${OUT_CONC_SETTING:-"SmtpOutThreads SmtpOutMaxPerDestination"}
 SINK_PORT=${SINK_PORT:-$((2600 + offset))}
@@ -128,24 +129,30 @@ tern_side() {
     queued=$(find "$tern_root/spool/remote" -type f ! -name '*.state' ! -name '*.log' | wc -l)
     echo "queued in spool/remote: $queued"
     start_sink sink accept "$SINK_PORT" --max-sessions "$c"
-    local t0 how=$FLUSH
-    if [ "$FLUSH" = etrn ] || [ "$FLUSH" = cli ]; then
-        t0=$(now)
-        if [ "$FLUSH" = etrn ] && ! tern_ctrl etrn '*' >/dev/null 2>&1; then
-            log "controller etrn failed; restarting ternd instead"
-            how="restart (etrn failed)"
-            tern_restart
-            t0=$tern_start_time
-        elif [ "$FLUSH" = cli ] && ! /usr/bin/python3 "$here/queue_tools.py" cliforce $((7000 + offset)) admin \
-            "$tern_password" >&2; then
-            log "CLI FORCE QUEUE failed; restarting ternd instead"
-            how="restart (FORCE QUEUE failed)"
-            tern_restart
-            t0=$tern_start_time
+    local t0 how=""
+    t0=$(now)
+    case $FLUSH in
+    auto | etrn)
+        if tern_ctrl etrn relay.test >/dev/null 2>&1; then
+            how="controller etrn relay.test"
         fi
-    else
+        ;;
+    esac
+    if [ -z "$how" ]; then
+        case $FLUSH in
+        auto | cli)
+            t0=$(now)
+            if /usr/bin/python3 "$here/queue_tools.py" cliforce $((7000 + offset)) admin "$tern_password" >/dev/null; then
+                how="CLI ENTER QUEUE + FORCE QUEUE"
+            fi
+            ;;
+        esac
+    fi
+    if [ -z "$how" ]; then
+        [ "$FLUSH" = restart ] || log "no flush command worked ($FLUSH); restarting ternd instead"
         tern_restart
         t0=$tern_start_time
+        how="restart of ternd (every entry due at start-up)"
     fi
     echo "flush: $how"
     sink_wait sink messages "$n" "$WAIT" || log "Tern: not all delivered within $WAIT s"
