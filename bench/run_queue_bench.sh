@@ -141,7 +141,11 @@ while :; do
 done
 pass_s=$(awk -v a="$last_change" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
 {
-    echo "start-up attempts: $n of $QUEUE in $pass_s s"
+    if [ "$n" -eq 0 ]; then
+        echo "start-up attempts: none (no attempt within $STALL s: the entries keep their schedule)"
+    else
+        echo "start-up attempts: $n of $QUEUE in $pass_s s"
+    fi
     awk -v n="$n" -v s="$pass_s" 'BEGIN { if (s > 0 && n > 0) printf "start-up attempts/s: %.0f\n", n / s }'
 } | tee -a "$out/full"
 wait "$passprobe_pid" || true
