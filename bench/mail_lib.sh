@@ -1,8 +1,9 @@
-# Shared helpers for run_smtp_bench.sh, run_pop3_bench.sh and run_idle_bench.sh (bash, sourced).
+# Shared helpers for the run_*_bench.sh mail scripts (bash, sourced).
 #
 # Sets: here (bench/), top (repo), bin (bench/bin), offset (PORT_OFFSET, default 31000), peers.
-# Provides: start/stop of a throw-away ternd and of private Postfix/Dovecot peer instances, with
-# a cleanup trap that stops everything this script started on every exit.
+# Provides: start/stop of a throw-away ternd, of private Postfix/Dovecot peer instances and of SMTP
+# sinks (bench/bin/smtp_sink), with a cleanup trap that stops everything this script started
+# on every exit.
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 top="$(cd "$here/.." && pwd)"
@@ -14,6 +15,7 @@ tern_password=benchpw
 tern_pid=""
 tern_root=""
 tern_log=""
+tern_start_time="" # set by tern_restart, read by the calling script
 postfix_dir=""
 dovecot_dir=""
 child_pid=""
@@ -67,7 +69,19 @@ build_all() {
 
 # ---- Tern ---------------------------------------------------------------------------------------
 
-tern_ctrl() { "$top/build/tern" ctrl --port $((6017 + offset)) --pass "$tern_password" "$@"; }
+# tern_ctrl ARGS...: the controller client; --yes (needed for cfgfileset) when this build has it
+tern_ctrl_yes=""
+tern_ctrl() {
+    if [ -z "$tern_ctrl_yes" ]; then
+        tern_ctrl_yes=no
+        "$top/build/tern" ctrl --help 2>&1 | grep -q -- '--yes' && tern_ctrl_yes=yes
+    fi
+    if [ "$tern_ctrl_yes" = yes ]; then
+        "$top/build/tern" ctrl --yes --port $((6017 + offset)) --pass "$tern_password" "$@"
+    else
+        "$top/build/tern" ctrl --port $((6017 + offset)) --pass "$tern_password" "$@"
+    fi
+}
 
 # start_tern: fresh data root, development mode, every port moved by $offset
 start_tern() {
@@ -109,6 +123,52 @@ tern_provision() {
         return 1
     fi
     rm -f "$script"
+}
+
+# tern_set NAME=VALUE...: change server.tab variables through the controller, keeping the others
+tern_set() {
+    local script kv pat=""
+    script="$(mktemp)"
+    for kv in "$@"; do
+        pat="$pat${pat:+|}^\"${kv%%=*}\""
+    done
+    if ! tern_ctrl cfgfileget server.tab >"$script.all"; then
+        rm -f "$script" "$script.all"
+        log "cfgfileget server.tab failed"
+        return 1
+    fi
+    grep -Ev "$pat" "$script.all" >"$script" || true
+    rm -f "$script.all"
+    for kv in "$@"; do
+        printf '"%s"\t"%s"\n' "${kv%%=*}" "${kv#*=}" >>"$script"
+    done
+    if ! tern_ctrl cfgfileset server.tab <"$script" >/dev/null; then
+        rm -f "$script"
+        log "cfgfileset server.tab failed ($*)"
+        return 1
+    fi
+    rm -f "$script"
+}
+
+# tern_has_setting NAME: true if the built server knows the setting (its registry is in the binary)
+tern_has_setting() { grep -qaF "$1" "$top/build/ternd"; }
+
+# tern_restart: stop ternd (SIGTERM) and start it again on the same data root; sets tern_pid.
+# tern_start_time is the wall-clock time (epoch seconds) just before the new process was started.
+tern_restart() {
+    if [ -n "$tern_pid" ] && kill -0 "$tern_pid" 2>/dev/null; then
+        kill -TERM "$tern_pid" 2>/dev/null || true
+        wait "$tern_pid" 2>/dev/null || true
+    fi
+    local i
+    for ((i = 0; i < 100; i++)); do
+        port_busy $((6017 + offset)) || port_busy $((2525 + offset)) || break
+        sleep 0.1
+    done
+    tern_start_time=$(date +%s.%N)
+    TERN_ADMIN_PASSWORD="$tern_password" "$top/build/ternd" --root "$tern_root" --dev --port-offset "$offset" \
+        >>"$tern_log" 2>&1 &
+    tern_pid=$!
 }
 
 stop_tern() {
@@ -179,6 +239,50 @@ stop_dovecot() {
     fi
 }
 
+# ---- SMTP sinks (bench/bin/smtp_sink) ----------------------------------------------------------
+
+declare -A sink_pids=() sink_stats=()
+
+# start_sink NAME MODE PORT [smtp_sink options...]: a sink on 127.0.0.1:PORT whose counters are in
+# ${sink_stats[NAME]}; fails if the port does not open within 10 s
+start_sink() {
+    local name=$1 mode=$2 port=$3 dir
+    shift 3
+    require_free "$port"
+    dir="$(mktemp -d)"
+    cleanup_paths+=("$dir")
+    sink_stats[$name]="$dir/stats"
+    "$bin/smtp_sink" --mode "$mode" --port "$port" --stats "$dir/stats" --quiet "$@" >/dev/null &
+    sink_pids[$name]=$!
+    wait_port "$port" 10 "${sink_pids[$name]}"
+}
+
+# sink_get NAME KEY: a counter of the sink (0 before the first write)
+sink_get() {
+    local v
+    v=$(sed -n "s/^$2 //p" "${sink_stats[$1]}" 2>/dev/null | head -n 1)
+    echo "${v:-0}"
+}
+
+# sink_wait NAME KEY N SECONDS: wait until counter KEY reaches N; fails on timeout
+sink_wait() {
+    local name=$1 key=$2 n=$3 secs=$4 i
+    for ((i = 0; i < secs * 20; i++)); do
+        [ "$(sink_get "$name" "$key")" -ge "$n" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+stop_sink() {
+    local name=$1 pid=${sink_pids[$1]:-}
+    if [ -n "$pid" ]; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    unset "sink_pids[$name]"
+}
+
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -186,6 +290,10 @@ cleanup() {
         kill -TERM "$child_pid" 2>/dev/null || true
         wait "$child_pid" 2>/dev/null || true
     fi
+    local s
+    for s in "${!sink_pids[@]}"; do
+        stop_sink "$s"
+    done
     if [ "$rc" -ne 0 ] && [ -n "$tern_log" ] && [ -s "$tern_log" ]; then
         log "failed (status $rc); last lines of the ternd log:"
         tail -n 20 "$tern_log" >&2 || true
