@@ -440,12 +440,15 @@ static int make_groups(const struct attempt_cfg *cfg, int rootfd, const struct e
 		else
 			route_lookup(rootfd, dom, cfg->gateways, cfg->gwconfig, &r);
 		char key[300];
+		/* the key names the destination and how it is reached, so a cached
+		 * session is never reused after the settings that chose it changed */
 		if (r.mx) {
-			snprintf(key, sizeof key, "mx:%.280s", r.mx_domain);
+			snprintf(key, sizeof key, "mx:%.260s:%d:%d", r.mx_domain, cfg->mx.port, cfg->mx.v6);
 		} else {
 			int n = snprintf(key, sizeof key, "gw:");
 			for (int h = 0; h < r.nhosts && n < (int)sizeof key - 1; h++)
-				n += snprintf(key + n, sizeof key - (size_t)n, "%s:%d;", r.hosts[h].host, r.hosts[h].port);
+				n += snprintf(key + n, sizeof key - (size_t)n, "%s:%d:%d;", r.hosts[h].host, r.hosts[h].port,
+					      r.hosts[h].need_tls);
 		}
 		for (char *p = key; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')

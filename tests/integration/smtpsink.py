@@ -22,7 +22,7 @@ import time
 
 class SmtpSink:
     def __init__(self, mode="accept", certfile=None, keyfile=None, starttls=False, auth=None,
-                 tls_for_auth=True, hold=0.0):
+                 tls_for_auth=True, hold=0.0, host="127.0.0.1"):
         self.mode = mode
         self.starttls = starttls
         self.auth = auth
@@ -39,9 +39,9 @@ class SmtpSink:
         if certfile:
             self.tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls_ctx.load_cert_chain(certfile, keyfile)
-        self.sock = socket.socket()
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.stop = False

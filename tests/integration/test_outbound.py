@@ -269,7 +269,8 @@ def dns(tmp_path):
             f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
             "--mx-host=far.test,mx0.far.test,5", "--mx-host=far.test,mx1.far.test,10",
             "--host-record=mx0.far.test,127.0.0.2", "--host-record=mx1.far.test,127.0.0.1",
-            "--host-record=amx.test,127.0.0.1", f"--pid-file={tmp_path}/dnsmasq.pid", "--log-facility=-"]
+            "--host-record=amx.test,127.0.0.1", "--mx-host=v6.test,v6mx.test,10", "--host-record=v6mx.test,::1",
+            f"--pid-file={tmp_path}/dnsmasq.pid", "--log-facility=-"]
     if os.geteuid() == 0:
         args.append("--user=root")
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -336,3 +336,21 @@ def test_hanging_smart_host_times_out_and_the_next_one_takes_it(out_server, sink
         assert len(entries(srv)) == 1 and maildir(srv.root, "out.test", "alice") == []
     finally:
         hang.close()
+
+
+def test_mx_delivery_over_ipv6_and_the_ipv6_switch(out_server, sinks, dns):
+    """v6.test's only exchanger has an AAAA record (::1): delivered over IPv6;
+    with SmtpOutEnableIPv6=0 the exchanger has no usable address and the
+    message waits."""
+    srv, c = out_server
+    v6 = sinks(host="::1")
+    set_settings(c, DnsServers=dns, SmtpOutPort=v6.port, QueueRetrySchedule="3600")
+    submit(srv, "alice@out.test", "six@v6.test", "ipv6-1")
+    assert wait(lambda: len(v6.messages) == 1, timeout=20)
+    assert v6.messages[0][1] == ["six@v6.test"]
+    set_settings(c, SmtpOutEnableIPv6=0)
+    submit(srv, "alice@out.test", "six@v6.test", "ipv6-2")
+    assert wait(lambda: any("v6mx.test" in p.read_text() for p in Path(srv.root, "spool", "remote").glob("*.log")),
+                timeout=20)
+    time.sleep(0.5)
+    assert len(v6.messages) == 1 and len(entries(srv)) == 1
