@@ -603,11 +603,10 @@ static void attempt(void *arg)
 	struct rcpt_result **lwhy = xcalloc((size_t)env.nrcpt + 1, sizeof *lwhy);
 	int nleft = 0, nfailed = 0, ndone = 0;
 	char status[300] = "";
+	struct buf logb = BUF_INIT; /* the attempt's lines, written once (not at all when all is done) */
 	for (int i = 0; i < env.nrcpt; i++) {
 		struct rcpt_result *r = &res[i];
-		char line[700];
-		snprintf(line, sizeof line, "<%s> %s", env.rcpt[i], r->text[0] ? r->text : "not attempted");
-		qlog_attempt(rootfd, env.id, line);
+		buf_printf(&logb, "<%s> %s\n", env.rcpt[i], r->text[0] ? r->text : "not attempted");
 		if (r->code / 100 == 2) {
 			ndone++;
 			log_info("outbound %s: <%s> delivered: %s", env.id, env.rcpt[i], r->text);
@@ -630,6 +629,9 @@ static void attempt(void *arg)
 				snprintf(status, sizeof status, "%s", r->text[0] ? r->text : "deferred");
 		}
 	}
+	if ((nleft || nfailed) && logb.data)
+		qlog_lines(rootfd, env.id, logb.data);
+	buf_free(&logb);
 	struct dsn_report rep = {DSN_FAILED, ob->host, 0, nfailed, failed, why};
 	dsn_send(rootfd, ob->dl, &env, fd, off, &rep, NULL);
 	if (expired && nfailed && !drop) {

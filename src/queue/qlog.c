@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +13,11 @@
 #include "../core/log.h"
 
 void qlog_attempt(int rootfd, const char *id, const char *line)
+{
+	qlog_lines(rootfd, id, line);
+}
+
+void qlog_lines(int rootfd, const char *id, const char *lines)
 {
 	char rel[128];
 	snprintf(rel, sizeof rel, "spool/remote/%s.log", id);
@@ -24,7 +30,11 @@ void qlog_attempt(int rootfd, const char *id, const char *line)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s %s\n", stamp, line);
+	for (const char *p = lines; *p;) {
+		size_t l = strcspn(p, "\n");
+		buf_printf(&b, "%s %.*s\n", stamp, (int)l, p);
+		p += l + (p[l] == '\n');
+	}
 	if (write(fd, b.data, b.len) < 0)
 		log_warn("outbound: cannot write %s", rel);
 	close(fd);
