@@ -2,13 +2,14 @@
 
 Each connection is served on its own thread. Knobs (attributes, may be
 changed while running):
-  mode       "accept" | "defer" (451 at RCPT) | "reject" (550 at RCPT)
+  mode       "accept" | "defer" (451 at RCPT) | "reject" (550 at RCPT) |
+             "defer-once" (451 for the first RCPT, then accept) | "defer-always" (= defer)
   starttls   offer STARTTLS (needs certfile/keyfile)
   auth       None or {"user": ..., "password": ...}: offer AUTH PLAIN LOGIN
              CRAM-MD5 (after TLS only when tls_for_auth) and require it
   hold       seconds to sleep before answering the end of DATA
 Records: messages [(sender, rcpts, data, info)], connections, active/max_active
-sessions, auth_seen [(mechanism, user, password-ok)], rcpt_attempts.
+sessions, auth_seen [(mechanism, user, password-ok)], rcpt_attempts, deferred.
 """
 
 import base64
@@ -34,6 +35,7 @@ class SmtpSink:
         self.max_active = 0
         self.auth_seen = []
         self.rcpt_attempts = 0
+        self.deferred = 0
         self.lock = threading.Lock()
         self.tls_ctx = None
         if certfile:
@@ -119,7 +121,10 @@ class SmtpSink:
             elif up.startswith(b"RCPT"):
                 with self.lock:
                     self.rcpt_attempts += 1
-                if self.mode == "defer":
+                    defer = self.mode in ("defer", "defer-always") or (self.mode == "defer-once" and not self.deferred)
+                    if defer:
+                        self.deferred += 1
+                if defer:
                     send(b"451 4.3.0 try later\r\n")
                 elif self.mode == "reject":
                     send(b"550 5.1.1 no such user here\r\n")

@@ -8,97 +8,19 @@ import os
 import smtplib
 import socket
 import ssl
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from smtpsink import SmtpSink
+
 from test_ctrl_server import set_settings
 
 
-class Sink:
-    """A tiny SMTP server. mode: accept | defer-once | reject | defer-always."""
-
-    def __init__(self, mode):
-        self.mode = mode
-        self.messages = []
-        self.connections = 0
-        self.deferred = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self.serve, args=(conn, self.connections), daemon=True).start()
-
-    def serve(self, conn, number):
-        try:
-            self.session(conn, number)
-        except OSError:
-            pass
-        conn.close()
-
-    def session(self, conn, number):
-        f = conn.makefile("rb")
-        conn.sendall(b"220 sink ESMTP\r\n")
-        rcpts, sender = [], None
-        while True:
-            line = f.readline()
-            if not line:
-                return
-            cmd = line.strip().upper()
-            if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
-                conn.sendall(b"250-sink\r\n250 PIPELINING\r\n")
-            elif cmd.startswith(b"MAIL"):
-                sender = line.strip()[10:].strip(b"<>").decode()
-                rcpts = []
-                conn.sendall(b"250 2.1.0 ok\r\n")
-            elif cmd.startswith(b"RCPT"):
-                defer = self.mode == "defer-always" or (self.mode == "defer-once" and self.deferred == 0)
-                if defer:
-                    self.deferred += 1
-                if defer:
-                    conn.sendall(b"451 4.3.0 try later\r\n")
-                elif self.mode == "reject":
-                    conn.sendall(b"550 5.1.1 no such user here\r\n")
-                else:
-                    rcpts.append(line.strip()[8:].strip(b"<>").decode())
-                    conn.sendall(b"250 2.1.5 ok\r\n")
-            elif cmd == b"DATA" and not rcpts:
-                conn.sendall(b"554 5.5.1 no valid recipients\r\n")
-            elif cmd == b"DATA":
-                conn.sendall(b"354 go\r\n")
-                data = b""
-                while True:
-                    l = f.readline()
-                    if not l or l == b".\r\n":
-                        break
-                    data += l[1:] if l.startswith(b"..") else l
-                self.messages.append((sender, rcpts, data))
-                conn.sendall(b"250 2.0.0 queued\r\n")
-            elif cmd == b"QUIT":
-                conn.sendall(b"221 bye\r\n")
-                return
-            else:
-                conn.sendall(b"250 ok\r\n")
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
+def Sink(mode):
+    """A loopback SMTP sink (smtpsink.SmtpSink) in the given mode."""
+    return SmtpSink(mode=mode)
 
 
 def ctx():
@@ -148,7 +70,7 @@ def test_smart_host_delivery(out_server):
         set_settings(c, DefaultSMTPGateways=f"127.0.0.1:{sink.port}")
         submit(srv, "alice@out.test", "friend@far.example", "out-1")
         assert wait(lambda: len(sink.messages) == 1)
-        sender, rcpts, data = sink.messages[0]
+        sender, rcpts, data, _ = sink.messages[0]
         assert sender == "alice@out.test" and rcpts == ["friend@far.example"]
         assert b"Subject: out-1" in data and b"\r\n.dotted line\r\n" in data
         assert wait(lambda: not any(Path(srv.root, "spool", "remote").iterdir()))
