@@ -5,7 +5,6 @@ limits, the persisted schedule across restarts, the controller's etrn and
 SMTP ETRN (RFC 1985). Everything on loopback: SMTP sinks from smtpsink.py,
 DNS from the dnsmasq fixture of test_outbound."""
 
-import email
 import smtplib
 import socket
 import time
