@@ -40,6 +40,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../admin/admin.h"
 #include "../core/buf.h"
@@ -87,14 +88,15 @@ enum cli_ctx {
 	CLI_CTX_ADMIN_GROUP, /* aacl-adminGroup */
 	CLI_CTX_SSLCONTROL, /* server-<service>-listener-sslcontrol (parent link: the CLI's listener) */
 	CLI_CTX_QUEUE,      /* queue */
-	/* At most 32 contexts while masks are 32-bit (CLI_IN, cli_move_row): this is the last. */
 	CLI_CTX__COUNT
 };
 
-#define CLI_IN(c) (1u << (c))
-/* Every context (written so that 32 contexts need no 1u << 32). */
-_Static_assert(CLI_CTX__COUNT <= 32, "context masks are 32-bit");
-#define CLI_ANY (((1u << (CLI_CTX__COUNT - 1)) - 1) | (1u << (CLI_CTX__COUNT - 1)))
+/* A set of contexts (bit c for context c). */
+typedef uint64_t cli_mask;
+_Static_assert(CLI_CTX__COUNT <= 64, "context masks are 64-bit");
+#define CLI_IN(c) ((cli_mask)1 << (c))
+/* Every context (written so that 64 contexts need no shift by 64). */
+#define CLI_ANY ((((cli_mask)1 << (CLI_CTX__COUNT - 1)) - 1) | ((cli_mask)1 << (CLI_CTX__COUNT - 1)))
 #define CLI_AUTHED (CLI_ANY & ~CLI_IN(CLI_CTX_LOGIN))
 
 enum cli_attr_kind {
@@ -212,7 +214,7 @@ struct cli_session;
 typedef void (*cli_handler)(struct cli_session *s, const struct cli_parsed *p);
 
 struct cli_cmd {
-	unsigned ctx;      /* CLI_IN() mask of the contexts it is valid in */
+	cli_mask ctx;      /* CLI_IN() mask of the contexts it is valid in */
 	const char *words; /* "LIST Domains"; first word may have '/' alternatives */
 	struct cli_arg args[CLI_MAX_SPEC];
 	unsigned flags;

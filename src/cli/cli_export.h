@@ -47,7 +47,7 @@ struct cli_step cli_export_step(enum cli_ctx at, const struct cli_cmd *cmd);
 
 /* The movement rows, for tests: n_r rows of (context mask, words, step). */
 struct cli_move_row {
-	unsigned ctx;
+	cli_mask ctx;
 	const char *words;
 	struct cli_step step;
 };
