@@ -503,6 +503,16 @@ static bool send_over(struct smtp_session *s, int64_t msgs, int64_t rcpts, int64
 	return send_refused(s, v, retry);
 }
 
+/* A message larger than the whole allowance can never go: permanent. */
+static bool send_too_big(struct smtp_session *s, uint64_t size)
+{
+	if (!s->authed || s->auth_id <= 0 || s->lim.max_kb <= 0 || size <= (uint64_t)s->lim.max_kb * 1024)
+		return false;
+	reply(s, "552 5.3.4 Message larger than the sending size limit of %s (%lld KB per %lld seconds)", s->auth_user,
+	      (long long)s->lim.max_kb, (long long)s->lim.interval);
+	return true;
+}
+
 static void cmd_mail(struct smtp_session *s, const char *arg)
 {
 	if (!s->ehlo) {
@@ -568,7 +578,7 @@ static void cmd_mail(struct smtp_session *s, const char *arg)
 			      s->auth_user);
 			return;
 		}
-		if (send_over(s, 1, 0, s->mail_size ? (int64_t)s->mail_size : 1))
+		if (send_too_big(s, s->mail_size) || send_over(s, 1, 0, s->mail_size ? (int64_t)s->mail_size : 1))
 			return;
 	}
 	uint64_t size = s->mail_size;
@@ -739,6 +749,10 @@ static void finish_data(struct smtp_session *s)
 	/* Charged now, in one step with the check; given back if the commit
 	 * fails, so only messages answered 250 count. */
 	memset(&s->charged, 0, sizeof s->charged);
+	if (send_too_big(s, s->data.size)) {
+		tx_reset(s);
+		return;
+	}
 	if (s->authed && s->auth_id > 0) {
 		int64_t retry = 0;
 		enum send_verdict v = send_counters_charge(s->srv->sends, s->auth_id, &s->lim, 1, s->env.nrcpt,

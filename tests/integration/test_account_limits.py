@@ -194,6 +194,11 @@ def test_size_limit_at_mail_and_after_data(server, c, acc):
     # not announced: refused once the size is known, and not stored
     res = send(s, a, r, size=2000)
     refused(res, "end", "Size limit reached")
+    # larger than the whole allowance: can never go, permanent (552)
+    code, msg = s.mail(a, ["SIZE=5000"])
+    assert code == 552 and msg.startswith(b"5.3.4 ") and b"sending size limit" in msg, (code, msg)
+    st, code, text = send(s, a, r, size=5000)
+    assert (st, code) == ("end", 552) and text.startswith("5.3.4 "), (st, code, text)
     # what fits is still accepted
     small = send(s, a, r, size=300)
     assert small[0] == "ok"
@@ -217,6 +222,24 @@ def test_no_limit_and_limits_changed_take_effect_at_next_message(server, c, acc)
     refused(send(s, a, r), "mail", "1 messages per 60 seconds")
     set_limits(c, acc.dom, "alice", sentMessagesCount=0)
     assert send(s, a, r)[0] == "ok"
+    s.quit()
+
+
+def test_counters_start_afresh_after_restart(fresh_server):
+    srv = fresh_server
+    with srv.connect() as c:
+        c.ok("domainadd", "restart.test")
+        c.ok("useradd", "restart.test", "ann", "Ann-pw1", "U")
+        c.ok("useradd", "restart.test", "rcv", "Rcv-pw1", "U")
+        set_limits(c, "restart.test", "ann", sentMessagesCount=1, sentMessagesInterval=3600)
+    s = submission(srv, "ann@restart.test", "Ann-pw1")
+    assert send(s, "ann@restart.test", ["rcv@restart.test"])[0] == "ok"
+    refused(send(s, "ann@restart.test", ["rcv@restart.test"]), "mail", "1 messages per 3600 seconds")
+    s.quit()
+    srv.restart()                         # the counts are kept in memory only (documented)
+    s = submission(srv, "ann@restart.test", "Ann-pw1")
+    assert send(s, "ann@restart.test", ["rcv@restart.test"])[0] == "ok"
+    refused(send(s, "ann@restart.test", ["rcv@restart.test"]), "mail", "Sending limit reached")
     s.quit()
 
 
