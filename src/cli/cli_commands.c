@@ -372,7 +372,7 @@ void cli_h_help(struct cli_session *s, const struct cli_parsed *p)
 		if (c->args[0].kind == CLI_ARG_SET) {
 			for (int k = 0; k < def->nattrs; k++) {
 				const struct cli_attr *a = &def->attrs[k];
-				if (a->flags & CLI_AF_NOSET)
+				if ((a->flags & CLI_AF_NOSET) && !(a->flags & CLI_AF_WHY))
 					continue;
 				char name[64];
 				cli_attr_name(a, name, sizeof name);
@@ -457,6 +457,17 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 	char name[64];
 	cli_attr_name(a, name, sizeof name);
 	snprintf(norm, nsz, "%s", v);
+	if (a->flags & CLI_AF_WHY) {
+		/* a fixed value (or none at all), and the help says why */
+		if (!a->fixed) {
+			cli_err(s, "%s cannot be set. %s", name, a->help);
+			return false;
+		}
+		if (strcasecmp(v, a->fixed) != 0) {
+			cli_err(s, "Invalid value for %s. %s", name, a->help);
+			return false;
+		}
+	}
 	if (a->flags & CLI_AF_NOSET) {
 		if (!a->help)
 			cli_err(s, "%s is not supported by this server yet", name);
@@ -466,13 +477,6 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 	}
 	if (strlen(v) > CLI_MAX_VALUE || !admin_value_ok(v)) {
 		cli_err(s, "Invalid value for %s", name);
-		return false;
-	}
-	if (!a->key && (a->flags & CLI_AF_WHY) && (!a->fixed || strcasecmp(v, a->fixed) != 0)) {
-		if (a->fixed)
-			cli_err(s, "Invalid value for %s. %s", name, a->help);
-		else
-			cli_err(s, "%s cannot be set. %s", name, a->help);
 		return false;
 	}
 	if (!a->key) {

@@ -60,9 +60,9 @@
 			  "counts are kept in memory and start afresh when the server restarts)."),             \
 		{"pop3ConnectionCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, "1", CLI_AF_WHY,                      \
 		 "Always 1: Tern allows one POP3 session per mailbox (the RFC 1939 maildrop lock)."},           \
-		{"imapConnectionCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSHOW,      \
+		{"imapConnectionCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW, \
 		 "Not supported: Tern has no IMAP service."},                                                   \
-		{"webmailAttSize", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSHOW,           \
+		{"webmailAttSize", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW,    \
 		 "Not supported: Tern has no webmail service."}
 
 static const struct cli_attr limit_attrs[] = {LIMIT_ATTRS("")};

@@ -14,10 +14,13 @@ controller's uservars) enforced by the services:
 
 import base64
 import hashlib
+import os
 import poplib
 import re
 import smtplib
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -467,3 +470,17 @@ def test_one_pop3_session_per_mailbox(server, acc):
         p2.pass_(acc.pw["alice"])
     p2.quit()
     p1.quit()
+
+
+def test_tern_check_knows_the_refused_attributes(tmp_path):
+    tern = Path(os.environ.get("TERN_CLIENT", Path(__file__).resolve().parents[2] / "build" / "tern"))
+    script = tmp_path / "limits.txt"
+    script.write_text("UPDATE Domain name example.com\nUPDATE Account a\nCONFIG Limits\n"
+                      "SET sentMessagesCount 10 sentMessagesInterval 60 pop3ConnectionCount 1\n"
+                      "SET imapConnectionCount 5\nSET webmailAttSize 10\nDONE\nCOMMIT\n")
+    r = subprocess.run([str(tern), "check", str(script)], capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    assert "imapConnectionCount cannot be set" in out and "webmailAttSize cannot be set" in out, out
+    assert "sentMessagesCount" not in out and "pop3ConnectionCount" not in out, out
