@@ -372,7 +372,7 @@ void cli_h_help(struct cli_session *s, const struct cli_parsed *p)
 		if (c->args[0].kind == CLI_ARG_SET) {
 			for (int k = 0; k < def->nattrs; k++) {
 				const struct cli_attr *a = &def->attrs[k];
-				if (a->flags & CLI_AF_NOSET)
+				if ((a->flags & CLI_AF_NOSET) && !(a->flags & CLI_AF_WHY))
 					continue;
 				char name[64];
 				cli_attr_name(a, name, sizeof name);
@@ -457,6 +457,17 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 	char name[64];
 	cli_attr_name(a, name, sizeof name);
 	snprintf(norm, nsz, "%s", v);
+	if (a->flags & CLI_AF_WHY) {
+		/* a fixed value (or none at all), and the help says why */
+		if (!a->fixed) {
+			cli_err(s, "%s cannot be set. %s", name, a->help);
+			return false;
+		}
+		if (strcasecmp(v, a->fixed) != 0) {
+			cli_err(s, "Invalid value for %s. %s", name, a->help);
+			return false;
+		}
+	}
 	if (a->flags & CLI_AF_NOSET) {
 		if (!a->help)
 			cli_err(s, "%s is not supported by this server yet", name);
@@ -1043,20 +1054,17 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 		}
 	}
 	/* Defaults for new accounts first (the domain's userdef.tab). */
-	const char **defs = calloc((size_t)f->edits.n * 2 + 4, sizeof *defs);
+	const char **defs = calloc((size_t)f->edits.n * 2 + 8, sizeof *defs);
 	int ndefs = 0;
 	for (int i = 0; i < f->edits.n; i++)
 		if (!strncmp(f->edits.e[i].k, "def:", 4)) {
 			defs[2 * ndefs] = f->edits.e[i].k + 4;
 			defs[2 * ndefs + 1] = f->edits.e[i].v;
 			ndefs++;
-			/* as for an account: the services decide ReceiveEnable */
-			if (!strcmp(f->edits.e[i].k, "def:Limits.services")) {
-				defs[2 * ndefs] = "ReceiveEnable";
-				defs[2 * ndefs + 1] =
-					!f->edits.e[i].v || strstr(f->edits.e[i].v, "smtpIn") ? "1" : "0";
-				ndefs++;
-			}
+			/* as for an account: the services decide ReceiveEnable,
+			 * PopEnable and SmtpSendEnable */
+			if (!strcmp(f->edits.e[i].k, "def:Limits.services"))
+				ndefs = cli_services_vars(f->edits.e[i].v, defs, ndefs);
 		}
 	if (ndefs) {
 		enum tern_err de = admin_cli_domain_defaults_set(&s->ctx, f->domain, defs, ndefs);
@@ -1358,7 +1366,7 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 		return;
 	}
 	const char *password = NULL;
-	const char **vars = calloc((size_t)f->edits.n * 2 + 4, sizeof *vars);
+	const char **vars = calloc((size_t)f->edits.n * 2 + 10, sizeof *vars);
 	int nvars = 0;
 	bool names_changed = false;
 	for (int i = 0; i < f->edits.n; i++) {
@@ -1375,13 +1383,11 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 		vars[2 * nvars + 1] = kv->v;
 		nvars++;
 	}
-	/* The services limit decides whether the account receives mail. */
+	/* The services limit decides whether the account receives mail, may
+	 * log in over POP3 and may send over SMTP. */
 	const struct cli_kv *svc = cli_kv_find(&f->edits, "Limits.services");
-	if (svc) {
-		vars[2 * nvars] = "ReceiveEnable";
-		vars[2 * nvars + 1] = !svc->v || strstr(svc->v, "smtpIn") ? "1" : "0";
-		nvars++;
-	}
+	if (svc)
+		nvars = cli_services_vars(svc->v, vars, nvars);
 	char rn[2 * CLI_MAX_VALUE + 2];
 	if (names_changed) {
 		real_name(s, f, rn, sizeof rn);

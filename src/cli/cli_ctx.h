@@ -31,6 +31,12 @@ const char *cli_attr_value(struct cli_session *s, int d, const struct cli_attr *
 void cli_vars_parse(struct cli_kvlist *l, const char *vars);
 int cli_var_row(void *arg, const char *const *f, int n); /* rows (name, value) into a kv list */
 
+/* The account variables the limit `services` decides, as 3 name/value
+ * pairs appended at vars[2n]: ReceiveEnable (smtpIn), PopEnable (pop3),
+ * SmtpSendEnable (smtpOut); services NULL (removed) turns all three on.
+ * Returns the new n. */
+int cli_services_vars(const char *services, const char **vars, int n);
+
 /* errors and the log */
 void cli_commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name);
 void cli_detail_add(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -4,9 +4,14 @@
  * groups (forwarders), mailing lists and their subscribers.
  *
  * Where values live:
- *   account limits        account variables "Limits.<attr>"; `services`
- *                         also sets ReceiveEnable (smtpIn in the set or
- *                         not), which delivery honours;
+ *   account limits        account variables "Limits.<attr>", which SMTP
+ *                         enforces for authenticated senders (see
+ *                         src/smtp/send_limits.h); `services` also sets
+ *                         ReceiveEnable (smtpIn: delivery), PopEnable
+ *                         (pop3: POP3 login) and SmtpSendEnable (smtpOut:
+ *                         MAIL FROM of the authenticated account), in the
+ *                         same commit; pop3ConnectionCount is always 1,
+ *                         IMAP and webmail attributes are refused;
  *   domain defaults       the domain's userdef.tab (what new accounts
  *                         start with, what RESET <attr> goes back to); in
  *                         the domain frame under keys "def:<variable>",
@@ -35,18 +40,30 @@
 /* ---- attributes ---- */
 
 #define SERVICES "pop3|imap|smtpIn|smtpOut|webmail|webadmin"
-#define LIMIT_NUM(n, k, h) {n, CLI_AT_NUMBER, k "Limits." n, NULL, 0, 2147483647LL, "0", 0, h}
-#define LIMIT_ATTRS(k)                                                                                         \
-	{"services", CLI_AT_SET, k "Limits.services", SERVICES, 0, 0, "(pop3 imap smtpIn smtpOut webmail)", 0,   \
-	 "Services enabled, e.g. (pop3 smtpIn smtpOut); without smtpIn the account receives no mail "          \
-	 "(ReceiveEnable)."},                                                                                  \
-		LIMIT_NUM("sentMessagesCount", k, "Messages the user may send per interval, 0 = no limit (stored)."), \
-		LIMIT_NUM("sentRecipientsCount", k, "Recipients per interval, 0 = no limit (stored)."),             \
-		LIMIT_NUM("sentMessagesSize", k, "KB the user may send per interval, 0 = no limit (stored)."),      \
-		LIMIT_NUM("sentMessagesInterval", k, "Length of that interval in seconds (stored)."),              \
-		LIMIT_NUM("pop3ConnectionCount", k, "Simultaneous POP3 sessions, 0 = no limit (stored)."),          \
-		LIMIT_NUM("imapConnectionCount", k, "Simultaneous IMAP sessions (stored; no IMAP service)."),       \
-		LIMIT_NUM("webmailAttSize", k, "Webmail attachment size in KB (stored; no webmail).")
+#define LIMIT_NUM(n, k, lo, def, h) {n, CLI_AT_NUMBER, k "Limits." n, NULL, lo, 2147483647LL, def, 0, h}
+#define LIMIT_ATTRS(k)                                                                                          \
+	{"services", CLI_AT_SET, k "Limits.services", SERVICES, 0, 0, "(pop3 imap smtpIn smtpOut webmail)", 0,    \
+	 "Services enabled, e.g. (pop3 smtpIn smtpOut): without smtpIn the account receives no mail "            \
+	 "(ReceiveEnable), without pop3 POP3 refuses its login (PopEnable), without smtpOut SMTP refuses its "   \
+	 "MAIL FROM (SmtpSendEnable)."},                                                                        \
+		LIMIT_NUM("sentMessagesCount", k, 0, "0",                                                       \
+			  "Messages the account may send over authenticated SMTP per interval, 0 = no limit; "  \
+			  "more are refused with 450 4.7.1."),                                                  \
+		LIMIT_NUM("sentRecipientsCount", k, 0, "0",                                                     \
+			  "Recipients the account may send to per interval, 0 = no limit; more are refused at " \
+			  "RCPT with 450 4.7.1."),                                                              \
+		LIMIT_NUM("sentMessagesSize", k, 0, "0",                                                        \
+			  "KB the account may send per interval, 0 = no limit; more are refused with 450 "      \
+			  "4.7.1."),                                                                            \
+		LIMIT_NUM("sentMessagesInterval", k, 1, "3600",                                                 \
+			  "Length of that interval in seconds (a fixed window from the first message; the "     \
+			  "counts are kept in memory and start afresh when the server restarts)."),             \
+		{"pop3ConnectionCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, "1", CLI_AF_WHY,                      \
+		 "Always 1: Tern allows one POP3 session per mailbox (the RFC 1939 maildrop lock)."},           \
+		{"imapConnectionCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW, \
+		 "Not supported: Tern has no IMAP service."},                                                   \
+		{"webmailAttSize", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW,    \
+		 "Not supported: Tern has no webmail service."}
 
 static const struct cli_attr limit_attrs[] = {LIMIT_ATTRS("")};
 static const struct cli_attr def_limit_attrs[] = {LIMIT_ATTRS("def:")};
@@ -90,6 +107,31 @@ static const struct cli_ctx_reg domain_ctxs[] = {
 	{CLI_CTX_LIST_USER, {"user", "User", "user", list_user_attrs, N(list_user_attrs), CLI_CTX_LIST}},
 };
 
+static bool has_service(const char *set, const char *name)
+{
+	size_t l = strlen(name);
+	for (const char *p = set; *p;) {
+		p += strspn(p, "( ,\t)");
+		size_t wl = strcspn(p, "( ,\t)");
+		if (wl == l && !strncasecmp(p, name, l))
+			return true;
+		p += wl;
+	}
+	return false;
+}
+
+int cli_services_vars(const char *services, const char **vars, int n)
+{
+	static const char *const map[][2] = {
+		{"ReceiveEnable", "smtpIn"}, {"PopEnable", "pop3"}, {"SmtpSendEnable", "smtpOut"}};
+	for (int i = 0; i < 3; i++) {
+		vars[2 * n] = map[i][0];
+		vars[2 * n + 1] = !services || has_service(services, map[i][1]) ? "1" : "0";
+		n++;
+	}
+	return n;
+}
+
 /* ---- sub-contexts of an account or a domain ---- */
 
 static void enter_sub(struct cli_session *s, enum cli_ctx sub)
@@ -129,6 +171,10 @@ static void h_reset_limit(struct cli_session *s, const struct cli_parsed *p)
 {
 	struct cli_frame *f = cli_cur(s);
 	const struct cli_attr *a = cli_attr_find(f->ctx, p->val[0]);
+	if (a && !p->t->lit[p->first] && !a->key && (a->flags & CLI_AF_WHY)) {
+		cli_err(s, "%s cannot be reset. %s", a->name, a->help);
+		return;
+	}
 	if (!a || p->t->lit[p->first] || !a->key) {
 		cli_err(s, "Unknown attribute %s", p->val[0]);
 		return;

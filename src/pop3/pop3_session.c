@@ -228,6 +228,22 @@ static enum tern_err tx_last_login(struct dir_conn *c, void *arg)
 	return dir_user_set_login(c, u->id, (int64_t)time(NULL), u->ip);
 }
 
+/* PopEnable (XMail): "0" closes POP3 to the account; absent means open. */
+static int pop_enable_var(void *arg, const char *const *f, int n)
+{
+	bool *on = arg;
+	if (n >= 2 && !strcmp(f[0], "PopEnable"))
+		*on = strcmp(f[1], "0") != 0;
+	return 0;
+}
+
+static bool pop_enabled(struct dir_conn *c, int64_t id)
+{
+	bool on = true;
+	dir_uservar_list(c, id, pop_enable_var, &on);
+	return on;
+}
+
 static void job_run(void *arg)
 {
 	struct pop3_session *s = arg;
@@ -254,6 +270,11 @@ static void job_run(void *arg)
 		secret_wipe(s->job_pass, sizeof s->job_pass);
 		if (!ok) {
 			sleep(1);
+		} else if (!pop_enabled(c, u.id)) {
+			/* Every login path (USER/PASS, APOP, AUTH PLAIN) comes here;
+			 * checked only once the credentials are right. */
+			s->job_rc = -4;
+			snprintf(s->user, sizeof s->user, "%s@%s", u.name, u.domain);
 		} else {
 			snprintf(s->mailbox, sizeof s->mailbox, "domains/%s/%s/Maildir", u.domain, u.dir);
 			snprintf(s->lockkey, sizeof s->lockkey, "%s/%s", u.domain, u.dir);
@@ -367,6 +388,10 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 			reply(s, "-ERR [IN-USE] Mailbox is locked by another session");
 		} else if (s->job_rc == -3) {
 			reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox");
+		} else if (s->job_rc == -4) {
+			log_warn("pop3 %s: login of %s refused, POP3 is disabled for the account (PopEnable=0)", s->peer,
+				 s->user);
+			reply(s, "-ERR [AUTH] POP3 access is disabled for this account");
 		} else {
 			log_warn("pop3 %s: login failed for %s", s->peer, s->job_user);
 			reply(s, "-ERR [AUTH] Authentication failed");

@@ -36,9 +36,11 @@
 #include "smtp.h"
 #include "smtp_data.h"
 #include "smtp_parse.h"
+#include "send_limits.h"
 
 #define SMTP_MAX_CMD 1000
 #define PEER_SLOTS 4096
+#define SEND_SLOTS 16384 /* accounts with a live sending-limit window */
 
 struct peer_count {
 	char addr[64];
@@ -54,6 +56,7 @@ struct smtp_server {
 	struct dir_conn *rd; /* loop thread's reader */
 	char host[256];
 	struct peer_count peers[PEER_SLOTS];
+	struct send_counters *sends;
 	struct smtp_session *sessions; /* loop thread only */
 };
 
@@ -70,6 +73,9 @@ struct smtp_session {
 	struct smtp_session *prev, *next;
 	char helo[256];
 	char auth_user[320];
+	int64_t auth_id; /* the authenticated account, 0 if none */
+	struct send_limits lim; /* its sending limits, read at MAIL */
+	struct send_ticket charged; /* what the message in the commit job was charged */
 	struct envelope env;
 	uint64_t mail_size; /* SIZE= of the MAIL command, 0 if none */
 	bool body_8bit;
@@ -85,6 +91,7 @@ struct smtp_session {
 	int job_rc;
 	char job_user[320];
 	char job_pass[512];
+	int64_t job_id;
 	bool job_cram;
 	char cram[160];
 	/* settings read at connect */
@@ -220,13 +227,17 @@ static void job_run(void *arg)
 		struct dir_conn *c = dir_conn_open(s->srv->env->dir);
 		char local[256], dom[256], real[256];
 		struct dir_user u;
+		s->job_id = 0;
 		if (s->job_cram) {
-			if (c && challenge_verify(c, s->job_user, CHALLENGE_CRAM_MD5, s->cram, s->job_pass, NULL))
+			if (c && challenge_verify(c, s->job_user, CHALLENGE_CRAM_MD5, s->cram, s->job_pass, &u)) {
 				s->job_rc = 0;
+				s->job_id = u.id;
+			}
 		} else if (c && smtp_addr_split(s->job_user, local, sizeof local, dom, sizeof dom) &&
 			   dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
 			   u.type == 'U' && admin_password_matches(c, &u, s->job_pass)) {
 			s->job_rc = 0;
+			s->job_id = u.id;
 		}
 		dir_conn_close(c);
 		secret_wipe(s->job_pass, sizeof s->job_pass);
@@ -266,13 +277,17 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 			log_info("smtp %s: from=<%s> rcpts=%d size=%llu id=%s", s->peer, s->env.from, s->env.nrcpt,
 				 (unsigned long long)s->data.size, s->env.id);
 			deliver_enqueue(s->srv->dl, s->env.id);
-		} else if (!s->closing) {
-			reply(s, "451 4.3.0 Cannot store the message, try again later");
+		} else {
+			send_counters_refund(s->srv->sends, &s->charged);
+			if (!s->closing)
+				reply(s, "451 4.3.0 Cannot store the message, try again later");
 		}
+		memset(&s->charged, 0, sizeof s->charged);
 		tx_reset(s);
 	} else if (k == JOB_AUTH && !s->closing) {
 		if (s->job_rc == 0) {
 			s->authed = true;
+			s->auth_id = s->job_id;
 			snprintf(s->auth_user, sizeof s->auth_user, "%s", s->job_user);
 			log_info("smtp %s: authenticated as %s", s->peer, s->auth_user);
 			reply(s, "235 2.7.0 Authentication successful");
@@ -442,6 +457,62 @@ static bool is_custom_domain(struct smtp_session *s, const char *addr)
 	return found;
 }
 
+/* ---- sending limits of the authenticated account (send_limits.h) ---- */
+
+/* Answer a verdict that is not SEND_OK with 450 4.7.1 and say so. */
+static bool send_refused(struct smtp_session *s, enum send_verdict v, int64_t retry)
+{
+	const struct send_limits *l = &s->lim;
+	long long iv = (long long)l->interval, r = (long long)(retry > 0 ? retry : 1);
+	switch (v) {
+	case SEND_OK:
+		return false;
+	case SEND_OVER_MSGS:
+		reply(s, "450 4.7.1 Sending limit reached: %lld messages per %lld seconds for %s; try again in %lld seconds",
+		      (long long)l->max_msgs, iv, s->auth_user, r);
+		break;
+	case SEND_OVER_RCPTS:
+		reply(s,
+		      "450 4.7.1 Recipient limit reached: %lld recipients per %lld seconds for %s; try again in %lld "
+		      "seconds",
+		      (long long)l->max_rcpts, iv, s->auth_user, r);
+		break;
+	case SEND_OVER_SIZE:
+		reply(s, "450 4.7.1 Size limit reached: %lld KB per %lld seconds for %s; try again in %lld seconds",
+		      (long long)l->max_kb, iv, s->auth_user, r);
+		break;
+	case SEND_FULL:
+		reply(s, "450 4.7.1 Sending limits cannot be tracked right now; try again later");
+		break;
+	}
+	log_warn("smtp %s: %s refused by the sending limits of %s (%s)", s->peer,
+		 v == SEND_OVER_RCPTS ? "recipient" : "message", s->auth_user,
+		 v == SEND_OVER_MSGS	? "messages"
+		 : v == SEND_OVER_RCPTS ? "recipients"
+		 : v == SEND_OVER_SIZE	? "size"
+					: "table full");
+	return true;
+}
+
+static bool send_over(struct smtp_session *s, int64_t msgs, int64_t rcpts, int64_t bytes)
+{
+	if (!s->authed || s->auth_id <= 0)
+		return false;
+	int64_t retry = 0;
+	enum send_verdict v = send_counters_check(s->srv->sends, s->auth_id, &s->lim, msgs, rcpts, bytes, &retry);
+	return send_refused(s, v, retry);
+}
+
+/* A message larger than the whole allowance can never go: permanent. */
+static bool send_too_big(struct smtp_session *s, uint64_t size)
+{
+	if (!s->authed || s->auth_id <= 0 || s->lim.max_kb <= 0 || size <= (uint64_t)s->lim.max_kb * 1024)
+		return false;
+	reply(s, "552 5.3.4 Message larger than the sending size limit of %s (%lld KB per %lld seconds)", s->auth_user,
+	      (long long)s->lim.max_kb, (long long)s->lim.interval);
+	return true;
+}
+
 static void cmd_mail(struct smtp_session *s, const char *arg)
 {
 	if (!s->ehlo) {
@@ -497,6 +568,19 @@ static void cmd_mail(struct smtp_session *s, const char *arg)
 			return;
 		}
 	}
+	if (s->authed && s->auth_id > 0) {
+		/* Read per transaction (one indexed read, as resolve_gate() at
+		 * RCPT), so that a change applies to the next message. */
+		send_limits_read(s->srv->rd, s->auth_id, &s->lim);
+		if (!s->lim.send_enabled) {
+			log_warn("smtp %s: %s may not send (SmtpSendEnable=0)", s->peer, s->auth_user);
+			reply(s, "550 5.7.1 Sending mail is disabled for %s (smtpOut is not among its services)",
+			      s->auth_user);
+			return;
+		}
+		if (send_too_big(s, s->mail_size) || send_over(s, 1, 0, s->mail_size ? (int64_t)s->mail_size : 1))
+			return;
+	}
 	uint64_t size = s->mail_size;
 	tx_reset(s);
 	s->mail_size = size;
@@ -532,6 +616,8 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 		reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
+	if (send_over(s, 0, s->env.nrcpt + 1, 0))
+		return;
 	struct resolved r;
 	enum resolve_kind k = resolve_rcpt(s->srv->rd, p.addr, &r);
 	/* An address that is one account (directly or through an alias) is
@@ -602,6 +688,11 @@ static void cmd_data(struct smtp_session *s, const char *arg)
 		count_error(s);
 		return;
 	}
+	/* Another session of the account may have used the rest meanwhile. */
+	if (send_over(s, 1, s->env.nrcpt, s->mail_size ? (int64_t)s->mail_size : 1)) {
+		tx_reset(s);
+		return;
+	}
 	spool_new_id(s->env.id);
 	s->env.received = time(NULL);
 	snprintf(s->env.peer, sizeof s->env.peer, "%s", s->peer);
@@ -654,6 +745,22 @@ static void finish_data(struct smtp_session *s)
 		reply(s, "451 4.3.0 Cannot store the message, try again later");
 		tx_reset(s);
 		return;
+	}
+	/* Charged now, in one step with the check; given back if the commit
+	 * fails, so only messages answered 250 count. */
+	memset(&s->charged, 0, sizeof s->charged);
+	if (send_too_big(s, s->data.size)) {
+		tx_reset(s);
+		return;
+	}
+	if (s->authed && s->auth_id > 0) {
+		int64_t retry = 0;
+		enum send_verdict v = send_counters_charge(s->srv->sends, s->auth_id, &s->lim, 1, s->env.nrcpt,
+							   (int64_t)s->data.size, &retry, &s->charged);
+		if (send_refused(s, v, retry)) {
+			tx_reset(s);
+			return;
+		}
 	}
 	start_job(s, JOB_COMMIT);
 }
@@ -997,6 +1104,7 @@ struct smtp_server *smtp_server_new(struct admin_env *env, struct evloop *lp, st
 	srv->dl = dl;
 	srv->tls = tls;
 	srv->rd = dir_conn_open(env->dir);
+	srv->sends = send_counters_new(SEND_SLOTS);
 	settings_get(srv->rd, "SmtpServerDomain", srv->host, sizeof srv->host);
 	if (!srv->host[0] && gethostname(srv->host, sizeof srv->host - 1) < 0)
 		snprintf(srv->host, sizeof srv->host, "localhost");
@@ -1010,5 +1118,6 @@ void smtp_server_free(struct smtp_server *srv)
 	while (srv->sessions)
 		session_free(srv->sessions);
 	dir_conn_close(srv->rd);
+	send_counters_free(srv->sends);
 	free(srv);
 }

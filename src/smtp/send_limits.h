@@ -1,0 +1,70 @@
+/*
+ * send_limits - what an authenticated SMTP sender may send, and how much
+ * it has sent lately.
+ *
+ * The limits are account variables (written by the CLI's Limits context,
+ * or by the controller's uservarsset):
+ *   Limits.sentMessagesCount     messages per interval, 0 = no limit
+ *   Limits.sentRecipientsCount   recipients per interval, 0 = no limit
+ *   Limits.sentMessagesSize      KB per interval, 0 = no limit
+ *   Limits.sentMessagesInterval  the interval in seconds (0 or unset: 3600)
+ *   SmtpSendEnable               "0": the account may not send at all
+ *                                (the CLI writes it from `services`:
+ *                                smtpOut in the set or not)
+ *
+ * The counters are a fixed window per account: a window opens with the
+ * first message accepted after the previous window ended and lasts one
+ * interval; everything accepted inside it counts against the limits. They
+ * live in memory only (a restart starts every account afresh), in a
+ * bounded table keyed by account id, guarded by a mutex. Only accounts
+ * with some limit get a slot; an ended window frees its slot. When every
+ * slot holds a live window the check fails closed (SEND_FULL).
+ *
+ * send_counters_check() only looks; send_counters_charge() checks and
+ * adds in one step under the lock, so two sessions of one account cannot
+ * both pass the last free message. A charge whose message then cannot be
+ * stored is given back with send_counters_refund().
+ */
+#ifndef TERN_SEND_LIMITS_H
+#define TERN_SEND_LIMITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../store/directory.h"
+
+#define SEND_DEFAULT_INTERVAL 3600
+
+struct send_limits {
+	bool send_enabled;
+	int64_t max_msgs, max_rcpts, max_kb;
+	int64_t interval; /* seconds, > 0 */
+};
+
+/* The account's limits (no limits and sending enabled if it has no such
+ * variables). One indexed read of the account's variables. */
+void send_limits_read(struct dir_conn *c, int64_t account_id, struct send_limits *l);
+bool send_limits_active(const struct send_limits *l);
+
+enum send_verdict { SEND_OK, SEND_OVER_MSGS, SEND_OVER_RCPTS, SEND_OVER_SIZE, SEND_FULL };
+
+struct send_ticket {
+	int64_t id, window; /* window start (ms) the charge went to */
+	int64_t msgs, rcpts, bytes;
+};
+
+struct send_counters;
+struct send_counters *send_counters_new(int capacity);
+void send_counters_free(struct send_counters *sc);
+
+/* Would adding msgs/rcpts/bytes go over a limit? *retry_r: seconds until
+ * the account's window ends (0 if none is open). */
+enum send_verdict send_counters_check(struct send_counters *sc, int64_t id, const struct send_limits *l, int64_t msgs,
+				      int64_t rcpts, int64_t bytes, int64_t *retry_r);
+/* Check and add in one step; on SEND_OK *t says what to give back. */
+enum send_verdict send_counters_charge(struct send_counters *sc, int64_t id, const struct send_limits *l,
+				       int64_t msgs, int64_t rcpts, int64_t bytes, int64_t *retry_r,
+				       struct send_ticket *t);
+void send_counters_refund(struct send_counters *sc, const struct send_ticket *t);
+
+#endif

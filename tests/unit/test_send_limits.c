@@ -1,0 +1,98 @@
+/* Unit tests: the sending-limit counters (smtp/send_limits.c) - check versus
+ * charge, each limit, refunds, windows ending, the bounded table failing
+ * closed and freeing ended windows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../src/smtp/send_limits.h"
+
+static struct send_limits lim(int64_t msgs, int64_t rcpts, int64_t kb, int64_t interval)
+{
+	struct send_limits l = {true, msgs, rcpts, kb, interval};
+	return l;
+}
+
+static void test_no_limit_takes_no_slot(void **state)
+{
+	(void)state;
+	struct send_counters *sc = send_counters_new(1);
+	struct send_limits none = lim(0, 0, 0, 60), one = lim(1, 0, 0, 60);
+	struct send_ticket t;
+	int64_t retry;
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(send_counters_charge(sc, 1, &none, 1, 50, 1 << 20, &retry, &t), SEND_OK);
+	/* the only slot is still free for a limited account */
+	assert_int_equal(send_counters_charge(sc, 2, &one, 1, 1, 10, &retry, &t), SEND_OK);
+	send_counters_free(sc);
+}
+
+static void test_each_limit(void **state)
+{
+	(void)state;
+	struct send_counters *sc = send_counters_new(16);
+	struct send_limits l = lim(2, 3, 1, 60);
+	struct send_ticket t;
+	int64_t retry;
+	assert_int_equal(send_counters_charge(sc, 7, &l, 1, 2, 500, &retry, &t), SEND_OK);
+	assert_int_equal(send_counters_check(sc, 7, &l, 0, 2, 0, &retry), SEND_OVER_RCPTS);
+	assert_true(retry > 0 && retry <= 60);
+	assert_int_equal(send_counters_check(sc, 7, &l, 0, 1, 0, &retry), SEND_OK);
+	assert_int_equal(send_counters_check(sc, 7, &l, 1, 1, 600, &retry), SEND_OVER_SIZE);
+	assert_int_equal(send_counters_charge(sc, 7, &l, 1, 1, 524, &retry, &t), SEND_OK); /* exactly 1 KB */
+	assert_int_equal(send_counters_check(sc, 7, &l, 1, 0, 1, &retry), SEND_OVER_MSGS);
+	/* a refused charge adds nothing; another account is not affected */
+	assert_int_equal(send_counters_charge(sc, 7, &l, 1, 0, 1, &retry, &t), SEND_OVER_MSGS);
+	assert_int_equal(send_counters_charge(sc, 8, &l, 1, 3, 1024, &retry, &t), SEND_OK);
+	send_counters_free(sc);
+}
+
+static void test_refund(void **state)
+{
+	(void)state;
+	struct send_counters *sc = send_counters_new(4);
+	struct send_limits l = lim(1, 0, 0, 60);
+	struct send_ticket t;
+	int64_t retry;
+	assert_int_equal(send_counters_charge(sc, 3, &l, 1, 1, 10, &retry, &t), SEND_OK);
+	assert_int_equal(send_counters_check(sc, 3, &l, 1, 0, 1, &retry), SEND_OVER_MSGS);
+	send_counters_refund(sc, &t);
+	assert_int_equal(send_counters_check(sc, 3, &l, 1, 0, 1, &retry), SEND_OK);
+	send_counters_free(sc);
+}
+
+static void test_window_ends_and_full_table(void **state)
+{
+	(void)state;
+	struct send_counters *sc = send_counters_new(2);
+	struct send_limits l = lim(1, 0, 0, 1);
+	struct send_ticket t;
+	int64_t retry;
+	assert_int_equal(send_counters_charge(sc, 1, &l, 1, 1, 1, &retry, &t), SEND_OK);
+	assert_int_equal(send_counters_charge(sc, 2, &l, 1, 1, 1, &retry, &t), SEND_OK);
+	/* two live windows, two slots: a third account fails closed */
+	assert_int_equal(send_counters_charge(sc, 3, &l, 1, 1, 1, &retry, &t), SEND_FULL);
+	assert_int_equal(send_counters_charge(sc, 1, &l, 1, 1, 1, &retry, &t), SEND_OVER_MSGS);
+	struct timespec ts = {1, 100000000};
+	nanosleep(&ts, NULL);
+	/* the windows ended: their slots are free again, the counts start afresh */
+	assert_int_equal(send_counters_charge(sc, 3, &l, 1, 1, 1, &retry, &t), SEND_OK);
+	assert_int_equal(send_counters_charge(sc, 1, &l, 1, 1, 1, &retry, &t), SEND_OK);
+	assert_int_equal(send_counters_charge(sc, 2, &l, 1, 1, 1, &retry, &t), SEND_FULL);
+	send_counters_free(sc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_limit_takes_no_slot),
+		cmocka_unit_test(test_each_limit),
+		cmocka_unit_test(test_refund),
+		cmocka_unit_test(test_window_ends_and_full_table),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
