@@ -156,3 +156,26 @@ def test_queue_context_help_and_navigation(queued):
     cli.ok("BACK", "")
     cli.err("LIST FILTER size>1", None, "")
     cli.ok("ENTER QUEUE", "queue")
+
+
+def test_tern_client_sees_the_same_queue(queued):
+    """`tern --json` through the CLI: the queue rows parsed field by field;
+    DELETE in a script runs only with --yes."""
+    import json
+    from test_tern_cli import tern
+    srv, c, cli, sink = queued
+    r = tern(srv, "--json", "ENTER QUEUE", "LIST")
+    assert r.returncode == 0, r.stderr
+    listing = [json.loads(line) for line in r.stdout.splitlines() if line.strip()][-1]
+    assert listing["context_after"] == "<queue#>" and listing["status"] == "ok"
+    got = sorted(listing["rows"], key=lambda row: row["recipients"])
+    assert [row["recipients"] for row in got] == ["a1@one.example", "a2@one.example", "b1@two.example"]
+    assert all(row["status"] == "deferred" and row["retries"] == "1" for row in got)
+    mid = got[0]["id"]
+    r = tern(srv, "--stdin", stdin=f"ENTER QUEUE\nDELETE {mid}\n")
+    assert r.returncode != 0
+    assert len(table_rows(cli.ok("LIST"))) == 3
+    r = tern(srv, "--stdin", "--yes", stdin=f"ENTER QUEUE\nDELETE {mid}\n")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert mid not in {row[0] for row in rows(cli.ok("LIST"))}
+    assert len(table_rows(cli.ok("LIST"))) == 2
