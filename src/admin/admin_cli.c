@@ -3,6 +3,7 @@
  * admin_cli.h.
  */
 #include "admin_cli.h"
+#include "admin_limits.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -168,6 +169,7 @@ struct account_commit {
 	struct buf box; /* sealed new password, if any */
 	char *defvars;  /* userdef.tab variables, for a new account */
 	char detail[300];
+	struct admin_limits lim;
 };
 
 static enum tern_err add_aliases(struct dir_conn *c, struct account_commit *a)
@@ -200,6 +202,8 @@ static enum tern_err tx_account_commit(struct dir_conn *c, void *arg)
 			return TERN_E_ALIAS_EXISTS;
 		if (dir_user_get(c, a->domain, a->user, NULL))
 			return TERN_E_USER_EXISTS;
+		if ((e = admin_limits_check_new(c, a->domain, &a->lim, 'U', false, a->detail, sizeof a->detail)))
+			return e;
 		if ((e = dir_user_add(c, a->domain, a->user, 'U', a->box.data, a->box.len, a->defvars, 0, &u.id)))
 			return e;
 	} else {
@@ -265,10 +269,18 @@ enum tern_err admin_cli_account_commit(struct admin_ctx *ctx, const char *domain
 			set_detail(detail_r, dsz, ed->alias_add[i]);
 			return TERN_E_BAD_USERNAME;
 		}
+	/* the domain's quota ceiling (maxAccountMessageSizeQuota) */
+	admin_limits_get(ctx->env, a.domain, &a.lim);
+	for (int i = 0; i < ed->nvars; i++)
+		if (!strcmp(ed->vars[2 * i], "MaxMBSize") &&
+		    (e = admin_limits_check_quota(&a.lim, ed->vars[2 * i + 1], a.detail, sizeof a.detail))) {
+			set_detail(detail_r, dsz, a.detail);
+			return e;
+		}
 	if (ed->password)
 		secret_box_seal(ed->password, strlen(ed->password), &a.box);
 	if (create)
-		a.defvars = admin_userdef_vars(ctx->env, a.domain);
+		a.defvars = admin_limits_cap_vars(&a.lim, admin_userdef_vars(ctx->env, a.domain));
 	e = dir_write(ctx->env->dir, tx_account_commit, &a);
 	buf_free(&a.box);
 	free(a.defvars);

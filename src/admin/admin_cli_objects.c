@@ -14,6 +14,7 @@
 #include "../core/wildmat.h"
 #include "../core/xmalloc.h"
 #include "admin_cli.h"
+#include "admin_limits.h"
 
 #define MAX_VAR_NAME 256
 #define MAX_VAR_VALUE 4000
@@ -118,6 +119,7 @@ struct list_commit {
 	const struct admin_cli_list_edit *ed;
 	struct buf box;
 	char detail[300];
+	struct admin_limits lim;
 };
 
 static enum tern_err tx_list_commit(struct dir_conn *c, void *arg)
@@ -133,6 +135,9 @@ static enum tern_err tx_list_commit(struct dir_conn *c, void *arg)
 			return TERN_E_ALIAS_EXISTS;
 		if (dir_user_get(c, l->domain, l->name, NULL))
 			return TERN_E_USER_EXISTS;
+		if ((e = admin_limits_check_new(c, l->domain, &l->lim, 'M', !strcmp(ed->kind, "group"), l->detail,
+						sizeof l->detail)))
+			return e;
 		char vars[64];
 		snprintf(vars, sizeof vars, "%s\t%s\n", ADMIN_CLI_KIND_VAR, ed->kind);
 		if ((e = dir_user_add(c, l->domain, l->name, 'M', l->box.data, l->box.len, vars, 0, &u.id)))
@@ -206,6 +211,8 @@ enum tern_err admin_cli_list_commit(struct admin_ctx *ctx, const char *domain, c
 		secret_box_seal(hex, strlen(hex), &l.box);
 		secret_wipe(hex, sizeof hex);
 	}
+	if (create)
+		admin_limits_get(ctx->env, l.domain, &l.lim);
 	enum tern_err e = dir_write(ctx->env->dir, tx_list_commit, &l);
 	buf_free(&l.box);
 	if (e) {

@@ -30,6 +30,7 @@
 #include "../core/tabline.h"
 #include "../core/wildmat.h"
 #include "admin.h"
+#include "admin_limits.h"
 
 /* A handled domain: real, or an alias domain pointing to a real one. */
 static enum tern_err handled(struct dir_conn *c, const char *domain, char *real, size_t sz)
@@ -128,6 +129,7 @@ struct user_add {
 	struct buf box;
 	char *vars;
 	int64_t id;
+	struct admin_limits lim;
 };
 
 static enum tern_err tx_user_add(struct dir_conn *c, void *arg)
@@ -139,6 +141,10 @@ static enum tern_err tx_user_add(struct dir_conn *c, void *arg)
 		return TERN_E_ALIAS_EXISTS;
 	if (dir_user_get(c, a->domain, a->user, NULL))
 		return TERN_E_USER_EXISTS;
+	/* a mailing list made here is a list, not a group (no CliKind) */
+	enum tern_err e = admin_limits_check_new(c, a->domain, &a->lim, a->type, false, NULL, 0);
+	if (e)
+		return e;
 	return dir_user_add(c, a->domain, a->user, a->type, a->box.data, a->box.len, a->vars, 0, &a->id);
 }
 
@@ -177,6 +183,9 @@ enum tern_err admin_user_add(struct admin_ctx *ctx, const char *domain, const ch
 	a.type = type[0] == 'M' ? 'M' : 'U';
 	secret_box_seal(password, strlen(password), &a.box);
 	a.vars = admin_userdef_vars(ctx->env, a.domain);
+	admin_limits_get(ctx->env, a.domain, &a.lim);
+	if (a.type == 'U')
+		a.vars = admin_limits_cap_vars(&a.lim, a.vars);
 	e = dir_write(ctx->env->dir, tx_user_add, &a);
 	buf_free(&a.box);
 	free(a.vars);
@@ -367,7 +376,31 @@ struct vars_set {
 	struct user_ref r;
 	char **pairs;
 	int npairs;
+	struct admin_limits lim;
 };
+
+static int group_row(void *arg, const char *const *f, int n)
+{
+	if (n >= 2 && !strcmp(f[0], "CliKind") && !strcmp(f[1], "group"))
+		*(bool *)arg = true;
+	return 0;
+}
+
+/* The domain's admin limits on a variable change: an account's quota
+ * (MaxMBSize) stays under the ceiling; turning a list into a group (the
+ * CliKind variable), or back, needs room under the other kind's limit. */
+static enum tern_err vars_limits(struct dir_conn *c, struct vars_set *v, const char *name, const char *value)
+{
+	if (v->r.u.type == 'U' && !strcmp(name, "MaxMBSize"))
+		return admin_limits_check_quota(&v->lim, value, NULL, 0);
+	if (v->r.u.type == 'M' && !strcmp(name, "CliKind")) {
+		bool was = false, will = value && !strcmp(value, "group");
+		dir_uservar_list(c, v->r.u.id, group_row, &was);
+		if (was != will)
+			return admin_limits_check_new(c, v->r.domain, &v->lim, 'M', will, NULL, 0);
+	}
+	return TERN_OK;
+}
 
 static enum tern_err tx_vars_set(struct dir_conn *c, void *arg)
 {
@@ -377,6 +410,8 @@ static enum tern_err tx_vars_set(struct dir_conn *c, void *arg)
 	for (int i = 0; i + 1 < v->npairs; i += 2) {
 		enum tern_err e;
 		bool rm = !strcmp(v->pairs[i + 1], ".|rm");
+		if ((e = vars_limits(c, v, v->pairs[i], rm ? NULL : v->pairs[i + 1])))
+			return e;
 		if (rm)
 			e = dir_uservar_del(c, v->r.u.id, v->pairs[i]);
 		else
@@ -405,6 +440,7 @@ enum tern_err admin_user_vars_set(struct admin_ctx *ctx, const char *domain, con
 		if (i % 2 == 0 && !pairs[i][0])
 			return TERN_E_INVALID;
 	}
+	admin_limits_get(ctx->env, v.r.domain, &v.lim);
 	return dir_write(ctx->env->dir, tx_vars_set, &v);
 }
 

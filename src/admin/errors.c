@@ -47,6 +47,8 @@ static const char *const names[TERN_E__COUNT] = {
 	[TERN_E_LOGIN] = "bad login",
 	[TERN_E_TLS_ACTIVE] = "TLS already active",
 	[TERN_E_TLS_DISABLED] = "TLS disabled",
+	[TERN_E_LIMIT_REACHED] = "domain limit reached",
+	[TERN_E_OVER_CEILING] = "quota above the domain ceiling",
 };
 
 const char *tern_err_name(enum tern_err e)

@@ -88,6 +88,7 @@ enum cli_ctx {
 	CLI_CTX_ADMIN_GROUP, /* aacl-adminGroup */
 	CLI_CTX_SSLCONTROL, /* server-<service>-listener-sslcontrol (parent link: the CLI's listener) */
 	CLI_CTX_QUEUE,      /* queue */
+	CLI_CTX_ADMIN_LIMITS, /* domain-adminLimits */
 	CLI_CTX__COUNT
 };
 

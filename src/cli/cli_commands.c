@@ -1621,7 +1621,6 @@ static const struct cli_cmd table[] = {
 	 h_remove_alias_domain, "Remove another name of this domain (applied at COMMIT)."},
 	{IN(DOMAIN), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_domain,
 	 "Apply the pending changes of this domain and return to the root."},
-	{IN(DOMAIN), "CONFIG adminLimits", {{0}}, CLI_LATER, cli_h_later, NULL},
 
 	/* account */
 	{IN(ACCOUNT), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set, NULL},

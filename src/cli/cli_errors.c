@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -56,6 +57,10 @@ const char *cli_err_text(enum tern_err e)
 		return "Access denied";
 	case TERN_E_LOGIN:
 		return "Authentication failed";
+	case TERN_E_LIMIT_REACHED:
+		return "Domain limit reached (CONFIG adminLimits)";
+	case TERN_E_OVER_CEILING:
+		return "Quota above the domain's maxAccountMessageSizeQuota (CONFIG adminLimits)";
 	case TERN_E_INTERNAL:
 	default:
 		return "Internal server problem (see the server log)";
@@ -101,6 +106,17 @@ void cli_err_core(struct cli_session *s, enum tern_err e, const char *type, cons
 	case TERN_E_INVALID:
 		cli_err(s, "Invalid value for %s", name);
 		break;
+	case TERN_E_LIMIT_REACHED: /* name: "maxAccounts=3" */
+	case TERN_E_OVER_CEILING: {
+		size_t k = strcspn(name, "=");
+		const char *v = name[k] ? name + k + 1 : "?";
+		if (e == TERN_E_LIMIT_REACHED)
+			cli_err(s, "Domain limit reached: %.*s = %s (CONFIG adminLimits)", (int)k, name, v);
+		else
+			cli_err(s, "Quota above the domain's ceiling: %.*s = %s KB (totalMessageSize must be 1 to %s)",
+				(int)k, name, v, v);
+		break;
+	}
 	default:
 		cli_err(s, "%s", cli_err_text(e));
 		break;

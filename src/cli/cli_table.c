@@ -22,6 +22,7 @@ extern const struct cli_part cli_part_dnr;
 extern const struct cli_part cli_part_aacl;
 extern const struct cli_part cli_part_snapshots;
 extern const struct cli_part cli_part_queue;
+extern const struct cli_part cli_part_adminlimits;
 
 static const struct cli_part *const parts[] = {
 	&cli_part_core,
@@ -31,6 +32,7 @@ static const struct cli_part *const parts[] = {
 	&cli_part_aacl,
 	&cli_part_snapshots,
 	&cli_part_queue,
+	&cli_part_adminlimits,
 };
 
 #define NPARTS (int)(sizeof parts / sizeof *parts)

@@ -47,6 +47,8 @@ static const int codes[TERN_E__COUNT] = {
 	[TERN_E_LOGIN] = 105,
 	[TERN_E_TLS_ACTIVE] = 242,
 	[TERN_E_TLS_DISABLED] = 249,
+	[TERN_E_LIMIT_REACHED] = 264,
+	[TERN_E_OVER_CEILING] = 230,
 };
 
 int ctrl_code(enum tern_err e)
@@ -141,6 +143,8 @@ const char *ctrl_text(int code)
 		return "TLS service disabled";
 	case 260:
 		return "Invalid host name";
+	case 264:
+		return "Too many elements";
 	default:
 		return "Unknown error code";
 	}

@@ -188,6 +188,21 @@ enum tern_err dir_user_count(struct dir_conn *c, const char *dpat, dir_row_fn fn
 			"s", dpat);
 }
 
+int64_t dir_user_count_kind(struct dir_conn *c, const char *domain, char type, const char *var, const char *value,
+			    bool match)
+{
+	/* vars is "name<TAB>value<LF>"..., every line ending in LF */
+	sqlite3_stmt *st = dir_q(c,
+				 "SELECT count(*) FROM users WHERE domain = ?1 AND type = ?2 AND (?3 IS NULL OR"
+				 " (instr(char(10) || vars, char(10) || ?3 || char(9) || ?4 || char(10)) > 0) = ?5)",
+				 "ssssi", domain, (char[]){type, 0}, var, value ? value : "", (int64_t)(match ? 1 : 0));
+	int64_t n = -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
 enum tern_err dir_user_delete_all(struct dir_conn *c)
 {
 	enum tern_err e;

@@ -100,6 +100,10 @@ enum tern_err dir_user_list(struct dir_conn *c, const char *dpat, const char *up
 			    int64_t limit, dir_row_fn fn, void *arg);
 /* rows: domain, count — every domain matching dpat (NULL = all). */
 enum tern_err dir_user_count(struct dir_conn *c, const char *dpat, dir_row_fn fn, void *arg);
+/* Accounts of type in domain (exact, real domain); with var, only those
+ * whose variable var equals value (match) or does not (!match). -1 on error. */
+int64_t dir_user_count_kind(struct dir_conn *c, const char *domain, char type, const char *var, const char *value,
+			    bool match);
 enum tern_err dir_user_delete_all(struct dir_conn *c);
 /* rows: directory names (domain, dir) of every account of a domain */
 

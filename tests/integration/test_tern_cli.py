@@ -457,7 +457,7 @@ def test_check_agrees_with_the_server(server, tmp_path):
     script = tmp_path / "mixed.txt"
     d = uniq("agree")
     script.write_text(f"CREATE Domain name {d} postmasterPassword pw\nCOMMIT\nUPDATE Domain {d}\n"
-                      "LIST Domains\nSET colour blue\nSHOW Account\nCONFIG adminLimits\nSET catchAllType maybe\n"
+                      "LIST Domains\nSET colour blue\nSHOW Account\nCONFIG Quotas\nSET catchAllType maybe\n"
                       "LIST Aliases extra\nLIST Accounts\nBACK\nSAVE CONFIG\n")
     rep = json.loads(run("check", "--json", str(script)).stdout)
     bad_lines = {i["line"] for i in rep["issues"] if i["level"] != "info"}
