@@ -94,7 +94,7 @@ static int release_held(struct admin_ctx *ctx, const char *domain)
 		close(fd);
 		return 0;
 	}
-	char why[300];
+	char why[320];
 	snprintf(why, sizeof why, "> %s%s\n", ADMIN_DOMAIN_DISABLED_WHY, domain);
 	char **names = NULL;
 	int n = 0;
@@ -103,7 +103,7 @@ static int release_held(struct admin_ctx *ctx, const char *domain)
 		size_t len = strlen(de->d_name);
 		if (len < 5 || len > 150 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".log"))
 			continue;
-		char rel[200];
+		char rel[300];
 		snprintf(rel, sizeof rel, "spool/held/%s", de->d_name);
 		struct buf b = BUF_INIT;
 		bool all = fs_read_all_at(ctx->env->rootfd, rel, 1u << 20, &b) == 0 && b.len > 0;
