@@ -743,12 +743,16 @@ static void h_list_alldomains(struct cli_session *s, const struct cli_parsed *p)
 static void set_domain_state(struct cli_session *s, const char *name, bool on)
 {
 	char d[256];
+	if (strlen(name) > 253) {
+		cli_err(s, "Invalid value for name (longer than 253 characters)");
+		return;
+	}
 	cli_lower(d, sizeof d, name);
-	enum tern_err e = strlen(name) > 253 ? TERN_E_DOMAIN_NOT_HANDLED : admin_cli_domain_exists(&s->ctx, d);
+	enum tern_err e = admin_cli_domain_exists(&s->ctx, d);
 	if (!e)
 		e = admin_domain_set_enabled(&s->ctx, d, on);
 	if (e) {
-		cli_err_core(s, e, "Domain", strlen(name) > 253 ? "(name too long)" : d);
+		cli_err_core(s, e, "Domain", d);
 		return;
 	}
 	snprintf(s->log_detail, sizeof s->log_detail, "domain %s %s", d, on ? "enabled" : "disabled");

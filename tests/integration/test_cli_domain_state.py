@@ -109,7 +109,7 @@ def test_idempotent_and_errors(cli, mdom):
     assert cli.cmd("ENABLE Domain name NoSuch-Dom.test").raw == \
         b"-ERR: Domain nosuch-dom.test not found\r\n<#> "
     cli.err("DISABLE Domain name bad..name", "Domain bad..name not found", "")
-    cli.err("ENABLE Domain name " + "a" * 300 + ".test", "Domain (name too long) not found", "")
+    cli.err("ENABLE Domain name " + "a" * 300 + ".test", "Invalid value for name (longer than 253 characters)", "")
     cli.err("ENABLE Domain domainLocation /var/opt/x",
             "ENABLE Domain domainLocation is not supported: every domain lives under the data root; "
             "use ENABLE Domain name <name>", "")
@@ -164,6 +164,7 @@ def test_smtp_rcpt_refused_for_domain_and_alias_domains(server, cli, c, mdom):
     al = "alias-" + d
     c.ok("aliasdomainadd", d, al)
     other = MailDomain(server, c, "other-" + d, users=("olga",))
+    c.ok("aliasadd", other.name, "fwd", mdom.addr("alice"))      # another domain's alias to it
     cli.ok(f"DISABLE Domain {d}")
     for addr in (mdom.addr("alice"), f"ALICE@{d.upper()}", f"alice@{al}", f"nobody@{d}"):
         r = rcpt_reply(server, addr)
@@ -175,6 +176,9 @@ def test_smtp_rcpt_refused_for_domain_and_alias_domains(server, cli, c, mdom):
         expect(s.mail("x@outside.example"), 250)
         expect(s.rcpt(mdom.addr("bob")), 550, "5.2.1")
         expect(s.rcpt(other.addr("olga")), 250)
+        r = s.rcpt(other.addr("fwd"))                              # its only target is disabled
+        expect(r, 550, "5.2.1")
+        assert "domain is disabled" in r.text, r
     # smtplib as a real client: the refusal is permanent
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as sm:
         with pytest.raises(smtplib.SMTPRecipientsRefused) as ei:
