@@ -82,8 +82,10 @@ static enum tern_err tx_domain_state(struct dir_conn *c, void *arg)
 	return ds->changed ? dir_domain_set_enabled(c, ds->name, ds->on) : TERN_OK;
 }
 
-/* Messages frozen only because this domain was disabled (every line of
- * their log gives that reason) go back to the delivery queue. */
+/* Messages frozen because this domain was disabled (a line of their log
+ * gives that reason) go back to the delivery queue. Delivery decides again
+ * for each of their recipients, so one frozen for other reasons too is
+ * frozen again for those. */
 static int release_held(struct admin_ctx *ctx, const char *domain)
 {
 	int fd = openat(ctx->env->rootfd, "spool/held", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -106,16 +108,16 @@ static int release_held(struct admin_ctx *ctx, const char *domain)
 		char rel[300];
 		snprintf(rel, sizeof rel, "spool/held/%s", de->d_name);
 		struct buf b = BUF_INIT;
-		bool all = fs_read_all_at(ctx->env->rootfd, rel, 1u << 20, &b) == 0 && b.len > 0;
-		for (size_t i = 0; all && i < b.len;) {
-			const char *nl = memchr(b.data + i, '\n', b.len - i);
-			size_t end = nl ? (size_t)(nl - b.data) + 1 : b.len;
-			size_t wl = strlen(why);
-			all = end - i >= wl && !memcmp(b.data + end - wl, why, wl);
-			i = end;
-		}
+		bool any = false;
+		if (fs_read_all_at(ctx->env->rootfd, rel, 1u << 20, &b) == 0)
+			for (size_t i = 0, wl = strlen(why); !any && i < b.len;) {
+				const char *nl = memchr(b.data + i, '\n', b.len - i);
+				size_t end = nl ? (size_t)(nl - b.data) + 1 : b.len;
+				any = end - i >= wl && !memcmp(b.data + end - wl, why, wl);
+				i = end;
+			}
 		buf_free(&b);
-		if (!all)
+		if (!any)
 			continue;
 		names = xrealloc(names, (size_t)(n + 1) * sizeof *names);
 		names[n++] = xstrndup(de->d_name, len - 4);
@@ -140,7 +142,9 @@ enum tern_err admin_domain_set_enabled(struct admin_ctx *ctx, const char *domain
 	enum tern_err e = dir_write(ctx->env->dir, tx_domain_state, &ds);
 	if (e)
 		return e;
-	int released = on && ds.changed ? release_held(ctx, ds.name) : 0;
+	/* Also when it was enabled already: a delivery that read the old
+	 * state just before the change may have frozen a copy since. */
+	int released = on ? release_held(ctx, ds.name) : 0;
 	log_info("domain%s %s by %s from %s via %s%s: %s (%d frozen message(s) back in the queue)",
 		 on ? "enable" : "disable", ds.name, ctx->admin ? ctx->admin : "-", ctx->peer ? ctx->peer : "-",
 		 ctx->via ? ctx->via : "?", ds.changed ? "" : " (no change, it was already so)",

@@ -314,3 +314,38 @@ def test_old_data_root_is_upgraded(fresh_server):
         cl.ok("DISABLE Domain old.test")
         assert state_rows(cl, "old.test") == ["old.test | disabled"]
     expect(rcpt_reply(srv, m.addr("alice")), 550, "5.2.1")
+
+
+def test_enable_again_releases_copies_frozen_meanwhile(fresh_server):
+    """A copy frozen for a domain that is enabled by then (a delivery that
+    read the state just before ENABLE) goes back to delivery at the next
+    ENABLE Domain, which answers +OK for an enabled domain."""
+    srv = fresh_server
+    c = srv.connect()
+    m = MailDomain(srv, c, "late.test", users=("bob",))
+    ld = MailDomain(srv, c, "lists.test", users=("eve",))
+    c.ok("useradd", ld.name, "team", "pw", "M")
+    c.ok("mluseradd", ld.name, "team", ld.addr("eve"), "R")     # (a list whose only member is in a
+    c.ok("mluseradd", ld.name, "team", m.addr("bob"), "R")      # disabled domain is refused at RCPT)
+    c.close()
+    with srv.cli() as cl:
+        cl.ok("DISABLE Domain late.test")
+    tok = new_token()
+    with smtplib.SMTP("127.0.0.1", srv.smtp_port, timeout=10) as sm:
+        assert sm.sendmail("x@outside.example", [ld.addr("team")],
+                           make_message("x@outside.example", ld.addr("team"), "late", token=tok)) == {}
+    assert wait_for(lambda: held_for(srv.root, m.addr("bob")))
+    assert srv.stop() == 0
+    db = sqlite3.connect(srv.root / "tern.db")           # enabled behind the frozen copy's back
+    db.execute("UPDATE domains SET enabled = 1 WHERE name = 'late.test'")
+    db.commit()
+    db.close()
+    srv.start()
+    time.sleep(0.5)
+    assert held_for(srv.root, m.addr("bob"))              # frozen copies wait for an admin
+    with srv.cli() as cl:
+        assert state_rows(cl, "late.test") == ["late.test | enabled"]
+        assert cl.cmd("ENABLE Domain name late.test").raw == OK
+    wait_token(m.md("bob"), tok)
+    assert wait_for(lambda: not held_for(srv.root, m.addr("bob")))
+    assert "domainenable late.test" in srv.log and "(no change, it was already so)" in srv.log
