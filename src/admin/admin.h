@@ -96,6 +96,14 @@ enum tern_err admin_account_set(struct admin_env *env, const char *name, const c
 enum tern_err admin_domain_add(struct admin_ctx *ctx, const char *domain);
 enum tern_err admin_domain_del(struct admin_ctx *ctx, const char *domain);
 enum tern_err admin_domain_list(struct admin_ctx *ctx, char **pats, int npats, dir_row_fn fn, void *arg);
+/* Disable (keeping every piece of data) or enable a domain. Idempotent:
+ * setting the state it has is TERN_OK. Enabling (even an enabled domain)
+ * puts back in the queue the frozen messages held because the domain was
+ * disabled (a line of their log ends in ADMIN_DOMAIN_DISABLED_WHY + domain). */
+enum tern_err admin_domain_set_enabled(struct admin_ctx *ctx, const char *domain, bool on);
+#define ADMIN_DOMAIN_DISABLED_WHY "held while disabled: domain "
+/* rows: name, enabled ("1"/"0") */
+enum tern_err admin_domain_list_state(struct admin_ctx *ctx, char **pats, int npats, dir_row_fn fn, void *arg);
 enum tern_err admin_aliasdomain_add(struct admin_ctx *ctx, const char *real, const char *alias);
 enum tern_err admin_aliasdomain_del(struct admin_ctx *ctx, const char *alias);
 /* rows: real, alias */

@@ -25,7 +25,7 @@
 
 static const char *const files[] = {"MANIFEST",        "server.tab",     "domains.tab",    "aliasdomain.tab",
 				    "aliases.tab",     "extaliases.tab", "ctrl.ipmap.tab", "mailusers.tab",
-				    "pop3links.tab",   "uservars.tab",   NULL};
+				    "pop3links.tab",   "uservars.tab",   "domainstate.tab", NULL};
 
 const char *const *admin_cli_snapshot_files(void)
 {
@@ -196,6 +196,7 @@ static enum tern_err table_load(struct admin_ctx *ctx, const char *name, const c
 
 struct restore {
 	struct table server, ipmap, domains, aliasdomains, aliases, exaliases, uservars;
+	struct table state; /* domainstate.tab: "domain" "disabled" (absent in older snapshots) */
 	struct admin_cli_restore_report *r;
 };
 
@@ -232,6 +233,10 @@ static enum tern_err tx_restore(struct dir_conn *c, void *arg)
 			continue;
 		if (!(e = dir_domain_add(c, d)))
 			r->domains++;
+		/* A domain the restore creates gets its saved state back. */
+		for (int j = 0; !e && j < rs->state.n; j++)
+			if (!strcasecmp(rs->state.f[j][0], d) && !strcmp(rs->state.f[j][1], "disabled"))
+				e = dir_domain_set_enabled(c, d, false);
 	}
 	for (int i = 0; !e && i < rs->aliasdomains.n; i++) {
 		const char *al = rs->aliasdomains.f[i][0], *real = rs->aliasdomains.f[i][1];
@@ -296,6 +301,8 @@ enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, 
 	    (e = table_load(ctx, name, "extaliases.tab", 4, &rs.exaliases)) ||
 	    (e = table_load(ctx, name, "uservars.tab", 4, &rs.uservars)))
 		goto out;
+	if (table_load(ctx, name, "domainstate.tab", 2, &rs.state) != TERN_OK)
+		memset(&rs.state, 0, sizeof rs.state); /* a snapshot made before domains had a state */
 	/* Domains' directories first (the store row is what makes a domain). */
 	for (int i = 0; i < rs.domains.n; i++) {
 		const char *d = rs.domains.f[i][0];
@@ -324,5 +331,6 @@ out:
 	table_free(&rs.aliases);
 	table_free(&rs.exaliases);
 	table_free(&rs.uservars);
+	table_free(&rs.state);
 	return e;
 }

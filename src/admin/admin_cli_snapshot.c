@@ -133,6 +133,17 @@ static enum tern_err render_uservars(struct admin_ctx *ctx, struct buf *out)
 	return e;
 }
 
+/* domainstate.tab: one "domain" "disabled" line per disabled domain. */
+static int state_row(void *arg, const char *const *f, int n)
+{
+	struct buf *out = arg;
+	if (n >= 2 && !strcmp(f[1], "0")) {
+		tab_put_escaped(out, f[0]);
+		buf_puts(out, "\t\"disabled\"\n");
+	}
+	return 0;
+}
+
 static int write_file(int rootfd, const char *dir, const char *name, const struct buf *b)
 {
 	char path[600];
@@ -179,6 +190,12 @@ enum tern_err admin_cli_config_save(struct admin_ctx *ctx, const char *label, ch
 		buf_reset(&b);
 		e = render_uservars(ctx, &b);
 		if (!e && write_file(rootfd, tmp, "uservars.tab", &b) < 0)
+			e = TERN_E_CREATE_FILE;
+	}
+	if (!e) {
+		buf_reset(&b);
+		e = dir_domain_list_state(ctx->rd, state_row, &b);
+		if (!e && write_file(rootfd, tmp, "domainstate.tab", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	if (!e) {

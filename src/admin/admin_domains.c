@@ -2,13 +2,19 @@
  * admin_domains - handled domains and alias domains.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/wildmat.h"
+#include "../core/xmalloc.h"
 #include "admin.h"
 
 static enum tern_err tx_domain_add(struct dir_conn *c, void *arg)
@@ -61,6 +67,91 @@ enum tern_err admin_domain_del(struct admin_ctx *ctx, const char *domain)
 	return TERN_OK;
 }
 
+struct dom_state {
+	char name[256];
+	bool on;
+	bool changed;
+};
+
+static enum tern_err tx_domain_state(struct dir_conn *c, void *arg)
+{
+	struct dom_state *ds = arg;
+	if (!dir_domain_exists(c, ds->name))
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	ds->changed = dir_domain_enabled(c, ds->name) != ds->on;
+	return ds->changed ? dir_domain_set_enabled(c, ds->name, ds->on) : TERN_OK;
+}
+
+/* Messages frozen because this domain was disabled (a line of their log
+ * gives that reason) go back to the delivery queue. Delivery decides again
+ * for each of their recipients, so one frozen for other reasons too is
+ * frozen again for those. */
+static int release_held(struct admin_ctx *ctx, const char *domain)
+{
+	int fd = openat(ctx->env->rootfd, "spool/held", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	char why[320];
+	snprintf(why, sizeof why, "> %s%s\n", ADMIN_DOMAIN_DISABLED_WHY, domain);
+	char **names = NULL;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || len > 150 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".log"))
+			continue;
+		char rel[300];
+		snprintf(rel, sizeof rel, "spool/held/%s", de->d_name);
+		struct buf b = BUF_INIT;
+		bool any = false;
+		if (fs_read_all_at(ctx->env->rootfd, rel, 1u << 20, &b) == 0)
+			for (size_t i = 0, wl = strlen(why); !any && i < b.len;) {
+				const char *nl = memchr(b.data + i, '\n', b.len - i);
+				size_t end = nl ? (size_t)(nl - b.data) + 1 : b.len;
+				any = end - i >= wl && !memcmp(b.data + end - wl, why, wl);
+				i = end;
+			}
+		buf_free(&b);
+		if (!any)
+			continue;
+		names = xrealloc(names, (size_t)(n + 1) * sizeof *names);
+		names[n++] = xstrndup(de->d_name, len - 4);
+	}
+	closedir(d);
+	int done = 0;
+	for (int i = 0; i < n; i++) {
+		if (admin_frozen_submit(ctx, "0", "0", names[i]) == TERN_OK)
+			done++;
+		free(names[i]);
+	}
+	free(names);
+	return done;
+}
+
+enum tern_err admin_domain_set_enabled(struct admin_ctx *ctx, const char *domain, bool on)
+{
+	struct dom_state ds = {.on = on};
+	admin_lower_copy(ds.name, sizeof ds.name, domain);
+	if (strlen(domain) > 253 || admin_check_domain(ds.name) != TERN_OK)
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	enum tern_err e = dir_write(ctx->env->dir, tx_domain_state, &ds);
+	if (e)
+		return e;
+	/* Also when it was enabled already: a delivery that read the old
+	 * state just before the change may have frozen a copy since. */
+	int released = on ? release_held(ctx, ds.name) : 0;
+	log_info("domain%s %s by %s from %s via %s%s: %s (%d frozen message(s) back in the queue)",
+		 on ? "enable" : "disable", ds.name, ctx->admin ? ctx->admin : "-", ctx->peer ? ctx->peer : "-",
+		 ctx->via ? ctx->via : "?", ds.changed ? "" : " (no change, it was already so)",
+		 on ? "receives and serves mail" : "mail for it is refused or frozen, logins refused", released);
+	return TERN_OK;
+}
+
 struct pat_filter {
 	char **pats;
 	int npats;
@@ -84,6 +175,12 @@ enum tern_err admin_domain_list(struct admin_ctx *ctx, char **pats, int npats, d
 {
 	struct pat_filter pf = {pats, npats, 0, fn, arg};
 	return dir_domain_list(ctx->rd, filter_any, &pf);
+}
+
+enum tern_err admin_domain_list_state(struct admin_ctx *ctx, char **pats, int npats, dir_row_fn fn, void *arg)
+{
+	struct pat_filter pf = {pats, npats, 0, fn, arg};
+	return dir_domain_list_state(ctx->rd, filter_any, &pf);
 }
 
 struct adom {

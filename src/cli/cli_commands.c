@@ -700,36 +700,83 @@ static void h_quiet(struct cli_session *s, const struct cli_parsed *p)
 
 struct domain_rows {
 	struct cli_session *s;
-	const char *pattern;
+	bool all; /* disabled domains too (LIST AllDomains) */
 };
 
+/* rows: name, enabled ("1"/"0") */
 static int domain_row(void *arg, const char *const *f, int n)
 {
 	struct domain_rows *dr = arg;
-	if (n < 1)
+	if (n < 2)
+		return 0;
+	bool on = strcmp(f[1], "0") != 0;
+	if (!on && !dr->all)
 		return 0;
 	char line[300];
-	snprintf(line, sizeof line, "%s | enabled", f[0]);
+	snprintf(line, sizeof line, "%s | %s", f[0], on ? "enabled" : "disabled");
 	cli_list_row(dr->s, line);
 	return dr->s->c.failed ? 1 : 0;
 }
 
-static void list_domains(struct cli_session *s, const struct cli_parsed *p, const char *title)
+static void list_domains(struct cli_session *s, const struct cli_parsed *p, const char *title, bool all)
 {
 	char *pats[1] = {(char *)p->val[0]};
-	struct domain_rows dr = {s, p->val[0]};
+	struct domain_rows dr = {s, all};
 	cli_table_begin(s, title, "name | status");
-	cli_list_end(s, admin_domain_list(&s->ctx, pats, p->val[0] ? 1 : 0, domain_row, &dr));
+	cli_list_end(s, admin_domain_list_state(&s->ctx, pats, p->val[0] ? 1 : 0, domain_row, &dr));
 }
 
+/* LIST Domains: the enabled domains; LIST AllDomains: every domain with
+ * its state (spec: root context). */
 static void h_list_domains(struct cli_session *s, const struct cli_parsed *p)
 {
-	list_domains(s, p, "The list of domains:");
+	list_domains(s, p, "The list of domains:", false);
 }
 
 static void h_list_alldomains(struct cli_session *s, const struct cli_parsed *p)
 {
-	list_domains(s, p, "The list of all domains:");
+	list_domains(s, p, "The list of all domains:", true);
+}
+
+/* ENABLE Domain name <name> / DISABLE Domain [name] <name>: at once, no
+ * COMMIT. Setting the state a domain already has answers +OK. */
+static void set_domain_state(struct cli_session *s, const char *name, bool on)
+{
+	char d[256];
+	if (strlen(name) > 253) {
+		cli_err(s, "Invalid value for name (longer than 253 characters)");
+		return;
+	}
+	cli_lower(d, sizeof d, name);
+	enum tern_err e = admin_cli_domain_exists(&s->ctx, d);
+	if (!e)
+		e = admin_domain_set_enabled(&s->ctx, d, on);
+	if (e) {
+		cli_err_core(s, e, "Domain", d);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "domain %s %s", d, on ? "enabled" : "disabled");
+	cli_ok(s);
+}
+
+static void h_enable_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	/* args: name, domainLocation */
+	if (p->val[1]) {
+		cli_err(s, "ENABLE Domain domainLocation is not supported: every domain lives under the data root; "
+			   "use ENABLE Domain name <name>");
+		return;
+	}
+	if (!p->val[0]) {
+		cli_err(s, "Missing required parameter name");
+		return;
+	}
+	set_domain_state(s, p->val[0], true);
+}
+
+static void h_disable_domain(struct cli_session *s, const struct cli_parsed *p)
+{
+	set_domain_state(s, p->val[0], false);
 }
 
 void cli_h_save_config(struct cli_session *s, const struct cli_parsed *p)
@@ -1588,8 +1635,17 @@ static const struct cli_cmd table[] = {
 	 "CHANGE password",
 	 {{CLI_ARG_PAIR, "oldPassword", "pass", true}, {CLI_ARG_PAIR, "newPassword", "pass", true}},
 	 CLI_CHANGES, h_change_password, "Change the password of the admin user that is logged in."},
-	{IN(ROOT), "ENABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
-	{IN(ROOT), "DISABLE Domain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
+	{IN(ROOT), "ENABLE Domain", {{CLI_ARG_OPT_PAIR, "name", "name", false}, {CLI_ARG_OPT_PAIR, "domainLocation", "path", false}},
+	 CLI_CHANGES, h_enable_domain,
+	 "Enable a disabled domain again: it receives mail and its accounts log in. Acts at once."},
+	{IN(ROOT), "DISABLE Domain", {NAME_ARG("name")}, CLI_CHANGES | CLI_DISRUPTIVE, h_disable_domain,
+	 "Disable a domain, keeping its data: mail for it is refused (550) or frozen, its logins refused. Acts "
+	 "at once."},
+	/* pre-10 syntax (spec: legacy forms) */
+	{IN(ROOT), "REGISTER Domain", {{CLI_ARG_OPT_PAIR, "name", "name", false}, {CLI_ARG_OPT_PAIR, "domainLocation", "path", false}},
+	 CLI_CHANGES | CLI_NOHELP, h_enable_domain, "Old name of ENABLE Domain."},
+	{IN(ROOT), "UNREGISTER Domain", {NAME_ARG("name")}, CLI_CHANGES | CLI_DISRUPTIVE | CLI_NOHELP, h_disable_domain,
+	 "Old name of DISABLE Domain."},
 	{IN(ROOT), "CREATE Subdomain", {{CLI_ARG_SET, NULL, "args", false}}, CLI_LATER, cli_h_later, NULL},
 
 	/* domain creation */

@@ -507,6 +507,18 @@ static int process_account(struct run *r, const struct mailbox_ref *m, int ri)
 {
 	struct mp_rules rules;
 	int bad = 0;
+	if (r->c && !dir_domain_enabled(r->c, m->domain)) {
+		/* A disabled domain keeps its mail: the account's copy is
+		 * frozen (as the account's own address, so that submitting it
+		 * again reaches only this account) until the domain is enabled. */
+		char self[600], why[300];
+		snprintf(self, sizeof self, "%s@%s", m->name, m->domain);
+		snprintf(why, sizeof why, "%s%s", ADMIN_DOMAIN_DISABLED_WHY, m->domain);
+		log_warn("deliver %s: <%s> -> %s: domain %s is disabled; message kept in spool/held", r->env->id,
+			 r->env->rcpt[ri], self, m->domain);
+		addr_add(r->env->mailbox_only ? &r->full : &r->held, self, why);
+		return 0;
+	}
 	if (r->env->mailbox_only) {
 		mailproc_parse("mailbox", &rules, NULL);
 	} else if (mailproc_load(r->dl->env->rootfd, m->domain, m->dir, &rules, &bad) < 0) {

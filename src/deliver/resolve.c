@@ -20,6 +20,13 @@ bool resolve_domain_is_local(struct dir_conn *c, const char *domain)
 	return dir_domain_resolve(c, domain, real, sizeof real);
 }
 
+bool resolve_domain_disabled(struct dir_conn *c, const char *addr)
+{
+	char local[256], dom[256], real[256];
+	return smtp_addr_split(addr, local, sizeof local, dom, sizeof dom) &&
+	       dir_domain_resolve(c, dom, real, sizeof real) && !dir_domain_enabled(c, real);
+}
+
 static void add_local(struct resolved *r, const struct dir_user *u)
 {
 	for (int i = 0; i < r->nlocal; i++)

@@ -46,6 +46,8 @@ void resolve_gate(struct dir_conn *c, int64_t account_id, struct delivery_gate *
  * with ClosedML=1; then the envelope sender must be a member with W, or
  * the authenticated user a member with A. */
 bool resolve_may_post(struct dir_conn *c, const char *addr, const char *sender, const char *auth_user);
+/* Is addr's domain (directly or as an alias domain) a disabled domain? */
+bool resolve_domain_disabled(struct dir_conn *c, const char *addr);
 /* Is domain (or an alias of it) handled here? */
 bool resolve_domain_is_local(struct dir_conn *c, const char *domain);
 

@@ -270,6 +270,9 @@ static void job_run(void *arg)
 		secret_wipe(s->job_pass, sizeof s->job_pass);
 		if (!ok) {
 			sleep(1);
+		} else if (!dir_domain_enabled(c, u.domain)) {
+			s->job_rc = -5; /* the account's domain is disabled (data kept) */
+			snprintf(s->user, sizeof s->user, "%s@%s", u.name, u.domain);
 		} else if (!pop_enabled(c, u.id)) {
 			/* Every login path (USER/PASS, APOP, AUTH PLAIN) comes here;
 			 * checked only once the credentials are right. */
@@ -388,6 +391,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 			reply(s, "-ERR [IN-USE] Mailbox is locked by another session");
 		} else if (s->job_rc == -3) {
 			reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox");
+		} else if (s->job_rc == -5) {
+			log_warn("pop3 %s: login of %s refused, its domain is disabled", s->peer, s->user);
+			reply(s, "-ERR [AUTH] The domain of this account is disabled");
 		} else if (s->job_rc == -4) {
 			log_warn("pop3 %s: login of %s refused, POP3 is disabled for the account (PopEnable=0)", s->peer,
 				 s->user);

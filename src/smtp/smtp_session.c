@@ -229,13 +229,14 @@ static void job_run(void *arg)
 		struct dir_user u;
 		s->job_id = 0;
 		if (s->job_cram) {
-			if (c && challenge_verify(c, s->job_user, CHALLENGE_CRAM_MD5, s->cram, s->job_pass, &u)) {
+			if (c && challenge_verify(c, s->job_user, CHALLENGE_CRAM_MD5, s->cram, s->job_pass, &u) &&
+			    dir_domain_enabled(c, u.domain)) {
 				s->job_rc = 0;
 				s->job_id = u.id;
 			}
 		} else if (c && smtp_addr_split(s->job_user, local, sizeof local, dom, sizeof dom) &&
 			   dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
-			   u.type == 'U' && admin_password_matches(c, &u, s->job_pass)) {
+			   u.type == 'U' && admin_password_matches(c, &u, s->job_pass) && dir_domain_enabled(c, u.domain)) {
 			s->job_rc = 0;
 			s->job_id = u.id;
 		}
@@ -618,6 +619,14 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 	}
 	if (send_over(s, 0, s->env.nrcpt + 1, 0))
 		return;
+	/* A disabled domain (or an alias domain of one) refuses its mail
+	 * permanently, as a disabled mailbox does: the sender is told, and
+	 * nothing is accepted that could not be delivered. */
+	if (resolve_domain_disabled(s->srv->rd, p.addr)) {
+		reply(s, "550 5.2.1 <%s>: Mailbox disabled (its domain is disabled)", p.addr);
+		count_error(s);
+		return;
+	}
 	struct resolved r;
 	enum resolve_kind k = resolve_rcpt(s->srv->rd, p.addr, &r);
 	/* An address that is one account (directly or through an alias) is
@@ -625,6 +634,12 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 	if (k == RESOLVE_LOCAL && r.nlocal == 1 && r.nremote == 0) {
 		struct delivery_gate g;
 		resolve_gate(s->srv->rd, r.local[0].id, &g);
+		if (!dir_domain_enabled(s->srv->rd, r.local[0].domain)) {
+			resolved_free(&r);
+			reply(s, "550 5.2.1 <%s>: Mailbox disabled (its domain is disabled)", p.addr);
+			count_error(s);
+			return;
+		}
 		if (!g.receive) {
 			resolved_free(&r);
 			reply(s, "550 5.2.1 <%s>: Mailbox disabled", p.addr);

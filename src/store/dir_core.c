@@ -69,6 +69,38 @@ static const char schema[] =
 	" name TEXT NOT NULL UNIQUE COLLATE NOCASE, pwhash TEXT NOT NULL, box BLOB);"
 	"INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '1');";
 
+/* Upgrades of data roots made by earlier versions, in order; each is run
+ * when its test finds nothing (so a new root gets them too). */
+static const struct {
+	const char *test, *change;
+} migrations[] = {
+	{"SELECT 1 FROM pragma_table_info('domains') WHERE name = 'enabled'",
+	 "ALTER TABLE domains ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1"},
+};
+
+static int migrate(sqlite3 *db)
+{
+	for (size_t i = 0; i < sizeof migrations / sizeof *migrations; i++) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(db, migrations[i].test, -1, &st, NULL) != SQLITE_OK)
+			return -1;
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc == SQLITE_ROW)
+			continue;
+		if (rc != SQLITE_DONE)
+			return -1;
+		char *err = NULL;
+		if (sqlite3_exec(db, migrations[i].change, NULL, NULL, &err) != SQLITE_OK) {
+			log_err("directory upgrade (%s): %s", migrations[i].change, err ? err : "?");
+			sqlite3_free(err);
+			return -1;
+		}
+		log_info("directory upgraded: %s", migrations[i].change);
+	}
+	return 0;
+}
+
 static void sql_wildmat(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	(void)argc;
@@ -109,6 +141,10 @@ enum tern_err dir_open(const char *path, struct dir **dir_r)
 	if (sqlite3_exec(w->db, schema, NULL, NULL, &err) != SQLITE_OK) {
 		log_err("directory schema: %s", err ? err : "?");
 		sqlite3_free(err);
+		dir_conn_close(w);
+		return TERN_E_INTERNAL;
+	}
+	if (migrate(w->db) < 0) {
 		dir_conn_close(w);
 		return TERN_E_INTERNAL;
 	}

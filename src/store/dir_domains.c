@@ -66,6 +66,21 @@ enum tern_err dir_domain_del(struct dir_conn *c, const char *name)
 	return TERN_OK;
 }
 
+bool dir_domain_enabled(struct dir_conn *c, const char *name)
+{
+	return dir_has_row(c, "SELECT 1 FROM domains WHERE name = ? AND enabled = 0", "s", name) != 1;
+}
+
+enum tern_err dir_domain_set_enabled(struct dir_conn *c, const char *name, bool on)
+{
+	return dir_exec(c, "UPDATE domains SET enabled = ? WHERE name = ?", "is", (int64_t)(on ? 1 : 0), name);
+}
+
+enum tern_err dir_domain_list_state(struct dir_conn *c, dir_row_fn fn, void *arg)
+{
+	return dir_rows(c, fn, arg, "SELECT name, enabled FROM domains ORDER BY id", "");
+}
+
 enum tern_err dir_domain_list(struct dir_conn *c, dir_row_fn fn, void *arg)
 {
 	return dir_rows(c, fn, arg, "SELECT name FROM domains ORDER BY id", "");

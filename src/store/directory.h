@@ -51,6 +51,13 @@ bool dir_domain_resolve(struct dir_conn *c, const char *name, char *real_r, size
 enum tern_err dir_domain_add(struct dir_conn *c, const char *name);
 enum tern_err dir_domain_del(struct dir_conn *c, const char *name);
 enum tern_err dir_domain_list(struct dir_conn *c, dir_row_fn fn, void *arg);
+/* A domain is enabled unless an admin disabled it (an unknown name counts
+ * as enabled: callers check existence themselves). A disabled domain keeps
+ * all its data; it receives no mail and serves no logins. */
+bool dir_domain_enabled(struct dir_conn *c, const char *name);
+enum tern_err dir_domain_set_enabled(struct dir_conn *c, const char *name, bool on);
+/* rows: name, enabled ("1"/"0") */
+enum tern_err dir_domain_list_state(struct dir_conn *c, dir_row_fn fn, void *arg);
 enum tern_err dir_domain_delete_all(struct dir_conn *c);
 
 /* ---- alias domains ---- */

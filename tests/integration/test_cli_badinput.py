@@ -164,7 +164,8 @@ def test_attribute_errors(acct, dom):
 
 
 def test_not_yet_supported_commands_say_so(cli, dom):
-    cli.err(f"DISABLE Domain name {dom}", "DISABLE Domain is not supported by this server yet", "")
+    cli.err(f"CREATE Subdomain prefix a parentDomain {dom} postmasterPassword x",
+            "CREATE Subdomain is not supported by this server yet", "")
     cli.ok(f"UPDATE Domain {dom}", "domain")
     cli.ok("ADD Account name u1 password pw", "domain-account")
     cli.err("CONFIG Filters", "CONFIG Filters is not supported by this server yet", "domain-account")
