@@ -53,6 +53,7 @@ enum tern_err {
 	TERN_E_TLS_ACTIVE,
 	TERN_E_TLS_DISABLED,
 	TERN_E_QUEUE_NOT_FOUND,   /* no such entry in the outbound queue */
+	TERN_E_PERMISSION,        /* the admin lacks the AACL permission */
 	TERN_E__COUNT
 };
 

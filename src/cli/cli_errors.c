@@ -56,6 +56,8 @@ const char *cli_err_text(enum tern_err e)
 		return "Access denied";
 	case TERN_E_LOGIN:
 		return "Authentication failed";
+	case TERN_E_PERMISSION:
+		return "Permission denied";
 	case TERN_E_INTERNAL:
 	default:
 		return "Internal server problem (see the server log)";
