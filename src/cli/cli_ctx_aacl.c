@@ -156,11 +156,14 @@ static void h_update_admin(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok(s);
 }
 
+static void show_perms(struct cli_session *s, char kind, const char *name);
+
 static void h_show_admin(struct cli_session *s, const struct cli_parsed *p)
 {
 	if (!push_admin(s, p->val[0], false))
 		return;
 	cli_show_frame(s, s->depth, NULL);
+	show_perms(s, 'u', p->val[0]);
 	cli_pop(s);
 }
 
@@ -300,6 +303,7 @@ static void h_show_group(struct cli_session *s, const struct cli_parsed *p)
 	if (!push_group(s, p->val[0], false))
 		return;
 	cli_show_frame(s, s->depth, NULL);
+	show_perms(s, 'g', p->val[0]);
 	cli_pop(s);
 }
 
@@ -541,6 +545,21 @@ static int eff_row(void *arg, const char *const *f, int n)
 	cli_list_row(o->s, line);
 	o->any = true;
 	return o->s->c.failed ? 1 : 0;
+}
+
+/* SHOW admin-user/admin-group <name>: after the attributes, one
+ * 'Permissions on Domain "<d>":' block per domain (spec 6.6), before the
+ * closing empty line. Nothing for full administrators. */
+static void show_perms(struct cli_session *s, char kind, const char *name)
+{
+	struct buf *out = &s->c.out;
+	if (s->status_err || out->len < 4 || memcmp(out->data + out->len - 4, "\r\n\r\n", 4))
+		return;
+	out->len -= 2;
+	struct eff_out o = {.s = s};
+	bool full = false;
+	admin_perm_effective(&s->ctx, kind, name, NULL, &full, eff_row, &o);
+	conn_puts(&s->c, "\r\n");
 }
 
 static void h_show_effective(struct cli_session *s, const struct cli_parsed *p)

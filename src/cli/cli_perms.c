@@ -3,14 +3,15 @@
  * domain; the rule itself is admin_perm_check() (admin_perms.h).
  *
  * Full administrators pass everything. For a restricted admin:
- *  - leaving, HELP, BACK and the version need nothing;
+ *  - leaving, HELP, BACK, the version and CHANGE password (its own) need
+ *    nothing;
  *  - at the root, UPDATE/SHOW Domain <d> need some permission on d; every
  *    other root command (and the server, queue and AACL contexts) is for
  *    full administrators;
  *  - inside a domain: reads (LIST, SHOW, UPDATE Account...) and the
  *    domain's COMMIT need some permission on it (each pending edit was
- *    checked when it was made); ADD/REMOVE Account and List need
- *    createAccounts; ADD/REMOVE Alias (alias domains) manageDomainAliases;
+ *    checked when it was made); ADD/REMOVE Account, List and Group
+ *    need createAccounts; ADD/REMOVE Alias (alias domains) manageDomainAliases;
  *    changes inside an account, list or group need manageAccounts (or
  *    createAccounts while creating it); other domain settings are for full
  *    administrators.
@@ -45,7 +46,7 @@ static int perm_for(const struct cli_session *s, const struct cli_cmd *cmd, cons
 	const struct cli_frame *f = &s->f[s->depth];
 	*dom = f->domain;
 	if (f->ctx == CLI_CTX_LOGIN || words_are(cmd, "EXIT/QUIT") || words_are(cmd, "HELP") ||
-	    words_are(cmd, "GET VERSION") || words_are(cmd, "BACK"))
+	    words_are(cmd, "GET VERSION") || words_are(cmd, "BACK") || words_are(cmd, "CHANGE password"))
 		return ADMIN_PERM_NONE;
 	if ((f->ctx == CLI_CTX_ROOT || f->ctx == CLI_CTX_DOMAIN) &&
 	    (words_are(cmd, "UPDATE Domain") || words_are(cmd, "SHOW Domain"))) {
@@ -60,7 +61,7 @@ static int perm_for(const struct cli_session *s, const struct cli_cmd *cmd, cons
 		return ADMIN_PERM_FULL;
 	if (f->ctx == CLI_CTX_DOMAIN) {
 		if (words_are(cmd, "ADD Account") || words_are(cmd, "REMOVE Account") || words_are(cmd, "ADD List") ||
-		    words_are(cmd, "REMOVE List"))
+		    words_are(cmd, "REMOVE List") || words_are(cmd, "ADD Group") || words_are(cmd, "REMOVE Group"))
 			return ADMIN_PERM_CREATE_ACCOUNTS;
 		if (words_are(cmd, "ADD Alias") || words_are(cmd, "REMOVE Alias"))
 			return ADMIN_PERM_MANAGE_DOMAIN_ALIASES;

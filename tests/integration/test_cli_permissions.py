@@ -64,6 +64,12 @@ def test_domain_scoped_grant_cli_and_ctrl(fresh_server):
     r = cli.cmd("SHOW effective-permissions domain b.test")
     assert perm_lines(r) == ["The effective permissions of admin user dom on domain b.test:", "No permissions"]
     cli.ok("DONE", "aacl")
+    # SHOW admin-user: the attributes, then one block per domain (CAS cuts the name at fixed offsets)
+    lines = cli.cmd("SHOW admin-user dom").raw.decode().split("\r\n")
+    assert lines[-6:] == ['Permissions on Domain "a.test":', "  createAccounts", "  manageAccounts", "",
+                          "+OK: command successful", "<aacl#> "]
+    assert lines[-6][len('Permissions on Domain "'):-2] == "a.test"
+    assert 'name = "dom"' in lines
     cli.ok("DONE", "")
     assert log_has(srv, "cli: admin=admin", "GRANT permission",
                    "admin user dom: GRANT permission (manageAccounts createAccounts) domain a.test")
@@ -83,11 +89,13 @@ def test_domain_scoped_grant_cli_and_ctrl(fresh_server):
     d.err("CREATE Domain name c.test postmasterPassword x", "Permission denied", "")
     d.err("ENTER AACL", "Permission denied", "")
     d.err("CONFIG SERVER", "Permission denied", "")
+    d.err("LIST Domains", "Permission denied", "")
+    d.ok("CHANGE password oldPassword D0m-Secret newPassword D0m-Secret.2", "")   # its own: always
     d.close()
     assert log_has(srv, "admin dom", "refused UPDATE Domain", "on b.test")
 
     # --- the controller as dom ---
-    c = srv.connect(user="dom", password="D0m-Secret")
+    c = srv.connect(user="dom", password="D0m-Secret.2")
     c.ok("useradd", "a.test", "bob", "Bob-pw.1", "U")
     c.ok("userpasswd", "a.test", "bob", "Bob-pw.2")
     assert "bob" in users(c, "a.test")
@@ -99,7 +107,7 @@ def test_domain_scoped_grant_cli_and_ctrl(fresh_server):
                  ("cfgfileget", "server.tab"),
                  ("aliasdomainadd", "a.test", "alias-a.test")):
         r = c.cmd(*args)
-        assert r.code == -150, (args, r)
+        assert r.line == "-00150 Server use is forbidden", (args, r)
     c.ok("noop")
     c.close()
     assert log_has(srv, "ctrl: admin dom", "refused useradd", "needs createAccounts on b.test")
@@ -219,3 +227,34 @@ def test_first_admin_never_locked_out(fresh_server):
             "(DONE first, then UPDATE it)", "aacl-adminUser")
     cli.ok("DONE", "aacl")
     cli.close()
+
+
+def test_root_without_permission_table_upgrades(fresh_server):
+    """A data root from before permissions (no aacl_perms table): its admins
+    keep every right, and the table appears at the next start."""
+    import sqlite3
+    srv = fresh_server
+    cli = srv.cli()
+    make_domains(cli, "old.test")
+    make_admin(cli, "legacy", "Leg4cy-pw")
+    cli.close()
+    assert srv.stop() == 0
+    db = sqlite3.connect(str(srv.root / "tern.db"))
+    db.execute("DROP TABLE aacl_perms")
+    db.commit()
+    db.close()
+    srv.start()
+    c = srv.connect(user="legacy", password="Leg4cy-pw")
+    c.ok("useradd", "old.test", "o1", "O1-pw.1", "U")
+    c.ok("domainadd", "new.test")
+    c.close()
+    cli = srv.cli()
+    cli.ok("ENTER AACL")
+    cli.ok("UPDATE admin-user legacy")
+    cli.ok("GRANT permission (manageAccounts) domain old.test")
+    cli.ok("DONE", "aacl")
+    cli.close()
+    c = srv.connect(user="legacy", password="Leg4cy-pw")
+    assert c.cmd("domainadd", "newer.test").code == -150
+    c.ok("userpasswd", "old.test", "o1", "O1-pw.2")
+    c.close()
