@@ -343,12 +343,16 @@ enum tern_err admin_perm_ctrl(struct admin_ctx *ctx, char *const *argv, int argc
 		break;
 	}
 	case D_ALIAS1: {
-		char real[256];
-		if (argc > 1 && !wildmat_has_wild(argv[1]) && dir_domain_resolve(ctx->rd, argv[1], real, sizeof real))
-			admin_lower_copy(dom, sizeof dom, real);
+		char r1[256];
+		if (argc > 1 && !wildmat_has_wild(argv[1]) && dir_domain_resolve(ctx->rd, argv[1], r1, sizeof r1))
+			admin_lower_copy(dom, sizeof dom, r1);
 		break;
 	}
 	}
+	/* An alias domain stands for its real domain (grants name real ones). */
+	char real[256];
+	if (dom[0] && src != D_ALIAS1 && !wildmat_has_wild(dom) && dir_domain_resolve(ctx->rd, dom, real, sizeof real))
+		admin_lower_copy(dom, sizeof dom, real);
 	if (perm != ADMIN_PERM_NONE && perm != ADMIN_PERM_FULL && !dom[0])
 		perm = ADMIN_PERM_FULL; /* no single domain named: full administrators only */
 	return admin_perm_check(ctx, perm, dom, argv[0]);

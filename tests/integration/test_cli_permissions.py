@@ -77,6 +77,7 @@ def test_domain_scoped_grant_cli_and_ctrl(fresh_server):
     # --- the CLI as dom ---
     d = srv.cli(user="dom", password="D0m-Secret")
     d.ok("UPDATE Domain a.test", "domain")
+    d.ok("LIST Accounts", "domain")                                          # reads: any permission on it
     d.ok("ADD Account name ann password Ann-pw.1", "domain-account")
     assert d.cmd("COMMIT").raw == f"+OK: {COMMITTED}\r\n<domain#> ".encode()
     d.ok("UPDATE Account ann", "domain-account")
@@ -95,8 +96,13 @@ def test_domain_scoped_grant_cli_and_ctrl(fresh_server):
     assert log_has(srv, "admin dom", "refused UPDATE Domain", "on b.test")
 
     # --- the controller as dom ---
+    full = srv.connect()
+    full.ok("aliasdomainadd", "a.test", "alias-a.test")
+    full.close()
     c = srv.connect(user="dom", password="D0m-Secret.2")
     c.ok("useradd", "a.test", "bob", "Bob-pw.1", "U")
+    assert c.cmd("userlist", "alias-a.test").code in (0, 100)          # an alias domain is its real domain
+    assert c.cmd("aliasdomaindel", "alias-a.test").line == "-00150 Server use is forbidden"
     c.ok("userpasswd", "a.test", "bob", "Bob-pw.2")
     assert "bob" in users(c, "a.test")
     for args in (("useradd", "b.test", "eve", "Eve-pw.1", "U"),
