@@ -111,10 +111,12 @@ def test_domain_scoped_grant_cli_and_ctrl(fresh_server):
                  ("userlist",),                     # every domain: full admins only
                  ("domainadd", "c.test"),
                  ("cfgfileget", "server.tab"),
-                 ("aliasdomainadd", "a.test", "alias-a.test")):
+                 ("aliasdomainadd", "a.test", "alias-a.test"),
+                 ("usersetmproc", "b.test", "postmaster"),   # refused before the upload starts
+                 ("cfgfileset", "server.tab")):
         r = c.cmd(*args)
         assert r.line == "-00150 Server use is forbidden", (args, r)
-    c.ok("noop")
+    c.ok("noop")                                     # the session is still in step
     c.close()
     assert log_has(srv, "ctrl: admin dom", "refused useradd", "needs createAccounts on b.test")
     full = srv.connect()
