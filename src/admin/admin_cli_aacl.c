@@ -10,6 +10,7 @@
 #include "../core/secret.h"
 #include "../core/xmalloc.h"
 #include "admin_cli.h"
+#include "admin_perms.h"
 #include "settings.h"
 
 static bool admin_name_ok(const char *n)
@@ -194,6 +195,8 @@ static enum tern_err tx_admin_del(struct dir_conn *c, void *arg)
 		e = set_or_del(c, "AaclInterfaces", name, "");
 	if (!e)
 		e = set_or_del(c, "AaclParents", name, "");
+	if (!e)
+		e = admin_perm_forget(c, 'u', name);
 	return e;
 }
 
@@ -354,6 +357,8 @@ static enum tern_err tx_group_del(struct dir_conn *c, void *arg)
 		e = dir_setting_del(c, key);
 	if (!e)
 		e = set_or_del(c, "AaclGroupDescription", g->name, "");
+	if (!e)
+		e = admin_perm_forget(c, 'g', g->name);
 	return e;
 }
 

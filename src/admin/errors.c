@@ -42,6 +42,7 @@ static const char *const names[TERN_E__COUNT] = {
 	[TERN_E_MOVE_FILE] = "cannot move file",
 	[TERN_E_NOT_IMPLEMENTED] = "not implemented",
 	[TERN_E_QUEUE_NOT_FOUND] = "no such message in the queue",
+	[TERN_E_PERMISSION] = "permission denied",
 	[TERN_E_BUSY] = "server busy",
 	[TERN_E_IP_DENIED] = "address denied",
 	[TERN_E_LOGIN] = "bad login",

@@ -55,6 +55,7 @@ enum tern_err {
 	TERN_E_QUEUE_NOT_FOUND,   /* no such entry in the outbound queue */
 	TERN_E_LIMIT_REACHED,     /* a domain's admin limit (maxAccounts, ...) is reached */
 	TERN_E_OVER_CEILING,      /* a quota above the domain's maxAccountMessageSizeQuota */
+	TERN_E_PERMISSION,        /* the admin lacks the AACL permission */
 	TERN_E__COUNT
 };
 

@@ -52,4 +52,7 @@ void cli_list_end(struct cli_session *s, enum tern_err e);
 #define CLI_NAME_ARG(meta) {CLI_ARG_POS, "name", meta, false}
 #define CLI_SET_ARGS {{CLI_ARG_SET, NULL, "attribute value ...", false}}
 
+/* The AACL check of a command about to run (cli_perms.c); false: refused, logged. */
+bool cli_perm_allows(struct cli_session *s, const struct cli_cmd *cmd, const struct cli_parsed *p);
+
 #endif

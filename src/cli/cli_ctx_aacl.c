@@ -4,15 +4,18 @@
  * to (interfaces: cli, ctrl), and admin groups whose interfaces their
  * members get too. An admin user's or group's changes are stored at its
  * DONE, in one transaction (admin_cli_admin_save/admin_cli_group_save).
- * Tern has no per-domain permissions: GRANT/REVOKE/DENY answer a clear
- * -ERR.
+ * GRANT/REVOKE/DENY permission act at once on a stored admin user or
+ * group; SHOW effective-permissions prints the result of the rule in
+ * admin_perms.h (groups merged, a deny wins).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../admin/admin_cli.h"
+#include "../admin/admin_perms.h"
 #include "cli_ctx.h"
 
 #define IN(c) CLI_IN(CLI_CTX_##c)
@@ -153,11 +156,14 @@ static void h_update_admin(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok(s);
 }
 
+static void show_perms(struct cli_session *s, char kind, const char *name);
+
 static void h_show_admin(struct cli_session *s, const struct cli_parsed *p)
 {
 	if (!push_admin(s, p->val[0], false))
 		return;
 	cli_show_frame(s, s->depth, NULL);
+	show_perms(s, 'u', p->val[0]);
 	cli_pop(s);
 }
 
@@ -297,6 +303,7 @@ static void h_show_group(struct cli_session *s, const struct cli_parsed *p)
 	if (!push_group(s, p->val[0], false))
 		return;
 	cli_show_frame(s, s->depth, NULL);
+	show_perms(s, 'g', p->val[0]);
 	cli_pop(s);
 }
 
@@ -425,15 +432,167 @@ static void h_remove_parent(struct cli_session *s, const struct cli_parsed *p)
 	change_parent(s, p->val[0], false);
 }
 
-static void h_no_permissions(struct cli_session *s, const struct cli_parsed *p)
+/* ---- permissions (admin_perms.h has the rule); they act at once ---- */
+
+static bool principal_of(struct cli_session *s, char *kind, const char **name)
 {
-	cli_err(s, "%s is not supported: this server has no per-domain permissions (an admin user has every right "
-		   "on the interfaces it may use)",
-		p->cmd->words);
+	struct cli_frame *f = cli_cur(s);
+	*kind = f->ctx == CLI_CTX_ADMIN_GROUP ? 'g' : 'u';
+	*name = f->name;
+	if (f->create) {
+		cli_err(s, "Commit failed: admin %s %s is not stored yet (DONE first, then UPDATE it)",
+			*kind == 'g' ? "group" : "user", f->name);
+		return false;
+	}
+	return true;
+}
+
+static void h_permission(struct cli_session *s, const struct cli_parsed *p)
+{
+	char op = toupper((unsigned char)p->cmd->words[0]); /* GRANT, REVOKE, DENY */
+	char kind;
+	const char *who;
+	if (!principal_of(s, &kind, &who))
+		return;
+	/* "(a b c)" may span tokens; then an optional "domain <name>". */
+	const struct cli_tokens *t = p->t;
+	int i = p->set_first;
+	char set[512] = "";
+	size_t used = 0;
+	bool open = i < t->n && t->v[i][0] == '(' && !t->lit[i];
+	do {
+		if (i >= t->n) {
+			cli_err(s, "Invalid parameters (a permission list such as (manageAccounts createAccounts))");
+			return;
+		}
+		int n = snprintf(set + used, sizeof set - used, "%s%s", used ? " " : "", t->v[i]);
+		if (n < 0 || (size_t)n >= sizeof set - used) {
+			cli_err(s, "Invalid parameters (permission list too long)");
+			return;
+		}
+		used += (size_t)n;
+		size_t l = strlen(t->v[i]);
+		i++;
+		if (!open || (l && t->v[i - 1][l - 1] == ')'))
+			break;
+	} while (1);
+	const char *domain = NULL;
+	if (i < t->n && !strcasecmp(t->v[i], "domain") && i + 1 < t->n) {
+		domain = t->v[i + 1];
+		i += 2;
+	}
+	if (i != t->n) {
+		cli_err(s, "Invalid parameters (unexpected argument)");
+		return;
+	}
+	char bad[128];
+	enum tern_err e = admin_perm_change(&s->ctx, kind, who, set, domain, op, bad, sizeof bad);
+	switch (e) {
+	case TERN_OK:
+		snprintf(s->log_detail, sizeof s->log_detail, "admin %s %s: %s %s%s%s", kind == 'g' ? "group" : "user",
+			 who, p->cmd->words, set, domain ? " domain " : " server-wide", domain ? domain : "");
+		cli_ok(s);
+		break;
+	case TERN_E_INVALID:
+		if (bad[0])
+			cli_err(s, "Invalid value for permission %s (this server has no such feature; it knows %s)", bad,
+				admin_perm_supported());
+		else
+			cli_err(s, "Invalid parameters (permission list too long)");
+		break;
+	case TERN_E_SYNTAX:
+		cli_err(s, "Invalid parameters (an empty permission list)");
+		break;
+	case TERN_E_BUSY:
+		cli_err(s, "Commit failed: %s is the built-in first admin user and always has every permission", who);
+		break;
+	case TERN_E_DOMAIN_NOT_HANDLED:
+		cli_err(s, "Domain %s not found", domain);
+		break;
+	case TERN_E_BAD_DOMAIN:
+	case TERN_E_BAD_ADDRESS:
+		cli_err(s, "Invalid value for domain (not a valid domain name)");
+		break;
+	default:
+		cli_err_core(s, e, NULL, NULL);
+		break;
+	}
+}
+
+struct eff_out {
+	struct cli_session *s;
+	char scope[256];
+	bool any, started;
+};
+
+static int eff_row(void *arg, const char *const *f, int n)
+{
+	struct eff_out *o = arg;
+	if (n < 2)
+		return 0;
+	if (!o->started || strcmp(o->scope, f[0])) {
+		char head[400];
+		if (f[0][0])
+			snprintf(head, sizeof head, "Permissions on Domain \"%s\":", f[0]);
+		else
+			snprintf(head, sizeof head, "Server-wide permissions:");
+		cli_list_row(o->s, head);
+		snprintf(o->scope, sizeof o->scope, "%s", f[0]);
+		o->started = true;
+	}
+	char line[200];
+	snprintf(line, sizeof line, "  %s", f[1]);
+	cli_list_row(o->s, line);
+	o->any = true;
+	return o->s->c.failed ? 1 : 0;
+}
+
+/* SHOW admin-user/admin-group <name>: after the attributes, one
+ * 'Permissions on Domain "<d>":' block per domain (spec 6.6), before the
+ * closing empty line. Nothing for full administrators. */
+static void show_perms(struct cli_session *s, char kind, const char *name)
+{
+	struct buf *out = &s->c.out;
+	if (s->status_err || out->len < 4 || memcmp(out->data + out->len - 4, "\r\n\r\n", 4))
+		return;
+	out->len -= 2;
+	struct eff_out o = {.s = s};
+	bool full = false;
+	admin_perm_effective(&s->ctx, kind, name, NULL, &full, eff_row, &o);
+	conn_puts(&s->c, "\r\n");
+}
+
+static void h_show_effective(struct cli_session *s, const struct cli_parsed *p)
+{
+	char kind;
+	const char *who;
+	if (!principal_of(s, &kind, &who))
+		return;
+	const char *domain = p->val[0];
+	char dom[256] = "";
+	if (domain) {
+		if (admin_check_domain(domain)) {
+			cli_err(s, "Invalid value for domain (not a valid domain name)");
+			return;
+		}
+		admin_lower_copy(dom, sizeof dom, domain);
+	}
+	char title[400];
+	snprintf(title, sizeof title, "The effective permissions of admin %s %s%s%s:", kind == 'g' ? "group" : "user",
+		 who, dom[0] ? " on domain " : "", dom);
+	cli_list_begin(s, title);
+	struct eff_out o = {.s = s};
+	bool full = false;
+	enum tern_err e = admin_perm_effective(&s->ctx, kind, who, dom[0] ? dom : NULL, &full, eff_row, &o);
+	if (!e && full)
+		cli_list_row(s, "Full administrator: every permission, server-wide and on every domain");
+	else if (!e && !o.any)
+		cli_list_row(s, "No permissions");
+	cli_list_end(s, e);
 }
 
 #define NAME_PW {CLI_NAME_ARG("name"), {CLI_ARG_PAIR, "password", "password", true}}
-#define ANY_ARGS {{CLI_ARG_SET, NULL, "args", false}}
+#define PERM_ARGS {{CLI_ARG_REST, NULL, "(permNames) [domain <name>]", false}}
 #define ADMINS (IN(ADMIN_USER) | IN(ADMIN_GROUP))
 
 static const struct cli_cmd aacl_cmds[] = {
@@ -452,9 +611,14 @@ static const struct cli_cmd aacl_cmds[] = {
 	{IN(ADMIN_USER), "SHOW", {{0}}, CLI_READS, cli_h_show, "Print the admin user (pending changes included)."},
 	{IN(ADMIN_USER), "DONE", {{0}}, CLI_CHANGES | CLI_LEAVES(DONE), h_done_admin,
 	 "Store the admin user's changes and return to the ACL."},
-	{ADMINS, "GRANT permission", ANY_ARGS, CLI_LATER, h_no_permissions, NULL},
-	{ADMINS, "REVOKE permission", ANY_ARGS, CLI_LATER, h_no_permissions, NULL},
-	{ADMINS, "DENY permission", ANY_ARGS, CLI_LATER, h_no_permissions, NULL},
+	{ADMINS, "GRANT permission", PERM_ARGS, CLI_CHANGES, h_permission,
+	 "Grant permissions, e.g. (manageAccounts createAccounts), server-wide or on one domain. Acts at once."},
+	{ADMINS, "REVOKE permission", PERM_ARGS, CLI_CHANGES, h_permission,
+	 "Remove explicit grants and denies of permissions (server-wide or on one domain). Acts at once."},
+	{ADMINS, "DENY permission", PERM_ARGS, CLI_CHANGES, h_permission,
+	 "Deny permissions (a deny wins over any grant, the groups' included). Acts at once."},
+	{ADMINS, "SHOW effective-permissions", {{CLI_ARG_OPT_PAIR, "domain", "name", false}}, CLI_READS,
+	 h_show_effective, "Print the resulting permissions, groups merged and denies applied."},
 	{IN(ADMIN_USER), "LIST parents", {{0}}, CLI_READS, h_list_parents, "The admin groups of this user."},
 	{IN(ADMIN_USER), "ADD parent-group", {CLI_NAME_ARG("name")}, CLI_PENDING, h_add_parent,
 	 "Make the user a member of an admin group (stored at DONE)."},

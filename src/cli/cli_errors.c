@@ -61,6 +61,8 @@ const char *cli_err_text(enum tern_err e)
 		return "Domain limit reached (CONFIG adminLimits)";
 	case TERN_E_OVER_CEILING:
 		return "Quota above the domain's maxAccountMessageSizeQuota (CONFIG adminLimits)";
+	case TERN_E_PERMISSION:
+		return "Permission denied";
 	case TERN_E_INTERNAL:
 	default:
 		return "Internal server problem (see the server log)";

@@ -18,6 +18,7 @@
 #include "../core/secret.h"
 #include "../core/xmalloc.h"
 #include "cli.h"
+#include "cli_ctx.h"
 
 /* ---- pending-edit lists ---- */
 
@@ -343,6 +344,11 @@ static void run_line(struct cli_session *s, char *line, size_t len)
 		return;
 	}
 	s->log_detail[0] = '\0';
+	/* The AACL: the one permission check of the CLI (cli_perms.c). */
+	if (!cli_perm_allows(s, cmd, &p)) {
+		cli_err(s, "Permission denied");
+		return;
+	}
 	int depth0 = s->depth;
 	cmd->fn(s, &p);
 	if (!s->status_err)

@@ -32,6 +32,7 @@ static const int codes[TERN_E__COUNT] = {
 	[TERN_E_NOT_CUSTDOMAIN] = 120,
 	[TERN_E_BAD_PATH] = 214,
 	[TERN_E_FORBIDDEN] = 150,
+	[TERN_E_PERMISSION] = 150, /* XMail has no finer "access denied" */
 	[TERN_E_NO_FILE] = 19,
 	[TERN_E_QUEUE_NOT_FOUND] = 19,
 	[TERN_E_NO_DIR] = 211,

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../admin/admin_perms.h"
 #include "../admin/settings.h"
 #include "../auth/ratelimit.h"
 #include "../core/listen.h"
@@ -196,6 +197,12 @@ static void run_command(struct ctrl_session *s, char *line, size_t len)
 	}
 	s->header_sent = false;
 	size_t start = s->c.out.len;
+	/* The AACL: the one permission check of the controller. */
+	enum tern_err pe = admin_perm_ctrl(&s->ctx, argv, argc);
+	if (pe) {
+		ctrl_reply(s, pe);
+		return;
+	}
 	cmd->fn(s, argv, argc);
 	if (cmd->flags & CTRL_CHANGES) {
 		char outcome[128];

@@ -67,6 +67,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS admins(id INTEGER PRIMARY KEY,"
 	" name TEXT NOT NULL UNIQUE COLLATE NOCASE, pwhash TEXT NOT NULL, box BLOB);"
+	/* Admin permissions (added later: IF NOT EXISTS upgrades older roots). */
+	"CREATE TABLE IF NOT EXISTS aacl_perms(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+	" principal TEXT NOT NULL COLLATE NOCASE, perm TEXT NOT NULL, domain TEXT NOT NULL COLLATE NOCASE,"
+	" deny INTEGER NOT NULL, UNIQUE(kind, principal, perm, domain));"
 	"INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '1');";
 
 /* Upgrades of data roots made by earlier versions, in order; each is run

@@ -179,3 +179,45 @@ enum tern_err dir_admin_del(struct dir_conn *c, const char *name)
 {
 	return dir_exec(c, "DELETE FROM admins WHERE name = ?", "s", name);
 }
+
+bool dir_admin_first(struct dir_conn *c, char *name_r, size_t sz)
+{
+	sqlite3_stmt *st = dir_q(c, "SELECT name FROM admins ORDER BY id LIMIT 1", "");
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	if (found)
+		dir_copy_col(st, 0, name_r, sz);
+	sqlite3_reset(st);
+	return found;
+}
+
+enum tern_err dir_perm_set(struct dir_conn *c, char kind, const char *principal, const char *perm,
+			   const char *domain, bool deny)
+{
+	char k[2] = {kind, 0};
+	return dir_exec(c, "INSERT INTO aacl_perms(kind, principal, perm, domain, deny) VALUES(?1, ?2, ?3, ?4, ?5)"
+			   " ON CONFLICT(kind, principal, perm, domain) DO UPDATE SET deny = ?5",
+			"ssssi", k, principal, perm, domain, (int64_t)deny);
+}
+
+enum tern_err dir_perm_del(struct dir_conn *c, char kind, const char *principal, const char *perm,
+			   const char *domain)
+{
+	char k[2] = {kind, 0};
+	return dir_exec(c, "DELETE FROM aacl_perms WHERE kind = ? AND principal = ? AND perm = ? AND domain = ?",
+			"ssss", k, principal, perm, domain);
+}
+
+enum tern_err dir_perm_del_all(struct dir_conn *c, char kind, const char *principal)
+{
+	char k[2] = {kind, 0};
+	return dir_exec(c, "DELETE FROM aacl_perms WHERE kind = ? AND principal = ?", "ss", k, principal);
+}
+
+enum tern_err dir_perm_list(struct dir_conn *c, char kind, const char *principal, dir_row_fn fn, void *arg)
+{
+	char k[2] = {kind, 0};
+	return dir_rows(c, fn, arg,
+			"SELECT perm, domain, deny FROM aacl_perms WHERE kind = ? AND principal = ?"
+			" ORDER BY domain, perm",
+			"ss", k, principal);
+}

@@ -194,5 +194,17 @@ enum tern_err dir_admin_put(struct dir_conn *c, const char *name, const char *ha
 /* rows: name */
 enum tern_err dir_admin_list(struct dir_conn *c, dir_row_fn fn, void *arg);
 enum tern_err dir_admin_del(struct dir_conn *c, const char *name);
+/* The oldest admin account (the one created with the data root). */
+bool dir_admin_first(struct dir_conn *c, char *name_r, size_t sz);
+
+/* ---- admin permissions: kind 'u' (admin user) or 'g' (admin group);
+ * domain "" = server-wide; deny true = an explicit deny ---- */
+enum tern_err dir_perm_set(struct dir_conn *c, char kind, const char *principal, const char *perm,
+			   const char *domain, bool deny);
+enum tern_err dir_perm_del(struct dir_conn *c, char kind, const char *principal, const char *perm,
+			   const char *domain);
+enum tern_err dir_perm_del_all(struct dir_conn *c, char kind, const char *principal);
+/* rows: perm, domain, deny ("1"/"0"), by domain then perm */
+enum tern_err dir_perm_list(struct dir_conn *c, char kind, const char *principal, dir_row_fn fn, void *arg);
 
 #endif
