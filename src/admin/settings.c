@@ -12,6 +12,18 @@
 
 #include "../core/listen.h"
 
+/* A service's access-control connection limits (auth/connlimit.c); 0 = unlimited. */
+#define ACC_LIMITS(P, svc)                                                                                     \
+	{P "AccMaxConnections", SET_INT, "0", 0, 1000000, "simultaneous " svc " connections, 0 = unlimited"},   \
+		{P "AccTimeInterval", SET_INT, "60", 1, 86400, svc " connection-rate window, seconds"},          \
+		{P "AccMaxIntervalConnections", SET_INT, "0", 0, 1000000,                                        \
+		 "new " svc " connections per window, 0 = unlimited"},                                          \
+		{P "AccPeerMaxConnections", SET_INT, "0", 0, 1000000,                                            \
+		 "simultaneous " svc " connections from one address, 0 = unlimited"},                           \
+		{P "AccPeerTimeInterval", SET_INT, "60", 1, 86400, svc " connection-rate window per address, seconds"}, \
+		{P "AccPeerMaxIntervalConnections", SET_INT, "0", 0, 1000000,                                    \
+		 "new " svc " connections per window from one address, 0 = unlimited"}
+
 static const struct setting_def defs[] = {
 	{"RootDomain", SET_STR, "localhost", 0, 255, "primary domain of the server"},
 	{"SmtpServerDomain", SET_STR, "", 0, 255, "name in the SMTP greeting"},
@@ -84,6 +96,9 @@ static const struct setting_def defs[] = {
 	{"CliLoginBlockTime", SET_INT, "300", 1, 86400, "seconds a peer stays blocked after too many CLI login failures"},
 	{"CliAllowCleartextLogin", SET_BOOL, "0", 0, 1,
 	 "allow CLI login from non-loopback peers without TLS"},
+	ACC_LIMITS("Cli", "CLI"),
+	ACC_LIMITS("Smtp", "SMTP"),
+	ACC_LIMITS("Pop3", "POP3"),
 };
 
 const struct setting_def *settings_table(size_t *n_r)

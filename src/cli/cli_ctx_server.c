@@ -11,8 +11,10 @@
  *   "rule:allow:<ipSet>"     an allow rule's priority (NULL: removed);
  *   "rule:deny:<ipSet>"      a deny rule's priority.
  * Access control maps onto what exists: the CLI service's rules are the
- * access map "cli" (checked when a CLI connection arrives); SMTP-Incoming's
- * allow rules are SmtpRelayNetworks (who may relay without AUTH).
+ * access map "cli" (checked when a CLI connection arrives), POP3's the map
+ * "pop3"; SMTP-Incoming's allow rules are SmtpRelayNetworks (who may relay
+ * without AUTH). Each service's access control also holds its connection
+ * limits (<P>Acc... settings, checked at accept time by auth/connlimit.c).
  * Listener addresses are read at start-up: a listener change is stored at
  * once and takes effect at the next start (the reply says so).
  * Services Tern does not have (IMAP, WebAdmin, webmail...) get a clear
@@ -79,6 +81,25 @@ static const struct cli_attr lst_cli_attrs[] = {LISTENER_ATTRS("CliIdleTimeout",
 static const struct cli_attr lst_smtp_attrs[] = {LISTENER_ATTRS("SmtpTimeout", 5)};
 static const struct cli_attr lst_pop3_attrs[] = {LISTENER_ATTRS("Pop3Timeout", 5)};
 
+/* Connection limits of a service's access control: <P>Acc... settings,
+ * checked when a connection arrives (auth/connlimit.c). */
+#define ACC_ATTRS(P)                                                                                           \
+	SETTING_NUM("maxConnections", P "AccMaxConnections", 0, 1000000,                                       \
+		    "Maximum simultaneous connections (0 = unlimited)."),                                      \
+		SETTING_NUM("timeInterval", P "AccTimeInterval", 1, 86400, "Length of the rate-limit window, seconds."), \
+		SETTING_NUM("maxIntervalConnections", P "AccMaxIntervalConnections", 0, 1000000,               \
+			    "Maximum new connections per window (0 = unlimited)."),                            \
+		SETTING_NUM("peerMaxConnections", P "AccPeerMaxConnections", 0, 1000000,                       \
+			    "Maximum simultaneous connections from one client IP (0 = unlimited)."),           \
+		SETTING_NUM("peerTimeInterval", P "AccPeerTimeInterval", 1, 86400,                             \
+			    "Rate-limit window for a single client IP, seconds."),                             \
+		SETTING_NUM("peerMaxIntervalConnections", P "AccPeerMaxIntervalConnections", 0, 1000000,       \
+			    "Maximum new connections per window from one client IP (0 = unlimited).")
+
+static const struct cli_attr acc_cli_attrs[] = {ACC_ATTRS("Cli")};
+static const struct cli_attr acc_smtp_attrs[] = {ACC_ATTRS("Smtp")};
+static const struct cli_attr acc_pop3_attrs[] = {ACC_ATTRS("Pop3")};
+
 static const struct cli_attr rule_attrs[] = {
 	{"ipSet", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Addresses of the rule (read-only)."},
 	{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Rules are always enabled; only yes."},
@@ -110,11 +131,18 @@ static const struct cli_ctx_reg server_ctxs[] = {
 	{CLI_CTX_LST_SMTPIN,
 	 {"listener", "Listener", "listener", lst_smtp_attrs, N(lst_smtp_attrs), CLI_CTX_SVC_SMTPIN}},
 	{CLI_CTX_LST_POP3, {"listener", "Listener", "listener", lst_pop3_attrs, N(lst_pop3_attrs), CLI_CTX_SVC_POP3}},
-	{CLI_CTX_ACC_CLI, {"access-control", "Service Access Control", "access control", NULL, 0, CLI_CTX_SVC_CLI}},
+	{CLI_CTX_ACC_CLI,
+	 {"access-control", "Service Access Control", "access control", acc_cli_attrs, N(acc_cli_attrs),
+	  CLI_CTX_SVC_CLI}},
 	{CLI_CTX_ACC_SMTPIN,
-	 {"access-control", "Service Access Control", "access control", NULL, 0, CLI_CTX_SVC_SMTPIN}},
+	 {"access-control", "Service Access Control", "access control", acc_smtp_attrs, N(acc_smtp_attrs),
+	  CLI_CTX_SVC_SMTPIN}},
+	{CLI_CTX_ACC_POP3,
+	 {"access-control", "Service Access Control", "access control", acc_pop3_attrs, N(acc_pop3_attrs),
+	  CLI_CTX_SVC_POP3}},
 	{CLI_CTX_RULE_CLI, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_CLI}},
 	{CLI_CTX_RULE_SMTPIN, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_SMTPIN}},
+	{CLI_CTX_RULE_POP3, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_POP3}},
 };
 
 /* ---- services ---- */
@@ -123,15 +151,17 @@ struct svc {
 	enum cli_ctx ctx, listener, access, rule;
 	const char *name;
 	const char *plain, *tls; /* listener settings; NULL: no listeners */
+	const char *ipmap;	 /* access map of the rules; NULL: allow rules = SmtpRelayNetworks */
 };
 
 #define NONE CLI_CTX_LOGIN
 static const struct svc svcs[] = {
-	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen"},
+	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli"},
 	{CLI_CTX_SVC_SMTPIN, CLI_CTX_LST_SMTPIN, CLI_CTX_ACC_SMTPIN, CLI_CTX_RULE_SMTPIN, "smtpIncoming", "SmtpListen",
-	 "SmtpsListen"},
-	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, NONE, NONE, "pop3", "Pop3Listen", "Pop3sListen"},
-	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL},
+	 "SmtpsListen", NULL},
+	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, CLI_CTX_ACC_POP3, CLI_CTX_RULE_POP3, "pop3", "Pop3Listen", "Pop3sListen",
+	 "pop3"},
+	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL},
 };
 
 static const struct svc *svc_of(enum cli_ctx c)
@@ -292,8 +322,8 @@ static int ipmap_row(void *arg, const char *const *f, int n)
 static void collect_rules(struct cli_session *s, const struct svc *v, struct rule_set *rs)
 {
 	memset(rs, 0, sizeof *rs);
-	if (v->ctx == CLI_CTX_SVC_CLI) {
-		admin_cli_rules_list(&s->ctx, "cli", ipmap_row, rs);
+	if (v->ipmap) {
+		admin_cli_rules_list(&s->ctx, v->ipmap, ipmap_row, rs);
 	} else {
 		char nets[4096];
 		settings_get(s->ctx.rd, "SmtpRelayNetworks", nets, sizeof nets);
@@ -390,8 +420,18 @@ static void h_config_access(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	if (enter(s, v->access, v->name))
-		cli_ok(s);
+	struct cli_frame *svf = cli_cur(s);
+	struct cli_frame *f = enter(s, v->access, v->name);
+	if (!f)
+		return;
+	/* limits handed up earlier with DONE and not committed yet show again */
+	const struct cli_ctx_def *def = cli_ctx_def(f->ctx);
+	for (int i = 0; i < def->nattrs; i++) {
+		const struct cli_kv *kv = cli_kv_find(&svf->edits, def->attrs[i].key);
+		if (kv && kv->v)
+			cli_kv_set(&f->base, kv->k, kv->v);
+	}
+	cli_ok(s);
 }
 
 /* Find a rule; -ERR and false when it is missing (want_exists) or present. */
@@ -469,7 +509,7 @@ static void h_add_deny(struct cli_session *s, const struct cli_parsed *p)
 {
 	/* args: ipSet, enable, priority */
 	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	if (v->ctx != CLI_CTX_SVC_CLI) {
+	if (!v->ipmap) {
 		cli_err(s, "Deny rules are not supported for %s: its allow rules are the relay networks", v->name);
 		return;
 	}
@@ -805,8 +845,8 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 								  (int)strtol(rs.kv.e[i].v, NULL, 10)};
 		}
 		qsort(rules, (size_t)nrules, sizeof *rules, rule_cmp);
-		if (v->ctx == CLI_CTX_SVC_CLI) {
-			ed.ipmap = "cli";
+		if (v->ipmap) {
+			ed.ipmap = v->ipmap;
 			ed.rules = rules;
 			ed.nrules = nrules;
 		} else {
@@ -846,8 +886,8 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 #define SERVICES (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_SMTPOUT) | IN(SVC_POP3))
 #define WITH_LISTENERS (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_POP3))
 #define LISTENERS (IN(LST_CLI) | IN(LST_SMTPIN) | IN(LST_POP3))
-#define ACCESS (IN(ACC_CLI) | IN(ACC_SMTPIN))
-#define RULES (IN(RULE_CLI) | IN(RULE_SMTPIN))
+#define ACCESS (IN(ACC_CLI) | IN(ACC_SMTPIN) | IN(ACC_POP3))
+#define RULES (IN(RULE_CLI) | IN(RULE_SMTPIN) | IN(RULE_POP3))
 #define ADDR_ARG {CLI_ARG_POS, "address", "address", false}
 #define IPSET_ARG {CLI_ARG_POS, "ipSet", "ipRange", false}
 #define NO_SERVICE(w) {IN(SERVER), "CONFIG " w, {{0}}, CLI_NOHELP, h_no_service, "Not a service of this server."}
@@ -919,13 +959,22 @@ static const struct cli_cmd server_cmds[] = {
 	 "Enter the rules deciding which addresses may connect to the CLI (access map cli)."},
 	{IN(SVC_SMTPIN), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_SMTPIN), h_config_access,
 	 "Enter the networks allowed to relay without AUTH (SmtpRelayNetworks)."},
+	{IN(SVC_POP3), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_POP3), h_config_access,
+	 "Enter the rules deciding which addresses may connect to POP3 (access map pop3)."},
+	{ACCESS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{ACCESS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show,
+	 "Print the connection limits of the service (pending changes included)."},
 	{ACCESS, "LIST AllowRules", {{0}}, CLI_READS, h_list_allow, "Table of the allow rules, pending changes included."},
 	{ACCESS, "LIST DenyRules", {{0}}, CLI_READS, h_list_deny, "Table of the deny rules, pending changes included."},
 	{IN(ACC_CLI), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_CLI) | CLI_CREATES, h_add_allow,
 	 "Add an allow rule (addr or addr/len) and enter it."},
 	{IN(ACC_SMTPIN), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_SMTPIN) | CLI_CREATES,
 	 h_add_allow, "Add a network allowed to relay without AUTH (addr or addr/len) and enter it."},
+	{IN(ACC_POP3), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_POP3) | CLI_CREATES, h_add_allow,
+	 "Add an allow rule (addr or addr/len) and enter it."},
 	{IN(ACC_CLI), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_CLI), h_update_allow,
+	 "Enter an allow rule."},
+	{IN(ACC_POP3), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_POP3), h_update_allow,
 	 "Enter an allow rule."},
 	{IN(ACC_SMTPIN), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_SMTPIN), h_update_allow,
 	 "Enter an allow rule."},

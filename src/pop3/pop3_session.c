@@ -24,6 +24,7 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
+#include "../auth/connlimit.h"
 #include "../auth/sasl.h"
 #include "../core/evloop.h"
 #include "../core/listen.h"
@@ -67,6 +68,7 @@ struct pop3_session {
 	char peer[64];
 	bool tls, authed, busy, closing, discarding, sasl_wait;
 	bool gone; /* the peer closed or the connection failed */
+	bool admitted; /* counted by the access-control limits (connlimit) */
 	struct pop3_session *prev, *next;
 	char mailbox[600]; /* "domains/D/U/Maildir" */
 	char lockkey[600];
@@ -442,6 +444,8 @@ static void session_free(struct pop3_session *s)
 		bufferevent_free(s->bev);
 	if (s->done_ev)
 		event_free(s->done_ev);
+	if (s->admitted)
+		connlimit_leave("pop3", s->peer);
 	secret_wipe(s->job_pass, sizeof s->job_pass);
 	free(s);
 }
@@ -754,6 +758,24 @@ void pop3_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	/* the access control (CONFIG POP3 / CONFIG AccessControl): its rules (no rule = everybody) */
+	if (!admin_ipmap_allows(srv->rd, "pop3", s->peer)) {
+		log_warn("pop3 %s: connection refused by the POP3 access rules", s->peer);
+		reply(s, "-ERR Access denied for your address, closing connection");
+		close_after_flush(s);
+		return;
+	}
+	/* and its connection limits */
+	struct connlimit_conf cl;
+	connlimit_load(srv->rd, "Pop3", &cl);
+	enum connlimit_verdict v = connlimit_enter("pop3", s->peer, &cl, time(NULL));
+	if (v != CONNLIMIT_OK) {
+		log_warn("pop3 %s: connection refused: %s", s->peer, connlimit_text(v));
+		reply(s, "-ERR %s, closing connection", connlimit_text(v));
+		close_after_flush(s);
+		return;
+	}
+	s->admitted = true;
 	char host[128] = "localhost";
 	gethostname(host, sizeof host - 1);
 	challenge_make(host, s->apop_ts, sizeof s->apop_ts);
