@@ -99,6 +99,16 @@ static const struct setting_def defs[] = {
 	ACC_LIMITS("Cli", "CLI"),
 	ACC_LIMITS("Smtp", "SMTP"),
 	ACC_LIMITS("Pop3", "POP3"),
+	{"Pop3MaxErrors", SET_INT, "20", 0, 1000, "bad POP3 commands before the connection is closed, 0 = no limit"},
+	{"Pop3MaxAuthErrors", SET_INT, "5", 1, 100, "failed POP3 logins before the connection is closed"},
+	{"Pop3PlainAllowLogin", SET_BOOL, "1", 0, 1, "allow POP3 USER/PASS on clear-text connections"},
+	{"Pop3TlsAllowLogin", SET_BOOL, "1", 0, 1, "allow POP3 USER/PASS on TLS connections"},
+	{"Pop3PlainAuthTypes", SET_STR, "(plain)", 0, 200, "SASL mechanisms of POP3 AUTH on clear-text connections"},
+	{"Pop3TlsAuthTypes", SET_STR, "(plain)", 0, 200, "SASL mechanisms of POP3 AUTH on TLS connections"},
+	{"Pop3Banner", SET_STR, "", 0, 200, "text of the POP3 greeting (empty: Tern's own)"},
+	{"SmtpMaxAuthErrors", SET_INT, "5", 1, 100, "failed SMTP AUTH attempts before the connection is closed"},
+	{"SmtpMaxReceivedHeaders", SET_INT, "50", 1, 1000,
+	 "messages with more Received: headers than this are refused (mail loop)"},
 };
 
 const struct setting_def *settings_table(size_t *n_r)

@@ -60,6 +60,9 @@ static const struct cli_attr smtpin_attrs[] = {
 	SETTING_BOOL("allowStartTLS", "EnableSMTP-TLS", "Offer STARTTLS on plain listeners."),
 	SETTING_NUM("maxMessageSize", "MaxMessageSize", 1, 4194304, "Largest message accepted, in KB."),
 	SETTING_NUM("maxRecipients", "SmtpMaxRecipients", 1, 100000, "Recipients per message."),
+	SETTING_NUM("maxAuthErrors", "SmtpMaxAuthErrors", 1, 100, "Failed AUTH attempts after which a connection is closed."),
+	SETTING_NUM("maxReceivedHeaders", "SmtpMaxReceivedHeaders", 1, 1000,
+		    "Messages with more Received: headers than this are refused (mail loop)."),
 };
 
 static const struct cli_attr smtpout_attrs[] = {
@@ -69,6 +72,15 @@ static const struct cli_attr smtpout_attrs[] = {
 
 static const struct cli_attr pop3_attrs[] = {
 	SETTING_BOOL("allowStartTLS", "EnablePOP3-TLS", "Offer STLS on plain listeners."),
+	SETTING_NUM("maxErrors", "Pop3MaxErrors", 0, 1000, "Bad commands after which a session is closed, 0 = no limit."),
+	SETTING_NUM("maxAuthErrors", "Pop3MaxAuthErrors", 1, 100, "Failed logins after which a connection is closed."),
+	{"secureConnAuthTypes", CLI_AT_SET, "set:Pop3TlsAuthTypes", "plain", 0, 0, NULL, 0,
+	 "SASL mechanisms of AUTH on TLS connections (this server has PLAIN)."},
+	{"plainConnAuthTypes", CLI_AT_SET, "set:Pop3PlainAuthTypes", "plain", 0, 0, NULL, 0,
+	 "SASL mechanisms of AUTH on clear-text connections (this server has PLAIN)."},
+	SETTING_BOOL("secureConnAllowLogin", "Pop3TlsAllowLogin", "Allow USER/PASS on TLS connections."),
+	SETTING_BOOL("plainConnAllowLogin", "Pop3PlainAllowLogin", "Allow USER/PASS on clear-text connections."),
+	SETTING_STR("greetingsText", "Pop3Banner", "Text of the greeting (empty: Tern's own; the APOP stamp follows)."),
 };
 
 #define LISTENER_ATTRS(idle_key, lo)                                                                           \

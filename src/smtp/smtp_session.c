@@ -85,7 +85,7 @@ struct smtp_session {
 	struct spool_file sf;
 	bool sf_open;
 	struct buf out;
-	int errors;
+	int errors, auth_errors, max_auth_errors;
 	int auth_step; /* 0 none, 1 AUTH LOGIN wants user, 2 wants password, 3 AUTH PLAIN wants response */
 	char login_user[320];
 	/* job */
@@ -298,7 +298,14 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 		} else {
 			log_warn("smtp %s: authentication failed for %s", s->peer, s->job_user);
 			reply(s, "535 5.7.8 Authentication credentials invalid");
-			count_error(s);
+			if (++s->auth_errors >= s->max_auth_errors) {
+				log_warn("smtp %s: %d failed AUTH attempts, closing connection", s->peer, s->auth_errors);
+				reply(s, "421 4.7.0 %s Too many failed authentications, closing connection",
+				      s->srv->host);
+				close_after_flush(s);
+			} else {
+				count_error(s);
+			}
 		}
 	}
 	if (s->closing) {
@@ -745,6 +752,15 @@ static void finish_data(struct smtp_session *s)
 		tx_reset(s);
 		return;
 	}
+	/* loop protection: our own Received: line counts too */
+	long max_hops = settings_get_int(s->srv->rd, "SmtpMaxReceivedHeaders");
+	if ((long)s->data.received + 1 > max_hops) {
+		log_warn("smtp %s: message from <%s> refused: %u Received: headers (mail loop?)", s->peer, s->env.from,
+			 s->data.received + 1);
+		reply(s, "554 5.4.6 Too many Received: headers, mail loop detected");
+		tx_reset(s);
+		return;
+	}
 	if (s->sf.failed) {
 		reply(s, "451 4.3.0 Cannot store the message, try again later");
 		tx_reset(s);
@@ -1064,6 +1080,7 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	s->max_rcpts = settings_get_int(rd, "SmtpMaxRecipients");
 	s->max_line = settings_get_int(rd, "SmtpMaxLineLength");
 	s->max_errors = settings_get_int(rd, "SmtpMaxErrors");
+	s->max_auth_errors = (int)settings_get_int(rd, "SmtpMaxAuthErrors");
 	s->reject_bare = settings_get_int(rd, "SmtpRejectBareLineEnds") != 0;
 	long timeout = settings_get_int(rd, "SmtpTimeout");
 	struct event_base *base = evloop_base(srv->lp);

@@ -4,12 +4,15 @@ ones) for the CLI, SMTP-Incoming and POP3, and POP3's access rules - each
 set through the CLI, seen in the controller's server.tab, and enforced by
 the daemon when a connection arrives (real sockets)."""
 
+import base64
+import smtplib
 import socket
 import time
 
 import pytest
 
 from cliclient import CliClient, show_attrs, table_rows
+from smtpclient import tls_context
 
 LIMITS = {"maxConnections": "0", "timeInterval": "60", "maxIntervalConnections": "0",
           "peerMaxConnections": "0", "peerTimeInterval": "60", "peerMaxIntervalConnections": "0"}
@@ -230,3 +233,212 @@ def test_pop3_limits_and_access_rules(server, cli, c, reset_limits):
     s.close()
     assert g.startswith(b"+OK ")
     cli.ok("BACK", "")
+
+
+# ---------------------------------------------------------------- service settings
+
+POP3_DEFAULTS = {"maxErrors": "20", "maxAuthErrors": "5", "secureConnAuthTypes": "(plain)",
+                 "plainConnAuthTypes": "(plain)", "secureConnAllowLogin": "yes", "plainConnAllowLogin": "yes",
+                 "greetingsText": '""'}
+SMTP_DEFAULTS = {"maxAuthErrors": "5", "maxReceivedHeaders": "50"}
+
+
+def set_service(cli, svc, **vals):
+    kw, ctx, _ = SERVICES[svc]
+    cli.ok("CONFIG SERVER", "server")
+    cli.ok(f"CONFIG {kw}", ctx)
+    for k, v in vals.items():
+        cli.ok(f"SET {k} {v}")
+    cli.ok("COMMIT", "server")
+    cli.ok("BACK", "")
+
+
+@pytest.fixture
+def reset_services(cli):
+    yield
+    cli.back_to_root()
+    set_service(cli, "pop3", **POP3_DEFAULTS)
+    set_service(cli, "smtp", **SMTP_DEFAULTS)
+
+
+class Line:
+    """A socket read line by line."""
+
+    def __init__(self, port, host="127.0.0.1", tls=False):
+        s = socket.create_connection((host, port), timeout=10)
+        if tls:
+            s = tls_context().wrap_socket(s)
+        self.s, self.buf = s, b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            d = self.s.recv(4096)
+            if not d:
+                raise EOFError(self.buf)
+            self.buf += d
+        i = self.buf.index(b"\n") + 1
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def cmd(self, text):
+        self.s.sendall(text.encode() + b"\r\n")
+        return self.line()
+
+    def multi(self, text):
+        first = self.cmd(text)
+        out = [first]
+        while first.startswith(b"+OK") and out[-1] != b".\r\n":
+            out.append(self.line())
+        return out
+
+    def at_eof(self):
+        return not self.buf and closed(self.s)
+
+    def close(self):
+        self.s.close()
+
+
+def test_pop3_service_settings_shown_and_checked(server, cli, c, reset_services):
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG POP3", "server-pop3")
+    attrs = show_attrs(cli.cmd("SHOW"))
+    for k, v in POP3_DEFAULTS.items():
+        assert attrs[k] == v, k
+    cli.err("SET plainConnAuthTypes (cram-md5)",
+            "Invalid value for plainConnAuthTypes (a parenthesised set of: plain)", "server-pop3")
+    cli.err("SET maxAuthErrors 0", None, "server-pop3")
+    cli.err("SET maxErrors many", None, "server-pop3")
+    cli.err("SET plainConnAllowLogin maybe", None, "server-pop3")
+    assert show_attrs(cli.cmd("SHOW")) == attrs
+    cli.ok("SET greetingsText \"Welcome to the test post office\"")
+    cli.ok("SET maxErrors 3")
+    cli.ok("COMMIT", "server")
+    tab = server_tab(c)
+    assert tab["Pop3Banner"] == "Welcome to the test post office" and tab["Pop3MaxErrors"] == "3"
+    p = Line(server.pop3_port)
+    g = p.line()
+    assert g.startswith(b"+OK Welcome to the test post office <") and g.endswith(b">\r\n")
+    assert p.cmd("FOO") == b"-ERR Unknown command or not logged in\r\n"
+    assert p.cmd("BAR") == b"-ERR Unknown command or not logged in\r\n"
+    assert p.cmd("BAZ") == b"-ERR Unknown command or not logged in\r\n"
+    assert p.line() == b"-ERR Too many errors, closing connection\r\n"
+    assert p.at_eof()
+    p.close()
+    assert log_has(server, "pop3 127.0.0.1: too many bad commands (3), closing connection")
+
+
+def test_pop3_max_auth_errors(server, cli, mdom, reset_services):
+    set_service(cli, "pop3", maxAuthErrors=2)
+    p = Line(server.pop3_port)
+    p.line()
+    assert p.cmd(f"USER {mdom.addr('alice')}").startswith(b"+OK")
+    assert p.cmd("PASS wrong-1") == b"-ERR [AUTH] Authentication failed\r\n"
+    assert p.cmd(f"USER {mdom.addr('alice')}").startswith(b"+OK")
+    assert p.cmd("PASS wrong-2") == b"-ERR [AUTH] Authentication failed\r\n"
+    assert p.line() == b"-ERR [AUTH] Too many failed logins, closing connection\r\n"
+    assert p.at_eof()
+    p.close()
+    # the right password still works on a new connection
+    p = Line(server.pop3_port)
+    p.line()
+    p.cmd(f"USER {mdom.addr('alice')}")
+    assert p.cmd(f"PASS {mdom.pw('alice')}").startswith(b"+OK Logged in")
+    p.cmd("QUIT")
+    p.close()
+
+
+def test_pop3_login_and_auth_types_per_connection_kind(server, cli, mdom, reset_services):
+    user, pw = mdom.addr("alice"), mdom.pw("alice")
+    token = base64.b64encode(f"\0{user}\0{pw}".encode()).decode()
+    set_service(cli, "pop3", plainConnAllowLogin="no")
+    p = Line(server.pop3_port)
+    p.line()
+    capa = p.multi("CAPA")
+    assert b"USER\r\n" not in capa and b"SASL PLAIN\r\n" in capa
+    assert p.cmd(f"USER {user}") == (b"-ERR [AUTH] USER/PASS is not allowed on a clear-text connection "
+                                     b"(use STLS)\r\n")
+    assert p.cmd(f"AUTH PLAIN {token}").startswith(b"+OK Logged in")
+    p.cmd("QUIT")
+    p.close()
+    # on TLS (POP3S) USER/PASS is still allowed
+    p = Line(server.pop3s_port, tls=True)
+    p.line()
+    assert b"USER\r\n" in p.multi("CAPA")
+    p.cmd(f"USER {user}")
+    assert p.cmd(f"PASS {pw}").startswith(b"+OK Logged in")
+    p.cmd("QUIT")
+    p.close()
+    # no SASL mechanism on clear-text connections, none at all with TLS either
+    set_service(cli, "pop3", plainConnAllowLogin="yes", plainConnAuthTypes="()", secureConnAllowLogin="no")
+    p = Line(server.pop3_port)
+    p.line()
+    capa = p.multi("CAPA")
+    assert b"SASL PLAIN\r\n" not in capa and b"USER\r\n" in capa
+    assert p.cmd(f"AUTH PLAIN {token}") == (b"-ERR [AUTH] AUTH PLAIN is not allowed on a clear-text connection "
+                                            b"(use STLS)\r\n")
+    p.cmd(f"USER {user}")
+    assert p.cmd(f"PASS {pw}").startswith(b"+OK Logged in")
+    p.cmd("QUIT")
+    p.close()
+    p = Line(server.pop3s_port, tls=True)
+    p.line()
+    assert p.cmd(f"USER {user}") == b"-ERR [AUTH] USER/PASS is not allowed on this server\r\n"
+    assert p.cmd(f"AUTH PLAIN {token}").startswith(b"+OK Logged in")
+    p.cmd("QUIT")
+    p.close()
+
+
+def test_smtp_max_auth_errors(server, cli, mdom, reset_services):
+    set_service(cli, "smtp", maxAuthErrors=2)
+    user = mdom.addr("alice")
+    bad = base64.b64encode(f"\0{user}\0nope".encode()).decode()
+    s = Line(server.smtps_port, tls=True)
+    assert s.line().startswith(b"220 ")
+    s.s.sendall(b"EHLO client.test\r\n")
+    while not s.line().startswith(b"250 "):
+        pass
+    assert s.cmd(f"AUTH PLAIN {bad}").startswith(b"535 5.7.8 ")
+    assert s.cmd(f"AUTH PLAIN {bad}").startswith(b"535 5.7.8 ")
+    last = s.line()
+    assert last.startswith(b"421 4.7.0 ") and b"Too many failed authentications" in last
+    assert s.at_eof()
+    s.close()
+    assert log_has(server, "2 failed AUTH attempts, closing connection")
+    # below the limit the session goes on and AUTH still works
+    set_service(cli, "smtp", maxAuthErrors=5)
+    with smtplib.SMTP_SSL("127.0.0.1", server.smtps_port, context=tls_context(), timeout=10) as sm:
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            sm.login(user, "nope")
+        sm.login(user, mdom.pw("alice"))
+
+
+def test_smtp_max_received_headers(server, cli, mdom, reset_services):
+    set_service(cli, "smtp", maxReceivedHeaders=3)
+    rcpt = mdom.addr("bob")
+
+    def message(hops):
+        head = "".join(f"Received: from hop{i}.test by hop{i + 1}.test; Mon, 1 Jan 2024 00:00:0{i} +0000\r\n"
+                       for i in range(hops))
+        return (head + f"From: a@x.test\r\nTo: {rcpt}\r\nSubject: hops {hops}\r\n\r\n"
+                "Received: in the body does not count\r\nReceived: nor this\r\n")
+
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as sm:
+        sm.ehlo("client.test")
+        # 2 + ours = 3: accepted (body lines are not headers)
+        sm.sendmail("a@x.test", [rcpt], message(2))
+        # 3 + ours = 4: refused, nothing stored
+        with pytest.raises(smtplib.SMTPDataError) as ei:
+            sm.sendmail("a@x.test", [rcpt], "received: from lower.test; x\r\n" + message(2))
+        assert ei.value.smtp_code == 554 and b"5.4.6" in ei.value.smtp_error
+    assert log_has(server, "refused: 4 Received: headers")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        files = [f for sub in ("new", "cur") for f in (mdom.md("bob") / sub).glob("*")] \
+            if (mdom.md("bob") / "new").exists() else []
+        if files:
+            break
+        time.sleep(0.2)
+    assert len(files) == 1
+    assert b"Subject: hops 2" in files[0].read_bytes()
+    time.sleep(0.5)
+    assert len([f for sub in ("new", "cur") for f in (mdom.md("bob") / sub).glob("*")]) == 1
