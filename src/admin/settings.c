@@ -22,7 +22,10 @@
 		 "simultaneous " svc " connections from one address, 0 = unlimited"},                           \
 		{P "AccPeerTimeInterval", SET_INT, "60", 1, 86400, svc " connection-rate window per address, seconds"}, \
 		{P "AccPeerMaxIntervalConnections", SET_INT, "0", 0, 1000000,                                    \
-		 "new " svc " connections per window from one address, 0 = unlimited"}
+		 "new " svc " connections per window from one address, 0 = unlimited"},                         \
+		{P "AccRuleLimits", SET_STR, "", 0, 4000,                                                         \
+		 svc " allow rules' limits in evaluation order: ipset maxConn interval maxInt peerMax "          \
+		 "peerInterval peerMaxInt,..."}
 
 static const struct setting_def defs[] = {
 	{"RootDomain", SET_STR, "localhost", 0, 255, "primary domain of the server"},

@@ -5,11 +5,14 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../admin/admin.h"
 #include "../admin/settings.h"
+#include "../core/xmalloc.h"
 
-#define SCOPES 4
+#define SCOPES 64 /* the services and their allow rules with limits */
 #define PEER_SLOTS 1024
 
 struct window {
@@ -24,16 +27,16 @@ struct peer {
 };
 
 struct scope {
-	char name[16];
+	char name[96];
 	long active;
 	struct window w;
 	struct peer peers[PEER_SLOTS];
 };
 
-static struct scope scopes[SCOPES];
+static struct scope *scopes[SCOPES]; /* allocated when first used */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
-void connlimit_load(struct dir_conn *rd, const char *prefix, struct connlimit_conf *cf)
+static void conf_load(struct dir_conn *rd, const char *prefix, struct connlimit_conf *cf)
 {
 	static const char *const names[6] = {"MaxConnections",	   "TimeInterval",     "MaxIntervalConnections",
 					     "PeerMaxConnections", "PeerTimeInterval", "PeerMaxIntervalConnections"};
@@ -48,15 +51,16 @@ void connlimit_load(struct dir_conn *rd, const char *prefix, struct connlimit_co
 
 static struct scope *scope_find(const char *name, bool create)
 {
-	for (int i = 0; i < SCOPES; i++)
-		if (!strcmp(scopes[i].name, name))
-			return &scopes[i];
+	for (int i = 0; i < SCOPES && scopes[i]; i++)
+		if (!strcmp(scopes[i]->name, name))
+			return scopes[i];
 	if (!create)
 		return NULL;
 	for (int i = 0; i < SCOPES; i++)
-		if (!scopes[i].name[0]) {
-			snprintf(scopes[i].name, sizeof scopes[i].name, "%s", name);
-			return &scopes[i];
+		if (!scopes[i]) {
+			scopes[i] = xcalloc(1, sizeof *scopes[i]);
+			snprintf(scopes[i]->name, sizeof scopes[i]->name, "%s", name);
+			return scopes[i];
 		}
 	return NULL;
 }
@@ -141,6 +145,84 @@ void connlimit_leave(const char *scope, const char *peer)
 	pthread_mutex_unlock(&mu);
 }
 
+bool connlimit_rule_parse(const char *entry, char *ipset, size_t sz, struct connlimit_conf *cf)
+{
+	char set[128];
+	int used = 0;
+	if (sscanf(entry, " %127s %ld %ld %ld %ld %ld %ld %n", set, &cf->max_conns, &cf->interval, &cf->max_interval,
+		   &cf->peer_max_conns, &cf->peer_interval, &cf->peer_max_interval, &used) != 7 ||
+	    entry[used] != '\0' || strlen(set) >= sz)
+		return false;
+	snprintf(ipset, sz, "%s", set);
+	return true;
+}
+
+static bool conf_any(const struct connlimit_conf *cf)
+{
+	return cf->max_conns > 0 || cf->max_interval > 0 || cf->peer_max_conns > 0 || cf->peer_max_interval > 0;
+}
+
+/* The peer's allow rule (the first entry holding it) if it has limits. */
+static bool rule_of(struct dir_conn *rd, const char *prefix, const char *peer, char *ipset, size_t sz,
+		    struct connlimit_conf *cf)
+{
+	char key[96], list[4096];
+	snprintf(key, sizeof key, "%sAccRuleLimits", prefix);
+	settings_get(rd, key, list, sizeof list);
+	char *save = NULL;
+	for (char *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+		if (!connlimit_rule_parse(e, ipset, sz, cf))
+			continue;
+		if (admin_ipmap_rule_matches(ipset, "", peer))
+			return conf_any(cf);
+	}
+	return false;
+}
+
+enum connlimit_verdict connlimit_admit(struct dir_conn *rd, const char *prefix, const char *scope, const char *peer,
+				       struct connlimit_ticket *t)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->scope, sizeof t->scope, "%s", scope);
+	snprintf(t->peer, sizeof t->peer, "%s", peer);
+	struct connlimit_conf cf;
+	conf_load(rd, prefix, &cf);
+	time_t now = time(NULL);
+	enum connlimit_verdict v = connlimit_enter(scope, peer, &cf, now);
+	if (v != CONNLIMIT_OK)
+		return v;
+	t->held = true;
+	char ipset[64];
+	if (rule_of(rd, prefix, peer, ipset, sizeof ipset, &cf)) {
+		char rs[96];
+		snprintf(rs, sizeof rs, "%s:%s", scope, ipset);
+		v = connlimit_enter(rs, peer, &cf, now);
+		if (v == CONNLIMIT_MAX)
+			v = CONNLIMIT_RULE_MAX;
+		else if (v == CONNLIMIT_RATE)
+			v = CONNLIMIT_RULE_RATE;
+		if (v != CONNLIMIT_OK) {
+			connlimit_release(t);
+			return v;
+		}
+		snprintf(t->rule, sizeof t->rule, "%s", ipset);
+		t->rule_held = true;
+	}
+	return CONNLIMIT_OK;
+}
+
+void connlimit_release(struct connlimit_ticket *t)
+{
+	if (t->rule_held) {
+		char rs[96];
+		snprintf(rs, sizeof rs, "%s:%s", t->scope, t->rule);
+		connlimit_leave(rs, t->peer);
+	}
+	if (t->held)
+		connlimit_leave(t->scope, t->peer);
+	t->held = t->rule_held = false;
+}
+
 const char *connlimit_text(enum connlimit_verdict v)
 {
 	switch (v) {
@@ -154,6 +236,10 @@ const char *connlimit_text(enum connlimit_verdict v)
 		return "Too many connections from your address";
 	case CONNLIMIT_PEER_RATE:
 		return "Too many new connections from your address, try again later";
+	case CONNLIMIT_RULE_MAX:
+		return "Too many connections from your network";
+	case CONNLIMIT_RULE_RATE:
+		return "Too many new connections from your network, try again later";
 	}
 	return "refused";
 }

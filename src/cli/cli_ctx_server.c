@@ -28,6 +28,7 @@
 
 #include "../admin/admin_cli.h"
 #include "../admin/settings.h"
+#include "../auth/connlimit.h"
 #include "../core/listen.h"
 #include "../core/xmalloc.h"
 #include "cli_ctx.h"
@@ -116,7 +117,41 @@ static const struct cli_attr rule_attrs[] = {
 	{"ipSet", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Addresses of the rule (read-only)."},
 	{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Rules are always enabled; only yes."},
 	{"priority", CLI_AT_NUMBER, "@prio", NULL, 0, 100000, "100", 0, "Evaluation order (lower first)."},
+	/* the rule's connection limits (<P>AccRuleLimits), for the peers it holds */
+	{"maxConnections", CLI_AT_NUMBER, "@l0", NULL, 0, 1000000, "0", 0,
+	 "Maximum simultaneous connections from the rule's addresses (0 = unlimited)."},
+	{"timeInterval", CLI_AT_NUMBER, "@l1", NULL, 1, 86400, "60", 0, "Length of the rate-limit window, seconds."},
+	{"maxIntervalConnections", CLI_AT_NUMBER, "@l2", NULL, 0, 1000000, "0", 0,
+	 "Maximum new connections per window from the rule's addresses (0 = unlimited)."},
+	{"peerMaxConnections", CLI_AT_NUMBER, "@l3", NULL, 0, 1000000, "0", 0,
+	 "Maximum simultaneous connections from one client IP of the rule (0 = unlimited)."},
+	{"peerTimeInterval", CLI_AT_NUMBER, "@l4", NULL, 1, 86400, "60", 0,
+	 "Rate-limit window for a single client IP, seconds."},
+	{"peerMaxIntervalConnections", CLI_AT_NUMBER, "@l5", NULL, 0, 1000000, "0", 0,
+	 "Maximum new connections per window from one client IP of the rule (0 = unlimited)."},
 };
+
+/* An allow rule's value in a rule set: "priority l0 .. l5" (the limits in
+ * rule_attrs order); a deny rule's: "priority". */
+#define NLIMITS 6
+static const long limit_defaults[NLIMITS] = {0, 60, 0, 0, 60, 0};
+
+static void rule_limits(const char *val, long lim[NLIMITS])
+{
+	char *p = NULL;
+	strtol(val ? val : "0", &p, 10);
+	for (int i = 0; i < NLIMITS; i++) {
+		char *end;
+		long v = p && *p ? strtol(p, &end, 10) : 0;
+		if (p && *p && end != p) {
+			lim[i] = v;
+			p = end;
+		} else {
+			lim[i] = limit_defaults[i];
+			p = NULL;
+		}
+	}
+}
 
 /* TLS as Tern does it (core/tls.c): one certificate for every listener,
  * TLS 1.2 and later, no client certificates. Shown; only these values are
@@ -164,16 +199,17 @@ struct svc {
 	const char *name;
 	const char *plain, *tls; /* listener settings; NULL: no listeners */
 	const char *ipmap;	 /* access map of the rules; NULL: allow rules = SmtpRelayNetworks */
+	const char *prefix;	 /* of the access-control settings (<P>Acc...) */
 };
 
 #define NONE CLI_CTX_LOGIN
 static const struct svc svcs[] = {
-	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli"},
+	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli"},
 	{CLI_CTX_SVC_SMTPIN, CLI_CTX_LST_SMTPIN, CLI_CTX_ACC_SMTPIN, CLI_CTX_RULE_SMTPIN, "smtpIncoming", "SmtpListen",
-	 "SmtpsListen", NULL},
+	 "SmtpsListen", NULL, "Smtp"},
 	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, CLI_CTX_ACC_POP3, CLI_CTX_RULE_POP3, "pop3", "Pop3Listen", "Pop3sListen",
-	 "pop3"},
-	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL},
+	 "pop3", "Pop3"},
+	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL},
 };
 
 static const struct svc *svc_of(enum cli_ctx c)
@@ -348,6 +384,26 @@ static void collect_rules(struct cli_session *s, const struct svc *v, struct rul
 			cli_kv_set(&rs->kv, key, prio);
 		}
 	}
+	/* the stored limits of the allow rules */
+	if (v->prefix) {
+		char key[64], list[4096], ipset[64];
+		snprintf(key, sizeof key, "%sAccRuleLimits", v->prefix);
+		settings_get(s->ctx.rd, key, list, sizeof list);
+		char *save = NULL;
+		for (char *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+			struct connlimit_conf cf;
+			char rk[300], val[200];
+			if (!connlimit_rule_parse(e, ipset, sizeof ipset, &cf))
+				continue;
+			snprintf(rk, sizeof rk, "rule:allow:%s", ipset);
+			const struct cli_kv *kv = cli_kv_find(&rs->kv, rk);
+			if (!kv || !kv->v)
+				continue;
+			snprintf(val, sizeof val, "%ld %ld %ld %ld %ld %ld %ld", strtol(kv->v, NULL, 10), cf.max_conns,
+				 cf.interval, cf.max_interval, cf.peer_max_conns, cf.peer_interval, cf.peer_max_interval);
+			cli_kv_set(&rs->kv, rk, val);
+		}
+	}
 	int sd = depth_of(s, v->ctx);
 	for (int d = sd > 0 ? sd : s->depth + 1; d <= s->depth; d++)
 		for (int i = 0; i < s->f[d].edits.n; i++)
@@ -407,9 +463,18 @@ static void list_rules(struct cli_session *s, bool allow)
 	for (int i = 0; i < rs.kv.n; i++) {
 		if (strncmp(rs.kv.e[i].k, prefix, strlen(prefix)) || !rs.kv.e[i].v)
 			continue;
-		char line[400];
-		snprintf(line, sizeof line, allow ? "%s | yes | %s | - | -" : "%s | yes | %s",
-			 rs.kv.e[i].k + strlen(prefix), rs.kv.e[i].v);
+		char line[400], mc[24] = "-", pmc[24] = "-";
+		long lim[NLIMITS];
+		rule_limits(rs.kv.e[i].v, lim);
+		if (lim[0] > 0)
+			snprintf(mc, sizeof mc, "%ld", lim[0]);
+		if (lim[3] > 0)
+			snprintf(pmc, sizeof pmc, "%ld", lim[3]);
+		if (allow)
+			snprintf(line, sizeof line, "%s | yes | %ld | %s | %s", rs.kv.e[i].k + strlen(prefix),
+				 strtol(rs.kv.e[i].v, NULL, 10), mc, pmc);
+		else
+			snprintf(line, sizeof line, "%s | yes | %s", rs.kv.e[i].k + strlen(prefix), rs.kv.e[i].v);
 		cli_list_row(s, line);
 	}
 	cli_kv_free(&rs.kv);
@@ -472,8 +537,19 @@ static void push_rule(struct cli_session *s, const char *ipset, const char *prio
 		return;
 	f->create = create;
 	snprintf(f->name, sizeof f->name, "%s", ipset);
-	if (prio)
-		cli_kv_set(&f->base, "@prio", prio);
+	if (prio) {
+		char pv[32];
+		snprintf(pv, sizeof pv, "%ld", strtol(prio, NULL, 10));
+		cli_kv_set(&f->base, "@prio", pv);
+		long lim[NLIMITS];
+		rule_limits(prio, lim);
+		for (int i = 0; i < NLIMITS; i++) {
+			char k[8], lv[32];
+			snprintf(k, sizeof k, "@l%d", i);
+			snprintf(lv, sizeof lv, "%ld", lim[i]);
+			cli_kv_set(&f->base, k, lv);
+		}
+	}
 	cli_ok(s);
 }
 
@@ -491,7 +567,7 @@ static void h_update_allow(struct cli_session *s, const struct cli_parsed *p)
 		return;
 	struct rule_set rs;
 	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
-	char prio[32];
+	char prio[200];
 	snprintf(prio, sizeof prio, "%s", rule_prio(&rs, true, ipset));
 	cli_kv_free(&rs.kv);
 	push_rule(s, ipset, prio, false);
@@ -553,8 +629,16 @@ static void h_show_rule(struct cli_session *s, const struct cli_parsed *p, bool 
 		return;
 	struct rule_set rs;
 	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
-	conn_printf(&s->c, "\r\nThe attributes of this %s rule:\r\nipSet = \"%s\"\r\nenable = yes\r\npriority = %s\r\n\r\n",
-		    allow ? "allow" : "deny", ipset, rule_prio(&rs, allow, ipset));
+	const char *val = rule_prio(&rs, allow, ipset);
+	conn_printf(&s->c, "\r\nThe attributes of this %s rule:\r\nipSet = \"%s\"\r\nenable = yes\r\npriority = %ld\r\n",
+		    allow ? "allow" : "deny", ipset, strtol(val, NULL, 10));
+	if (allow) {
+		long lim[NLIMITS];
+		rule_limits(val, lim);
+		for (int i = 0; i < NLIMITS; i++)
+			conn_printf(&s->c, "%s = %ld\r\n", rule_attrs[3 + i].name, lim[i]);
+	}
+	conn_printf(&s->c, "\r\n");
 	cli_kv_free(&rs.kv);
 	cli_ok(s);
 }
@@ -573,10 +657,13 @@ static void h_show_deny(struct cli_session *s, const struct cli_parsed *p)
 static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	char key[300], prio[32], tmp[32];
+	char key[300], prio[200], tmp[32];
 	struct cli_frame *f = cli_cur(s);
 	const struct cli_attr *a = cli_attr_find(f->ctx, "priority");
-	snprintf(prio, sizeof prio, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
+	size_t n = (size_t)snprintf(prio, sizeof prio, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
+	for (int i = 0; i < NLIMITS && n < sizeof prio; i++)
+		n += (size_t)snprintf(prio + n, sizeof prio - n, " %s",
+				      cli_attr_value(s, s->depth, &rule_attrs[3 + i], tmp, sizeof tmp));
 	snprintf(key, sizeof key, "rule:allow:%s", f->name);
 	cli_pop(s);
 	cli_kv_set(&cli_cur(s)->edits, key, prio);
@@ -828,7 +915,7 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok_text(s, CLI_COMMIT_TEXT);
 		return;
 	}
-	const char **pairs = calloc((size_t)f->edits.n * 2 + 2, sizeof *pairs);
+	const char **pairs = calloc((size_t)f->edits.n * 2 + 4, sizeof *pairs);
 	int np = 0;
 	bool rules_changed = false;
 	for (int i = 0; i < f->edits.n; i++) {
@@ -844,7 +931,8 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 	struct admin_cli_rule *rules = NULL;
 	int nrules = 0;
 	struct rule_set rs = {0};
-	struct buf nets = BUF_INIT;
+	struct buf nets = BUF_INIT, limits = BUF_INIT;
+	char limits_key[64];
 	struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
 	if (rules_changed && v) {
 		collect_rules(s, v, &rs);
@@ -857,6 +945,21 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 								  (int)strtol(rs.kv.e[i].v, NULL, 10)};
 		}
 		qsort(rules, (size_t)nrules, sizeof *rules, rule_cmp);
+		/* the allow rules' limits, in evaluation order (none: empty) */
+		bool any = false;
+		for (int i = 0; i < nrules; i++) {
+			if (!rules[i].allow)
+				continue;
+			long lim[NLIMITS];
+			rule_limits(rule_prio(&rs, true, rules[i].ipset), lim);
+			any = any || lim[0] > 0 || lim[2] > 0 || lim[3] > 0 || lim[5] > 0;
+			buf_printf(&limits, "%s%s %ld %ld %ld %ld %ld %ld", limits.len ? "," : "", rules[i].ipset, lim[0],
+				   lim[1], lim[2], lim[3], lim[4], lim[5]);
+		}
+		snprintf(limits_key, sizeof limits_key, "%sAccRuleLimits", v->prefix);
+		pairs[2 * np] = limits_key;
+		pairs[2 * np + 1] = any && limits.data ? limits.data : "";
+		ed.nsettings = ++np;
 		if (v->ipmap) {
 			ed.ipmap = v->ipmap;
 			ed.rules = rules;
@@ -891,6 +994,7 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 	free(rules);
 	cli_kv_free(&rs.kv);
 	buf_free(&nets);
+	buf_free(&limits);
 }
 
 /* ---- the table ---- */

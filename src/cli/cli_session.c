@@ -463,7 +463,7 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 		return;
 	}
 	s->srv = srv;
-	bool admitted = false;
+	struct connlimit_ticket acc = {0};
 	struct dir_conn *rd = dir_conn_open(srv->env->dir);
 	conn_init(&s->c, fd, 300);
 	snprintf(s->admin, sizeof s->admin, "-");
@@ -492,15 +492,12 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 		goto out;
 	}
 	/* its connection limits (CONFIG AccessControl: maxConnections...) */
-	struct connlimit_conf cl;
-	connlimit_load(rd, "Cli", &cl);
-	enum connlimit_verdict v = connlimit_enter("cli", s->c.peer, &cl, time(NULL));
+	enum connlimit_verdict v = connlimit_admit(rd, "Cli", "cli", s->c.peer, &acc);
 	if (v != CONNLIMIT_OK) {
 		log_warn("cli: peer=%s refused: %s", s->c.peer, connlimit_text(v));
 		conn_printf(&s->c, "-ERR: %s, closing connection\r\n", connlimit_text(v));
 		goto out;
 	}
-	admitted = true;
 	if (listen_active(srv->service_id) > settings_get_int(rd, "CliMaxSessions")) {
 		conn_printf(&s->c, "-ERR: %s\r\n", cli_err_text(TERN_E_BUSY));
 		goto out;
@@ -515,8 +512,7 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 		log_info("cli: admin=%s peer=%s: logged out", s->admin, s->c.peer);
 	}
 out:
-	if (admitted)
-		connlimit_leave("cli", s->c.peer);
+	connlimit_release(&acc);
 	while (s->depth > 0)
 		cli_pop(s);
 	cli_frame_clear(&s->f[0]);

@@ -68,7 +68,7 @@ struct pop3_session {
 	char peer[64];
 	bool tls, authed, busy, closing, discarding, sasl_wait;
 	bool gone; /* the peer closed or the connection failed */
-	bool admitted; /* counted by the access-control limits (connlimit) */
+	struct connlimit_ticket acc; /* counted by the access-control limits */
 	/* the service's settings (CONFIG POP3), read when the connection arrives */
 	int errors, max_errors, auth_errors, max_auth_errors;
 	bool login_plain, login_tls;  /* USER/PASS allowed on clear-text / TLS connections */
@@ -454,8 +454,7 @@ static void session_free(struct pop3_session *s)
 		bufferevent_free(s->bev);
 	if (s->done_ev)
 		event_free(s->done_ev);
-	if (s->admitted)
-		connlimit_leave("pop3", s->peer);
+	connlimit_release(&s->acc);
 	secret_wipe(s->job_pass, sizeof s->job_pass);
 	free(s);
 }
@@ -808,16 +807,13 @@ void pop3_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 		return;
 	}
 	/* and its connection limits */
-	struct connlimit_conf cl;
-	connlimit_load(srv->rd, "Pop3", &cl);
-	enum connlimit_verdict v = connlimit_enter("pop3", s->peer, &cl, time(NULL));
+	enum connlimit_verdict v = connlimit_admit(srv->rd, "Pop3", "pop3", s->peer, &s->acc);
 	if (v != CONNLIMIT_OK) {
 		log_warn("pop3 %s: connection refused: %s", s->peer, connlimit_text(v));
 		reply(s, "-ERR %s, closing connection", connlimit_text(v));
 		close_after_flush(s);
 		return;
 	}
-	s->admitted = true;
 	s->max_errors = (int)settings_get_int(srv->rd, "Pop3MaxErrors");
 	s->max_auth_errors = (int)settings_get_int(srv->rd, "Pop3MaxAuthErrors");
 	s->login_plain = settings_get_int(srv->rd, "Pop3PlainAllowLogin") != 0;

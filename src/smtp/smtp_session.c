@@ -71,7 +71,7 @@ struct smtp_session {
 	char peer[64], local[64];
 	bool tls, ehlo, esmtp, authed, in_tx, in_data, discarding, closing, busy, quitting;
 	bool gone; /* the peer closed or the connection failed */
-	bool admitted; /* counted by the access-control limits (connlimit) */
+	struct connlimit_ticket acc; /* counted by the access-control limits */
 	struct smtp_session *prev, *next;
 	char helo[256];
 	char auth_user[320];
@@ -208,8 +208,7 @@ static void session_free(struct smtp_session *s)
 	struct peer_count *pc = peer_slot(s->srv, s->peer, false);
 	if (pc && pc->n > 0)
 		pc->n--;
-	if (s->admitted)
-		connlimit_leave("smtp", s->peer);
+	connlimit_release(&s->acc);
 	if (s->bev)
 		bufferevent_free(s->bev);
 	if (s->done_ev)
@@ -1113,16 +1112,13 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 		return;
 	}
 	/* the access control's connection limits (CONFIG SMTP-Incoming / CONFIG AccessControl) */
-	struct connlimit_conf cl;
-	connlimit_load(rd, "Smtp", &cl);
-	enum connlimit_verdict v = connlimit_enter("smtp", s->peer, &cl, time(NULL));
+	enum connlimit_verdict v = connlimit_admit(rd, "Smtp", "smtp", s->peer, &s->acc);
 	if (v != CONNLIMIT_OK) {
 		log_warn("smtp %s: connection refused: %s", s->peer, connlimit_text(v));
 		reply(s, "421 4.7.0 %s %s, closing connection", srv->host, connlimit_text(v));
 		close_after_flush(s);
 		return;
 	}
-	s->admitted = true;
 	reply(s, "220 %s ESMTP Tern", srv->host);
 }
 

@@ -442,3 +442,89 @@ def test_smtp_max_received_headers(server, cli, mdom, reset_services):
     assert b"Subject: hops 2" in files[0].read_bytes()
     time.sleep(0.5)
     assert len([f for sub in ("new", "cur") for f in (mdom.md("bob") / sub).glob("*")]) == 1
+
+
+# ---------------------------------------------------------------- allow-rule limits
+
+def test_allow_rule_limits_pop3(server, cli, c, reset_limits):
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG POP3")
+    cli.ok("CONFIG AccessControl", "server-pop3-access-control")
+    cli.ok("ADD AllowRule 127.0.0.0/8", "server-pop3-access-control-allowrule")
+    cli.ok("SET priority 20")
+    cli.ok("DONE")
+    cli.ok("ADD AllowRule ::1", "server-pop3-access-control-allowrule")
+    assert show_attrs(cli.cmd("SHOW")) == {"ipSet": '"::1/128"', "enable": "yes", "priority": "100", **LIMITS}
+    cli.err("SET maxConnections -5", None, "server-pop3-access-control-allowrule")
+    cli.err("SET peerTimeInterval 0", None, "server-pop3-access-control-allowrule")
+    cli.ok("SET maxConnections 1")
+    cli.ok("SET priority 10")
+    cli.ok("DONE", "server-pop3-access-control")
+    assert table_rows(cli.cmd("LIST AllowRules")) == ["127.0.0.0/8 | yes | 20 | - | -", "::1/128 | yes | 10 | 1 | -"]
+    cli.ok("DONE", "server-pop3")
+    cli.ok("COMMIT", "server")
+    assert server_tab(c)["Pop3AccRuleLimits"] == "::1/128 1 60 0 0 60 0,127.0.0.0/8 0 60 0 0 60 0"
+    # the rule's limit: one connection from ::1 ...
+    first, g1 = greeting(server.pop3_port, socket.AF_INET6, "::1")
+    second, g2 = greeting(server.pop3_port, socket.AF_INET6, "::1")
+    assert g1.startswith(b"+OK ")
+    assert g2 == b"-ERR Too many connections from your network, closing connection\r\n"
+    assert closed(second)
+    second.close()
+    # ... while 127.0.0.1 (the other rule, no limits) is not held back
+    others = [greeting(server.pop3_port) for _ in range(3)]
+    assert all(g.startswith(b"+OK ") for _, g in others)
+    for s, _ in others:
+        s.close()
+    first.close()
+    time.sleep(0.3)
+    again, g3 = greeting(server.pop3_port, socket.AF_INET6, "::1")
+    again.close()
+    assert g3.startswith(b"+OK ")
+    # stored and shown back; UPDATE keeps the limits
+    cli.ok("CONFIG POP3")
+    cli.ok("CONFIG AccessControl")
+    r = cli.cmd("SHOW AllowRule ::1")
+    assert "maxConnections = 1" in r.pieces and "priority = 10" in r.pieces
+    cli.ok("UPDATE AllowRule ::1")
+    assert show_attrs(cli.cmd("SHOW"))["maxConnections"] == "1"
+    cli.ok("SET peerMaxIntervalConnections 7")
+    cli.ok("DONE")
+    cli.ok("DONE")
+    cli.ok("COMMIT")
+    assert server_tab(c)["Pop3AccRuleLimits"] == "::1/128 1 60 0 0 60 7,127.0.0.0/8 0 60 0 0 60 0"
+    # rules removed: the limits go with them
+    cli.ok("CONFIG POP3")
+    cli.ok("CONFIG AccessControl")
+    cli.ok("REMOVE AllowRule ::1")
+    cli.ok("REMOVE AllowRule 127.0.0.0/8")
+    cli.ok("DONE")
+    cli.ok("COMMIT")
+    assert server_tab(c).get("Pop3AccRuleLimits", "") == ""
+    cli.ok("BACK", "")
+
+
+def test_allow_rule_peer_limit_smtp(server, cli, c, reset_limits):
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG SMTP-INCOMING")
+    cli.ok("CONFIG AccessControl")
+    cli.ok("ADD AllowRule ::1", "server-smtpIncoming-access-control-allowrule")
+    cli.ok("SET peerMaxConnections 1")
+    cli.ok("DONE")
+    cli.ok("DONE")
+    cli.ok("COMMIT", "server")
+    assert "::1/128 0 60 0 1 60 0" in server_tab(c)["SmtpAccRuleLimits"]
+    a, ga = greeting(server.smtp_port, socket.AF_INET6, "::1")
+    b, gb = greeting(server.smtp_port, socket.AF_INET6, "::1")
+    x, gx = greeting(server.smtp_port)             # 127.0.0.1: not the rule's
+    for s in (a, b, x):
+        s.close()
+    assert ga.startswith(b"220 ") and gx.startswith(b"220 ")
+    assert gb.startswith(b"421 4.7.0 ") and b"Too many connections from your address" in gb
+    cli.ok("CONFIG SMTP-INCOMING")
+    cli.ok("CONFIG AccessControl")
+    cli.ok("REMOVE AllowRule ::1")
+    cli.ok("DONE")
+    cli.ok("COMMIT")
+    assert server_tab(c).get("SmtpAccRuleLimits", "") == ""
+    cli.ok("BACK", "")
