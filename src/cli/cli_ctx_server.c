@@ -544,10 +544,9 @@ static void push_rule(struct cli_session *s, const char *ipset, const char *prio
 		long lim[NLIMITS];
 		rule_limits(prio, lim);
 		for (int i = 0; i < NLIMITS; i++) {
-			char k[8], lv[32];
-			snprintf(k, sizeof k, "@l%d", i);
+			char lv[32];
 			snprintf(lv, sizeof lv, "%ld", lim[i]);
-			cli_kv_set(&f->base, k, lv);
+			cli_kv_set(&f->base, rule_attrs[3 + i].key, lv);
 		}
 	}
 	cli_ok(s);
