@@ -62,6 +62,13 @@ static struct scope *scope_find(const char *name, bool create)
 			snprintf(scopes[i]->name, sizeof scopes[i]->name, "%s", name);
 			return scopes[i];
 		}
+	/* full: take over an idle rule's table (its rate windows start again) */
+	for (int i = 0; i < SCOPES; i++)
+		if (strchr(scopes[i]->name, ':') && scopes[i]->active == 0) {
+			memset(scopes[i], 0, sizeof *scopes[i]);
+			snprintf(scopes[i]->name, sizeof scopes[i]->name, "%s", name);
+			return scopes[i];
+		}
 	return NULL;
 }
 
