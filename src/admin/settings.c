@@ -12,6 +12,21 @@
 
 #include "../core/listen.h"
 
+/* A service's access-control connection limits (auth/connlimit.c); 0 = unlimited. */
+#define ACC_LIMITS(P, svc)                                                                                     \
+	{P "AccMaxConnections", SET_INT, "0", 0, 1000000, "simultaneous " svc " connections, 0 = unlimited"},   \
+		{P "AccTimeInterval", SET_INT, "60", 1, 86400, svc " connection-rate window, seconds"},          \
+		{P "AccMaxIntervalConnections", SET_INT, "0", 0, 1000000,                                        \
+		 "new " svc " connections per window, 0 = unlimited"},                                          \
+		{P "AccPeerMaxConnections", SET_INT, "0", 0, 1000000,                                            \
+		 "simultaneous " svc " connections from one address, 0 = unlimited"},                           \
+		{P "AccPeerTimeInterval", SET_INT, "60", 1, 86400, svc " connection-rate window per address, seconds"}, \
+		{P "AccPeerMaxIntervalConnections", SET_INT, "0", 0, 1000000,                                    \
+		 "new " svc " connections per window from one address, 0 = unlimited"},                         \
+		{P "AccRuleLimits", SET_STR, "", 0, 4000,                                                         \
+		 svc " allow rules' limits in evaluation order: ipset maxConn interval maxInt peerMax "          \
+		 "peerInterval peerMaxInt,..."}
+
 static const struct setting_def defs[] = {
 	{"RootDomain", SET_STR, "localhost", 0, 255, "primary domain of the server"},
 	{"SmtpServerDomain", SET_STR, "", 0, 255, "name in the SMTP greeting"},
@@ -84,6 +99,19 @@ static const struct setting_def defs[] = {
 	{"CliLoginBlockTime", SET_INT, "300", 1, 86400, "seconds a peer stays blocked after too many CLI login failures"},
 	{"CliAllowCleartextLogin", SET_BOOL, "0", 0, 1,
 	 "allow CLI login from non-loopback peers without TLS"},
+	ACC_LIMITS("Cli", "CLI"),
+	ACC_LIMITS("Smtp", "SMTP"),
+	ACC_LIMITS("Pop3", "POP3"),
+	{"Pop3MaxErrors", SET_INT, "20", 0, 1000, "bad POP3 commands before the connection is closed, 0 = no limit"},
+	{"Pop3MaxAuthErrors", SET_INT, "5", 1, 100, "failed POP3 logins before the connection is closed"},
+	{"Pop3PlainAllowLogin", SET_BOOL, "1", 0, 1, "allow POP3 USER/PASS on clear-text connections"},
+	{"Pop3TlsAllowLogin", SET_BOOL, "1", 0, 1, "allow POP3 USER/PASS on TLS connections"},
+	{"Pop3PlainAuthTypes", SET_STR, "(plain)", 0, 200, "SASL mechanisms of POP3 AUTH on clear-text connections"},
+	{"Pop3TlsAuthTypes", SET_STR, "(plain)", 0, 200, "SASL mechanisms of POP3 AUTH on TLS connections"},
+	{"Pop3Banner", SET_STR, "", 0, 200, "text of the POP3 greeting (empty: Tern's own)"},
+	{"SmtpMaxAuthErrors", SET_INT, "5", 1, 100, "failed SMTP AUTH attempts before the connection is closed"},
+	{"SmtpMaxReceivedHeaders", SET_INT, "50", 1, 1000,
+	 "messages with more Received: headers than this are refused (mail loop)"},
 };
 
 const struct setting_def *settings_table(size_t *n_r)

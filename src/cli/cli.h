@@ -89,6 +89,8 @@ enum cli_ctx {
 	CLI_CTX_SSLCONTROL, /* server-<service>-listener-sslcontrol (parent link: the CLI's listener) */
 	CLI_CTX_QUEUE,      /* queue */
 	CLI_CTX_ADMIN_LIMITS, /* domain-adminLimits */
+	CLI_CTX_ACC_POP3,   /* server-pop3-access-control */
+	CLI_CTX_RULE_POP3,  /* server-pop3-access-control-allowrule */
 	CLI_CTX__COUNT
 };
 

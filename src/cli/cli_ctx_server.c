@@ -11,8 +11,10 @@
  *   "rule:allow:<ipSet>"     an allow rule's priority (NULL: removed);
  *   "rule:deny:<ipSet>"      a deny rule's priority.
  * Access control maps onto what exists: the CLI service's rules are the
- * access map "cli" (checked when a CLI connection arrives); SMTP-Incoming's
- * allow rules are SmtpRelayNetworks (who may relay without AUTH).
+ * access map "cli" (checked when a CLI connection arrives), POP3's the map
+ * "pop3"; SMTP-Incoming's allow rules are SmtpRelayNetworks (who may relay
+ * without AUTH). Each service's access control also holds its connection
+ * limits (<P>Acc... settings, checked at accept time by auth/connlimit.c).
  * Listener addresses are read at start-up: a listener change is stored at
  * once and takes effect at the next start (the reply says so).
  * Services Tern does not have (IMAP, WebAdmin, webmail...) get a clear
@@ -26,6 +28,7 @@
 
 #include "../admin/admin_cli.h"
 #include "../admin/settings.h"
+#include "../auth/connlimit.h"
 #include "../core/listen.h"
 #include "../core/xmalloc.h"
 #include "cli_ctx.h"
@@ -58,6 +61,9 @@ static const struct cli_attr smtpin_attrs[] = {
 	SETTING_BOOL("allowStartTLS", "EnableSMTP-TLS", "Offer STARTTLS on plain listeners."),
 	SETTING_NUM("maxMessageSize", "MaxMessageSize", 1, 4194304, "Largest message accepted, in KB."),
 	SETTING_NUM("maxRecipients", "SmtpMaxRecipients", 1, 100000, "Recipients per message."),
+	SETTING_NUM("maxAuthErrors", "SmtpMaxAuthErrors", 1, 100, "Failed AUTH attempts after which a connection is closed."),
+	SETTING_NUM("maxReceivedHeaders", "SmtpMaxReceivedHeaders", 1, 1000,
+		    "Messages with more Received: headers than this are refused (mail loop)."),
 };
 
 static const struct cli_attr smtpout_attrs[] = {
@@ -67,6 +73,15 @@ static const struct cli_attr smtpout_attrs[] = {
 
 static const struct cli_attr pop3_attrs[] = {
 	SETTING_BOOL("allowStartTLS", "EnablePOP3-TLS", "Offer STLS on plain listeners."),
+	SETTING_NUM("maxErrors", "Pop3MaxErrors", 0, 1000, "Bad commands after which a session is closed, 0 = no limit."),
+	SETTING_NUM("maxAuthErrors", "Pop3MaxAuthErrors", 1, 100, "Failed logins after which a connection is closed."),
+	{"secureConnAuthTypes", CLI_AT_SET, "set:Pop3TlsAuthTypes", "plain", 0, 0, NULL, 0,
+	 "SASL mechanisms of AUTH on TLS connections (this server has PLAIN)."},
+	{"plainConnAuthTypes", CLI_AT_SET, "set:Pop3PlainAuthTypes", "plain", 0, 0, NULL, 0,
+	 "SASL mechanisms of AUTH on clear-text connections (this server has PLAIN)."},
+	SETTING_BOOL("secureConnAllowLogin", "Pop3TlsAllowLogin", "Allow USER/PASS on TLS connections."),
+	SETTING_BOOL("plainConnAllowLogin", "Pop3PlainAllowLogin", "Allow USER/PASS on clear-text connections."),
+	SETTING_STR("greetingsText", "Pop3Banner", "Text of the greeting (empty: Tern's own; the APOP stamp follows)."),
 };
 
 #define LISTENER_ATTRS(idle_key, lo)                                                                           \
@@ -79,11 +94,64 @@ static const struct cli_attr lst_cli_attrs[] = {LISTENER_ATTRS("CliIdleTimeout",
 static const struct cli_attr lst_smtp_attrs[] = {LISTENER_ATTRS("SmtpTimeout", 5)};
 static const struct cli_attr lst_pop3_attrs[] = {LISTENER_ATTRS("Pop3Timeout", 5)};
 
+/* Connection limits of a service's access control: <P>Acc... settings,
+ * checked when a connection arrives (auth/connlimit.c). */
+#define ACC_ATTRS(P)                                                                                           \
+	SETTING_NUM("maxConnections", P "AccMaxConnections", 0, 1000000,                                       \
+		    "Maximum simultaneous connections (0 = unlimited)."),                                      \
+		SETTING_NUM("timeInterval", P "AccTimeInterval", 1, 86400, "Length of the rate-limit window, seconds."), \
+		SETTING_NUM("maxIntervalConnections", P "AccMaxIntervalConnections", 0, 1000000,               \
+			    "Maximum new connections per window (0 = unlimited)."),                            \
+		SETTING_NUM("peerMaxConnections", P "AccPeerMaxConnections", 0, 1000000,                       \
+			    "Maximum simultaneous connections from one client IP (0 = unlimited)."),           \
+		SETTING_NUM("peerTimeInterval", P "AccPeerTimeInterval", 1, 86400,                             \
+			    "Rate-limit window for a single client IP, seconds."),                             \
+		SETTING_NUM("peerMaxIntervalConnections", P "AccPeerMaxIntervalConnections", 0, 1000000,       \
+			    "Maximum new connections per window from one client IP (0 = unlimited).")
+
+static const struct cli_attr acc_cli_attrs[] = {ACC_ATTRS("Cli")};
+static const struct cli_attr acc_smtp_attrs[] = {ACC_ATTRS("Smtp")};
+static const struct cli_attr acc_pop3_attrs[] = {ACC_ATTRS("Pop3")};
+
 static const struct cli_attr rule_attrs[] = {
 	{"ipSet", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Addresses of the rule (read-only)."},
 	{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Rules are always enabled; only yes."},
 	{"priority", CLI_AT_NUMBER, "@prio", NULL, 0, 100000, "100", 0, "Evaluation order (lower first)."},
+	/* the rule's connection limits (<P>AccRuleLimits), for the peers it holds */
+	{"maxConnections", CLI_AT_NUMBER, "@l0", NULL, 0, 1000000, "0", 0,
+	 "Maximum simultaneous connections from the rule's addresses (0 = unlimited)."},
+	{"timeInterval", CLI_AT_NUMBER, "@l1", NULL, 1, 86400, "60", 0, "Length of the rate-limit window, seconds."},
+	{"maxIntervalConnections", CLI_AT_NUMBER, "@l2", NULL, 0, 1000000, "0", 0,
+	 "Maximum new connections per window from the rule's addresses (0 = unlimited)."},
+	{"peerMaxConnections", CLI_AT_NUMBER, "@l3", NULL, 0, 1000000, "0", 0,
+	 "Maximum simultaneous connections from one client IP of the rule (0 = unlimited)."},
+	{"peerTimeInterval", CLI_AT_NUMBER, "@l4", NULL, 1, 86400, "60", 0,
+	 "Rate-limit window for a single client IP, seconds."},
+	{"peerMaxIntervalConnections", CLI_AT_NUMBER, "@l5", NULL, 0, 1000000, "0", 0,
+	 "Maximum new connections per window from one client IP of the rule (0 = unlimited)."},
 };
+
+/* An allow rule's value in a rule set: "priority l0 .. l5" (the limits in
+ * rule_attrs order); a deny rule's: "priority". */
+#define NLIMITS 6
+static const long limit_defaults[NLIMITS] = {0, 60, 0, 0, 60, 0};
+
+static void rule_limits(const char *val, long lim[NLIMITS])
+{
+	char *p = NULL;
+	strtol(val ? val : "0", &p, 10);
+	for (int i = 0; i < NLIMITS; i++) {
+		char *end;
+		long v = p && *p ? strtol(p, &end, 10) : 0;
+		if (p && *p && end != p) {
+			lim[i] = v;
+			p = end;
+		} else {
+			lim[i] = limit_defaults[i];
+			p = NULL;
+		}
+	}
+}
 
 /* TLS as Tern does it (core/tls.c): one certificate for every listener,
  * TLS 1.2 and later, no client certificates. Shown; only these values are
@@ -110,11 +178,18 @@ static const struct cli_ctx_reg server_ctxs[] = {
 	{CLI_CTX_LST_SMTPIN,
 	 {"listener", "Listener", "listener", lst_smtp_attrs, N(lst_smtp_attrs), CLI_CTX_SVC_SMTPIN}},
 	{CLI_CTX_LST_POP3, {"listener", "Listener", "listener", lst_pop3_attrs, N(lst_pop3_attrs), CLI_CTX_SVC_POP3}},
-	{CLI_CTX_ACC_CLI, {"access-control", "Service Access Control", "access control", NULL, 0, CLI_CTX_SVC_CLI}},
+	{CLI_CTX_ACC_CLI,
+	 {"access-control", "Service Access Control", "access control", acc_cli_attrs, N(acc_cli_attrs),
+	  CLI_CTX_SVC_CLI}},
 	{CLI_CTX_ACC_SMTPIN,
-	 {"access-control", "Service Access Control", "access control", NULL, 0, CLI_CTX_SVC_SMTPIN}},
+	 {"access-control", "Service Access Control", "access control", acc_smtp_attrs, N(acc_smtp_attrs),
+	  CLI_CTX_SVC_SMTPIN}},
+	{CLI_CTX_ACC_POP3,
+	 {"access-control", "Service Access Control", "access control", acc_pop3_attrs, N(acc_pop3_attrs),
+	  CLI_CTX_SVC_POP3}},
 	{CLI_CTX_RULE_CLI, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_CLI}},
 	{CLI_CTX_RULE_SMTPIN, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_SMTPIN}},
+	{CLI_CTX_RULE_POP3, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_POP3}},
 };
 
 /* ---- services ---- */
@@ -123,15 +198,18 @@ struct svc {
 	enum cli_ctx ctx, listener, access, rule;
 	const char *name;
 	const char *plain, *tls; /* listener settings; NULL: no listeners */
+	const char *ipmap;	 /* access map of the rules; NULL: allow rules = SmtpRelayNetworks */
+	const char *prefix;	 /* of the access-control settings (<P>Acc...) */
 };
 
 #define NONE CLI_CTX_LOGIN
 static const struct svc svcs[] = {
-	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen"},
+	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli"},
 	{CLI_CTX_SVC_SMTPIN, CLI_CTX_LST_SMTPIN, CLI_CTX_ACC_SMTPIN, CLI_CTX_RULE_SMTPIN, "smtpIncoming", "SmtpListen",
-	 "SmtpsListen"},
-	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, NONE, NONE, "pop3", "Pop3Listen", "Pop3sListen"},
-	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL},
+	 "SmtpsListen", NULL, "Smtp"},
+	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, CLI_CTX_ACC_POP3, CLI_CTX_RULE_POP3, "pop3", "Pop3Listen", "Pop3sListen",
+	 "pop3", "Pop3"},
+	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL},
 };
 
 static const struct svc *svc_of(enum cli_ctx c)
@@ -292,8 +370,8 @@ static int ipmap_row(void *arg, const char *const *f, int n)
 static void collect_rules(struct cli_session *s, const struct svc *v, struct rule_set *rs)
 {
 	memset(rs, 0, sizeof *rs);
-	if (v->ctx == CLI_CTX_SVC_CLI) {
-		admin_cli_rules_list(&s->ctx, "cli", ipmap_row, rs);
+	if (v->ipmap) {
+		admin_cli_rules_list(&s->ctx, v->ipmap, ipmap_row, rs);
 	} else {
 		char nets[4096];
 		settings_get(s->ctx.rd, "SmtpRelayNetworks", nets, sizeof nets);
@@ -304,6 +382,26 @@ static void collect_rules(struct cli_session *s, const struct svc *v, struct rul
 			snprintf(key, sizeof key, "rule:allow:%s", t);
 			snprintf(prio, sizeof prio, "%d", ++i);
 			cli_kv_set(&rs->kv, key, prio);
+		}
+	}
+	/* the stored limits of the allow rules */
+	if (v->prefix) {
+		char key[64], list[4096], ipset[64];
+		snprintf(key, sizeof key, "%sAccRuleLimits", v->prefix);
+		settings_get(s->ctx.rd, key, list, sizeof list);
+		char *save = NULL;
+		for (char *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+			struct connlimit_conf cf;
+			char rk[300], val[200];
+			if (!connlimit_rule_parse(e, ipset, sizeof ipset, &cf))
+				continue;
+			snprintf(rk, sizeof rk, "rule:allow:%s", ipset);
+			const struct cli_kv *kv = cli_kv_find(&rs->kv, rk);
+			if (!kv || !kv->v)
+				continue;
+			snprintf(val, sizeof val, "%ld %ld %ld %ld %ld %ld %ld", strtol(kv->v, NULL, 10), cf.max_conns,
+				 cf.interval, cf.max_interval, cf.peer_max_conns, cf.peer_interval, cf.peer_max_interval);
+			cli_kv_set(&rs->kv, rk, val);
 		}
 	}
 	int sd = depth_of(s, v->ctx);
@@ -365,9 +463,18 @@ static void list_rules(struct cli_session *s, bool allow)
 	for (int i = 0; i < rs.kv.n; i++) {
 		if (strncmp(rs.kv.e[i].k, prefix, strlen(prefix)) || !rs.kv.e[i].v)
 			continue;
-		char line[400];
-		snprintf(line, sizeof line, allow ? "%s | yes | %s | - | -" : "%s | yes | %s",
-			 rs.kv.e[i].k + strlen(prefix), rs.kv.e[i].v);
+		char line[400], mc[24] = "-", pmc[24] = "-";
+		long lim[NLIMITS];
+		rule_limits(rs.kv.e[i].v, lim);
+		if (lim[0] > 0)
+			snprintf(mc, sizeof mc, "%ld", lim[0]);
+		if (lim[3] > 0)
+			snprintf(pmc, sizeof pmc, "%ld", lim[3]);
+		if (allow)
+			snprintf(line, sizeof line, "%s | yes | %ld | %s | %s", rs.kv.e[i].k + strlen(prefix),
+				 strtol(rs.kv.e[i].v, NULL, 10), mc, pmc);
+		else
+			snprintf(line, sizeof line, "%s | yes | %s", rs.kv.e[i].k + strlen(prefix), rs.kv.e[i].v);
 		cli_list_row(s, line);
 	}
 	cli_kv_free(&rs.kv);
@@ -390,8 +497,18 @@ static void h_config_access(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	if (enter(s, v->access, v->name))
-		cli_ok(s);
+	struct cli_frame *svf = cli_cur(s);
+	struct cli_frame *f = enter(s, v->access, v->name);
+	if (!f)
+		return;
+	/* limits handed up earlier with DONE and not committed yet show again */
+	const struct cli_ctx_def *def = cli_ctx_def(f->ctx);
+	for (int i = 0; i < def->nattrs; i++) {
+		const struct cli_kv *kv = cli_kv_find(&svf->edits, def->attrs[i].key);
+		if (kv && kv->v)
+			cli_kv_set(&f->base, kv->k, kv->v);
+	}
+	cli_ok(s);
 }
 
 /* Find a rule; -ERR and false when it is missing (want_exists) or present. */
@@ -420,8 +537,18 @@ static void push_rule(struct cli_session *s, const char *ipset, const char *prio
 		return;
 	f->create = create;
 	snprintf(f->name, sizeof f->name, "%s", ipset);
-	if (prio)
-		cli_kv_set(&f->base, "@prio", prio);
+	if (prio) {
+		char pv[32];
+		snprintf(pv, sizeof pv, "%ld", strtol(prio, NULL, 10));
+		cli_kv_set(&f->base, "@prio", pv);
+		long lim[NLIMITS];
+		rule_limits(prio, lim);
+		for (int i = 0; i < NLIMITS; i++) {
+			char lv[32];
+			snprintf(lv, sizeof lv, "%ld", lim[i]);
+			cli_kv_set(&f->base, rule_attrs[3 + i].key, lv);
+		}
+	}
 	cli_ok(s);
 }
 
@@ -439,7 +566,7 @@ static void h_update_allow(struct cli_session *s, const struct cli_parsed *p)
 		return;
 	struct rule_set rs;
 	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
-	char prio[32];
+	char prio[200];
 	snprintf(prio, sizeof prio, "%s", rule_prio(&rs, true, ipset));
 	cli_kv_free(&rs.kv);
 	push_rule(s, ipset, prio, false);
@@ -469,7 +596,7 @@ static void h_add_deny(struct cli_session *s, const struct cli_parsed *p)
 {
 	/* args: ipSet, enable, priority */
 	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	if (v->ctx != CLI_CTX_SVC_CLI) {
+	if (!v->ipmap) {
 		cli_err(s, "Deny rules are not supported for %s: its allow rules are the relay networks", v->name);
 		return;
 	}
@@ -501,8 +628,16 @@ static void h_show_rule(struct cli_session *s, const struct cli_parsed *p, bool 
 		return;
 	struct rule_set rs;
 	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
-	conn_printf(&s->c, "\r\nThe attributes of this %s rule:\r\nipSet = \"%s\"\r\nenable = yes\r\npriority = %s\r\n\r\n",
-		    allow ? "allow" : "deny", ipset, rule_prio(&rs, allow, ipset));
+	const char *val = rule_prio(&rs, allow, ipset);
+	conn_printf(&s->c, "\r\nThe attributes of this %s rule:\r\nipSet = \"%s\"\r\nenable = yes\r\npriority = %ld\r\n",
+		    allow ? "allow" : "deny", ipset, strtol(val, NULL, 10));
+	if (allow) {
+		long lim[NLIMITS];
+		rule_limits(val, lim);
+		for (int i = 0; i < NLIMITS; i++)
+			conn_printf(&s->c, "%s = %ld\r\n", rule_attrs[3 + i].name, lim[i]);
+	}
+	conn_printf(&s->c, "\r\n");
 	cli_kv_free(&rs.kv);
 	cli_ok(s);
 }
@@ -521,10 +656,13 @@ static void h_show_deny(struct cli_session *s, const struct cli_parsed *p)
 static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	char key[300], prio[32], tmp[32];
+	char key[300], prio[200], tmp[32];
 	struct cli_frame *f = cli_cur(s);
 	const struct cli_attr *a = cli_attr_find(f->ctx, "priority");
-	snprintf(prio, sizeof prio, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
+	size_t n = (size_t)snprintf(prio, sizeof prio, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
+	for (int i = 0; i < NLIMITS && n < sizeof prio; i++)
+		n += (size_t)snprintf(prio + n, sizeof prio - n, " %s",
+				      cli_attr_value(s, s->depth, &rule_attrs[3 + i], tmp, sizeof tmp));
 	snprintf(key, sizeof key, "rule:allow:%s", f->name);
 	cli_pop(s);
 	cli_kv_set(&cli_cur(s)->edits, key, prio);
@@ -776,7 +914,7 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok_text(s, CLI_COMMIT_TEXT);
 		return;
 	}
-	const char **pairs = calloc((size_t)f->edits.n * 2 + 2, sizeof *pairs);
+	const char **pairs = calloc((size_t)f->edits.n * 2 + 4, sizeof *pairs);
 	int np = 0;
 	bool rules_changed = false;
 	for (int i = 0; i < f->edits.n; i++) {
@@ -792,7 +930,8 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 	struct admin_cli_rule *rules = NULL;
 	int nrules = 0;
 	struct rule_set rs = {0};
-	struct buf nets = BUF_INIT;
+	struct buf nets = BUF_INIT, limits = BUF_INIT;
+	char limits_key[64];
 	struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
 	if (rules_changed && v) {
 		collect_rules(s, v, &rs);
@@ -805,8 +944,23 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 								  (int)strtol(rs.kv.e[i].v, NULL, 10)};
 		}
 		qsort(rules, (size_t)nrules, sizeof *rules, rule_cmp);
-		if (v->ctx == CLI_CTX_SVC_CLI) {
-			ed.ipmap = "cli";
+		/* the allow rules' limits, in evaluation order (none: empty) */
+		bool any = false;
+		for (int i = 0; i < nrules; i++) {
+			if (!rules[i].allow)
+				continue;
+			long lim[NLIMITS];
+			rule_limits(rule_prio(&rs, true, rules[i].ipset), lim);
+			any = any || lim[0] > 0 || lim[2] > 0 || lim[3] > 0 || lim[5] > 0;
+			buf_printf(&limits, "%s%s %ld %ld %ld %ld %ld %ld", limits.len ? "," : "", rules[i].ipset, lim[0],
+				   lim[1], lim[2], lim[3], lim[4], lim[5]);
+		}
+		snprintf(limits_key, sizeof limits_key, "%sAccRuleLimits", v->prefix);
+		pairs[2 * np] = limits_key;
+		pairs[2 * np + 1] = any && limits.data ? limits.data : "";
+		ed.nsettings = ++np;
+		if (v->ipmap) {
+			ed.ipmap = v->ipmap;
 			ed.rules = rules;
 			ed.nrules = nrules;
 		} else {
@@ -839,6 +993,7 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 	free(rules);
 	cli_kv_free(&rs.kv);
 	buf_free(&nets);
+	buf_free(&limits);
 }
 
 /* ---- the table ---- */
@@ -846,8 +1001,8 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 #define SERVICES (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_SMTPOUT) | IN(SVC_POP3))
 #define WITH_LISTENERS (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_POP3))
 #define LISTENERS (IN(LST_CLI) | IN(LST_SMTPIN) | IN(LST_POP3))
-#define ACCESS (IN(ACC_CLI) | IN(ACC_SMTPIN))
-#define RULES (IN(RULE_CLI) | IN(RULE_SMTPIN))
+#define ACCESS (IN(ACC_CLI) | IN(ACC_SMTPIN) | IN(ACC_POP3))
+#define RULES (IN(RULE_CLI) | IN(RULE_SMTPIN) | IN(RULE_POP3))
 #define ADDR_ARG {CLI_ARG_POS, "address", "address", false}
 #define IPSET_ARG {CLI_ARG_POS, "ipSet", "ipRange", false}
 #define NO_SERVICE(w) {IN(SERVER), "CONFIG " w, {{0}}, CLI_NOHELP, h_no_service, "Not a service of this server."}
@@ -919,13 +1074,22 @@ static const struct cli_cmd server_cmds[] = {
 	 "Enter the rules deciding which addresses may connect to the CLI (access map cli)."},
 	{IN(SVC_SMTPIN), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_SMTPIN), h_config_access,
 	 "Enter the networks allowed to relay without AUTH (SmtpRelayNetworks)."},
+	{IN(SVC_POP3), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_POP3), h_config_access,
+	 "Enter the rules deciding which addresses may connect to POP3 (access map pop3)."},
+	{ACCESS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{ACCESS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show,
+	 "Print the connection limits of the service (pending changes included)."},
 	{ACCESS, "LIST AllowRules", {{0}}, CLI_READS, h_list_allow, "Table of the allow rules, pending changes included."},
 	{ACCESS, "LIST DenyRules", {{0}}, CLI_READS, h_list_deny, "Table of the deny rules, pending changes included."},
 	{IN(ACC_CLI), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_CLI) | CLI_CREATES, h_add_allow,
 	 "Add an allow rule (addr or addr/len) and enter it."},
 	{IN(ACC_SMTPIN), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_SMTPIN) | CLI_CREATES,
 	 h_add_allow, "Add a network allowed to relay without AUTH (addr or addr/len) and enter it."},
+	{IN(ACC_POP3), "ADD AllowRule", {IPSET_ARG}, CLI_PENDING | CLI_ENTERS(RULE_POP3) | CLI_CREATES, h_add_allow,
+	 "Add an allow rule (addr or addr/len) and enter it."},
 	{IN(ACC_CLI), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_CLI), h_update_allow,
+	 "Enter an allow rule."},
+	{IN(ACC_POP3), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_POP3), h_update_allow,
 	 "Enter an allow rule."},
 	{IN(ACC_SMTPIN), "UPDATE AllowRule", {IPSET_ARG}, CLI_READS | CLI_ENTERS(RULE_SMTPIN), h_update_allow,
 	 "Enter an allow rule."},

@@ -12,6 +12,7 @@
 
 #include "../admin/admin_cli.h"
 #include "../admin/settings.h"
+#include "../auth/connlimit.h"
 #include "../auth/ratelimit.h"
 #include "../core/listen.h"
 #include "../core/log.h"
@@ -468,6 +469,7 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 		return;
 	}
 	s->srv = srv;
+	struct connlimit_ticket acc = {0};
 	struct dir_conn *rd = dir_conn_open(srv->env->dir);
 	conn_init(&s->c, fd, 300);
 	snprintf(s->admin, sizeof s->admin, "-");
@@ -495,6 +497,13 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 		conn_puts(&s->c, "-ERR: Access denied for your address, closing connection\r\n");
 		goto out;
 	}
+	/* its connection limits (CONFIG AccessControl: maxConnections...) */
+	enum connlimit_verdict v = connlimit_admit(rd, "Cli", "cli", s->c.peer, &acc);
+	if (v != CONNLIMIT_OK) {
+		log_warn("cli: peer=%s refused: %s", s->c.peer, connlimit_text(v));
+		conn_printf(&s->c, "-ERR: %s, closing connection\r\n", connlimit_text(v));
+		goto out;
+	}
 	if (listen_active(srv->service_id) > settings_get_int(rd, "CliMaxSessions")) {
 		conn_printf(&s->c, "-ERR: %s\r\n", cli_err_text(TERN_E_BUSY));
 		goto out;
@@ -509,6 +518,7 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 		log_info("cli: admin=%s peer=%s: logged out", s->admin, s->c.peer);
 	}
 out:
+	connlimit_release(&acc);
 	while (s->depth > 0)
 		cli_pop(s);
 	cli_frame_clear(&s->f[0]);

@@ -24,6 +24,7 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
+#include "../auth/connlimit.h"
 #include "../auth/sasl.h"
 #include "../core/evloop.h"
 #include "../core/listen.h"
@@ -67,6 +68,11 @@ struct pop3_session {
 	char peer[64];
 	bool tls, authed, busy, closing, discarding, sasl_wait;
 	bool gone; /* the peer closed or the connection failed */
+	struct connlimit_ticket acc; /* counted by the access-control limits */
+	/* the service's settings (CONFIG POP3), read when the connection arrives */
+	int errors, max_errors, auth_errors, max_auth_errors;
+	bool login_plain, login_tls;  /* USER/PASS allowed on clear-text / TLS connections */
+	bool sasl_plain, sasl_tls;    /* AUTH PLAIN allowed on clear-text / TLS connections */
 	struct pop3_session *prev, *next;
 	char mailbox[600]; /* "domains/D/U/Maildir" */
 	char lockkey[600];
@@ -401,6 +407,12 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 		} else {
 			log_warn("pop3 %s: login failed for %s", s->peer, s->job_user);
 			reply(s, "-ERR [AUTH] Authentication failed");
+			if (++s->auth_errors >= s->max_auth_errors) {
+				log_warn("pop3 %s: %d failed logins, closing connection", s->peer, s->auth_errors);
+				reply(s, "-ERR [AUTH] Too many failed logins, closing connection");
+				close_after_flush(s);
+				return;
+			}
 		}
 	} else if (k == JOB_QUIT) {
 		if (s->job_rc == 0)
@@ -448,6 +460,7 @@ static void session_free(struct pop3_session *s)
 		bufferevent_free(s->bev);
 	if (s->done_ev)
 		event_free(s->done_ev);
+	connlimit_release(&s->acc);
 	secret_wipe(s->job_pass, sizeof s->job_pass);
 	free(s);
 }
@@ -521,11 +534,22 @@ static bool tls_available(struct pop3_session *s)
 	return s->srv->tls && !s->tls && settings_get_int(s->srv->rd, "EnablePOP3-TLS");
 }
 
+static bool login_allowed(const struct pop3_session *s)
+{
+	return s->tls ? s->login_tls : s->login_plain;
+}
+
+static bool sasl_plain_allowed(const struct pop3_session *s)
+{
+	return s->tls ? s->sasl_tls : s->sasl_plain;
+}
+
 static void cmd_capa(struct pop3_session *s)
 {
 	struct evbuffer *o = bufferevent_get_output(s->bev);
-	evbuffer_add_printf(o, "+OK Capability list follows\r\nUSER\r\nUIDL\r\nTOP\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
-			       "PIPELINING\r\nSASL PLAIN\r\n");
+	evbuffer_add_printf(o, "+OK Capability list follows\r\n%sUIDL\r\nTOP\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+			       "PIPELINING\r\n%s", login_allowed(s) ? "USER\r\n" : "",
+			    sasl_plain_allowed(s) ? "SASL PLAIN\r\n" : "");
 	if (tls_available(s) && !s->authed)
 		evbuffer_add_printf(o, "STLS\r\n");
 	evbuffer_add_printf(o, "IMPLEMENTATION Tern\r\n.\r\n");
@@ -541,11 +565,23 @@ static void auth_plain(struct pop3_session *s, const char *b64)
 	start_job(s, JOB_LOGIN);
 }
 
+/* A bad command: its -ERR, and the connection closed once maxErrors
+ * (Pop3MaxErrors, 0 = no limit) is reached. */
+static void bad_command(struct pop3_session *s, const char *text)
+{
+	reply(s, "-ERR %s", text);
+	if (s->max_errors > 0 && ++s->errors >= s->max_errors) {
+		log_warn("pop3 %s: too many bad commands (%d), closing connection", s->peer, s->errors);
+		reply(s, "-ERR Too many errors, closing connection");
+		close_after_flush(s);
+	}
+}
+
 static void run_line(struct pop3_session *s, char *line, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (line[i] == '\0' || (unsigned char)line[i] > 127) {
-			reply(s, "-ERR Invalid characters in command");
+			bad_command(s, "Invalid characters in command");
 			return;
 		}
 	char *sp = strchr(line, ' ');
@@ -567,16 +603,20 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 	} else if (!strcasecmp(v, "NOOP")) {
 		reply(s, s->authed ? "+OK" : "-ERR Not logged in");
 	} else if (!s->authed) {
-		if (!strcasecmp(v, "USER")) {
+		if ((!strcasecmp(v, "USER") || !strcasecmp(v, "PASS")) && !login_allowed(s)) {
+			secret_wipe(line, len);
+			bad_command(s, s->tls ? "[AUTH] USER/PASS is not allowed on this server"
+					      : "[AUTH] USER/PASS is not allowed on a clear-text connection (use STLS)");
+		} else if (!strcasecmp(v, "USER")) {
 			if (!*arg || strlen(arg) >= sizeof s->job_user) {
-				reply(s, "-ERR Bad user name");
+				bad_command(s, "Bad user name");
 				return;
 			}
 			snprintf(s->job_user, sizeof s->job_user, "%s", arg);
 			reply(s, "+OK Send your password");
 		} else if (!strcasecmp(v, "PASS")) {
 			if (!s->job_user[0]) {
-				reply(s, "-ERR USER first");
+				bad_command(s, "USER first");
 				return;
 			}
 			if (strlen(arg) >= sizeof s->job_pass) {
@@ -589,7 +629,12 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 			start_job(s, JOB_LOGIN);
 		} else if (!strcasecmp(v, "AUTH")) {
 			if (strncasecmp(arg, "PLAIN", 5) || (arg[5] && arg[5] != ' ')) {
-				reply(s, "-ERR Unsupported authentication mechanism");
+				bad_command(s, "Unsupported authentication mechanism");
+				return;
+			}
+			if (!sasl_plain_allowed(s)) {
+				bad_command(s, s->tls ? "[AUTH] AUTH PLAIN is not allowed on this server"
+						      : "[AUTH] AUTH PLAIN is not allowed on a clear-text connection (use STLS)");
 				return;
 			}
 			if (arg[5] == ' ')
@@ -618,7 +663,7 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 		} else if (!strcasecmp(v, "APOP")) {
 			const char *sp2 = strrchr(arg, ' ');
 			if (!sp2 || sp2 == arg || (size_t)(sp2 - arg) >= sizeof s->job_user || strlen(sp2 + 1) != 32) {
-				reply(s, "-ERR Syntax: APOP user digest");
+				bad_command(s, "Syntax: APOP user digest");
 				return;
 			}
 			snprintf(s->job_user, sizeof s->job_user, "%.*s", (int)(sp2 - arg), arg);
@@ -626,7 +671,7 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 			s->job_apop = true;
 			start_job(s, JOB_LOGIN);
 		} else {
-			reply(s, "-ERR Unknown command or not logged in");
+			bad_command(s, "Unknown command or not logged in");
 		}
 	} else if (!strcasecmp(v, "STAT")) {
 		uint64_t n = 0, sz = 0;
@@ -671,7 +716,7 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 		char *end;
 		long lines = k ? strtol(k + 1, &end, 10) : -1;
 		if (!m || !k || *end || lines < 0)
-			reply(s, "-ERR Syntax: TOP msg lines");
+			bad_command(s, "Syntax: TOP msg lines");
 		else
 			send_message(s, m, lines);
 	} else if (!strcasecmp(v, "DELE")) {
@@ -687,7 +732,7 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 			s->msgs[i].deleted = false;
 		reply(s, "+OK");
 	} else {
-		reply(s, "-ERR Unknown command");
+		bad_command(s, "Unknown command");
 	}
 }
 
@@ -760,10 +805,35 @@ void pop3_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	char host[128] = "localhost";
+	/* the access control (CONFIG POP3 / CONFIG AccessControl): its rules (no rule = everybody) */
+	if (!admin_ipmap_allows(srv->rd, "pop3", s->peer)) {
+		log_warn("pop3 %s: connection refused by the POP3 access rules", s->peer);
+		reply(s, "-ERR Access denied for your address, closing connection");
+		close_after_flush(s);
+		return;
+	}
+	/* and its connection limits */
+	enum connlimit_verdict v = connlimit_admit(srv->rd, "Pop3", "pop3", s->peer, &s->acc);
+	if (v != CONNLIMIT_OK) {
+		log_warn("pop3 %s: connection refused: %s", s->peer, connlimit_text(v));
+		reply(s, "-ERR %s, closing connection", connlimit_text(v));
+		close_after_flush(s);
+		return;
+	}
+	s->max_errors = (int)settings_get_int(srv->rd, "Pop3MaxErrors");
+	s->max_auth_errors = (int)settings_get_int(srv->rd, "Pop3MaxAuthErrors");
+	s->login_plain = settings_get_int(srv->rd, "Pop3PlainAllowLogin") != 0;
+	s->login_tls = settings_get_int(srv->rd, "Pop3TlsAllowLogin") != 0;
+	char types[200];
+	settings_get(srv->rd, "Pop3PlainAuthTypes", types, sizeof types);
+	s->sasl_plain = strcasestr(types, "plain") != NULL;
+	settings_get(srv->rd, "Pop3TlsAuthTypes", types, sizeof types);
+	s->sasl_tls = strcasestr(types, "plain") != NULL;
+	char host[128] = "localhost", banner[256];
 	gethostname(host, sizeof host - 1);
 	challenge_make(host, s->apop_ts, sizeof s->apop_ts);
-	reply(s, "+OK Tern POP3 server ready %s", s->apop_ts);
+	settings_get(srv->rd, "Pop3Banner", banner, sizeof banner);
+	reply(s, "+OK %s %s", banner[0] ? banner : "Tern POP3 server ready", s->apop_ts);
 }
 
 struct pop3_server *pop3_server_new(struct admin_env *env, struct evloop *lp, struct workq *io, SSL_CTX *tls)

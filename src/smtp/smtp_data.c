@@ -3,6 +3,7 @@
  */
 #include "smtp_data.h"
 
+#include <ctype.h>
 #include <string.h>
 
 enum { S_BOL, S_DOT, S_DOTCR, S_MID, S_CR };
@@ -15,8 +16,30 @@ void smtp_data_init(struct smtp_data *d, uint64_t max_size, size_t max_line)
 	d->max_line = max_line;
 }
 
+/* Received: header lines of the header section (loop detection). */
+static void count_received(struct smtp_data *d, char c)
+{
+	static const char want[] = "received:";
+	if (d->in_body)
+		return;
+	if (c == '\n') {
+		if (d->line_len == 0)
+			d->in_body = true; /* the empty line ending the headers */
+		d->hdr_miss = false;
+		return;
+	}
+	size_t pos = d->line_len;
+	if (d->hdr_miss || pos >= sizeof want - 1)
+		return;
+	if (tolower((unsigned char)c) != want[pos])
+		d->hdr_miss = true;
+	else if (pos == sizeof want - 2)
+		d->received++;
+}
+
 static void emit(struct smtp_data *d, struct buf *out, char c)
 {
+	count_received(d, c);
 	if (c == '\n') {
 		d->line_len = 0;
 	} else if (++d->line_len > d->max_line) {

@@ -7,7 +7,8 @@
  * smuggling); they are flagged so the session can reject or keep the
  * message, as the policy says. One leading dot of a line is removed; CR LF
  * becomes LF in the output. Output stops (but input is still consumed)
- * once the size limit is passed.
+ * once the size limit is passed. The Received: lines of the header section
+ * are counted (mail-loop detection).
  */
 #ifndef TERN_SMTP_DATA_H
 #define TERN_SMTP_DATA_H
@@ -28,6 +29,8 @@ struct smtp_data {
 	uint64_t max_size;
 	size_t line_len;
 	size_t max_line;
+	bool in_body, hdr_miss; /* header scan: past the headers; this line is no Received: */
+	unsigned received;      /* Received: lines in the header section */
 };
 
 void smtp_data_init(struct smtp_data *d, uint64_t max_size, size_t max_line);

@@ -21,6 +21,7 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
+#include "../auth/connlimit.h"
 #include "../auth/sasl.h"
 #include "../core/evloop.h"
 #include "../core/listen.h"
@@ -70,6 +71,7 @@ struct smtp_session {
 	char peer[64], local[64];
 	bool tls, ehlo, esmtp, authed, in_tx, in_data, discarding, closing, busy, quitting;
 	bool gone; /* the peer closed or the connection failed */
+	struct connlimit_ticket acc; /* counted by the access-control limits */
 	struct smtp_session *prev, *next;
 	char helo[256];
 	char auth_user[320];
@@ -83,7 +85,7 @@ struct smtp_session {
 	struct spool_file sf;
 	bool sf_open;
 	struct buf out;
-	int errors;
+	int errors, auth_errors, max_auth_errors;
 	int auth_step; /* 0 none, 1 AUTH LOGIN wants user, 2 wants password, 3 AUTH PLAIN wants response */
 	char login_user[320];
 	/* job */
@@ -206,6 +208,7 @@ static void session_free(struct smtp_session *s)
 	struct peer_count *pc = peer_slot(s->srv, s->peer, false);
 	if (pc && pc->n > 0)
 		pc->n--;
+	connlimit_release(&s->acc);
 	if (s->bev)
 		bufferevent_free(s->bev);
 	if (s->done_ev)
@@ -295,7 +298,14 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 		} else {
 			log_warn("smtp %s: authentication failed for %s", s->peer, s->job_user);
 			reply(s, "535 5.7.8 Authentication credentials invalid");
-			count_error(s);
+			if (++s->auth_errors >= s->max_auth_errors) {
+				log_warn("smtp %s: %d failed AUTH attempts, closing connection", s->peer, s->auth_errors);
+				reply(s, "421 4.7.0 %s Too many failed authentications, closing connection",
+				      s->srv->host);
+				close_after_flush(s);
+			} else {
+				count_error(s);
+			}
 		}
 	}
 	if (s->closing) {
@@ -756,6 +766,15 @@ static void finish_data(struct smtp_session *s)
 		tx_reset(s);
 		return;
 	}
+	/* loop protection: our own Received: line counts too */
+	long max_hops = settings_get_int(s->srv->rd, "SmtpMaxReceivedHeaders");
+	if ((long)s->data.received + 1 > max_hops) {
+		log_warn("smtp %s: message from <%s> refused: %u Received: headers (mail loop?)", s->peer, s->env.from,
+			 s->data.received + 1);
+		reply(s, "554 5.4.6 Too many Received: headers, mail loop detected");
+		tx_reset(s);
+		return;
+	}
 	if (s->sf.failed) {
 		reply(s, "451 4.3.0 Cannot store the message, try again later");
 		tx_reset(s);
@@ -1075,6 +1094,7 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	s->max_rcpts = settings_get_int(rd, "SmtpMaxRecipients");
 	s->max_line = settings_get_int(rd, "SmtpMaxLineLength");
 	s->max_errors = settings_get_int(rd, "SmtpMaxErrors");
+	s->max_auth_errors = (int)settings_get_int(rd, "SmtpMaxAuthErrors");
 	s->reject_bare = settings_get_int(rd, "SmtpRejectBareLineEnds") != 0;
 	long timeout = settings_get_int(rd, "SmtpTimeout");
 	struct event_base *base = evloop_base(srv->lp);
@@ -1103,6 +1123,14 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	if (pc && pc->n > settings_get_int(rd, "SmtpMaxConnsPerIP")) {
 		reply(s, "421 4.7.0 %s Too many connections from your address", srv->host);
+		close_after_flush(s);
+		return;
+	}
+	/* the access control's connection limits (CONFIG SMTP-Incoming / CONFIG AccessControl) */
+	enum connlimit_verdict v = connlimit_admit(rd, "Smtp", "smtp", s->peer, &s->acc);
+	if (v != CONNLIMIT_OK) {
+		log_warn("smtp %s: connection refused: %s", s->peer, connlimit_text(v));
+		reply(s, "421 4.7.0 %s %s, closing connection", srv->host, connlimit_text(v));
 		close_after_flush(s);
 		return;
 	}

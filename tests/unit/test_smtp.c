@@ -122,6 +122,25 @@ static void test_data_limits(void **state)
 	buf_free(&out);
 }
 
+/* Received: lines of the header section only, at every split point. */
+static void test_data_received_count(void **state)
+{
+	const char *in = "Received: a\r\nreceived:b\r\nX-Received: c\r\nReceived-SPF: d\r\n RECEIVED: folded\r\n"
+			 "RECEIVED: e\r\n\r\nReceived: body\r\n.\r\n";
+	size_t n = strlen(in);
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct smtp_data d;
+		struct buf out = BUF_INIT;
+		smtp_data_init(&d, 1 << 20, 1000);
+		size_t used = smtp_data_feed(&d, in, cut, &out);
+		if (!d.done)
+			smtp_data_feed(&d, in + used, n - used, &out);
+		assert_true(d.done);
+		assert_int_equal(d.received, 3);
+		buf_free(&out);
+	}
+}
+
 static void test_reply_lines(void **state)
 {
 	int code;
@@ -150,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_data_end_and_unstuffing),
 		cmocka_unit_test(test_data_smuggling_never_ends),
 		cmocka_unit_test(test_data_limits),
+		cmocka_unit_test(test_data_received_count),
 		cmocka_unit_test(test_reply_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
