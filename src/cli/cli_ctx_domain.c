@@ -71,6 +71,7 @@ static const struct cli_attr def_limit_attrs[] = {LIMIT_ATTRS("def:")};
 static const struct cli_attr def_quota_attrs[] = {
 	{"totalMessageSize", CLI_AT_NUMBER, "def:MaxMBSize", NULL, 0, 4294967295LL, "0", 0,
 	 "Mailbox size limit in KB new accounts start with, 0 = none (MaxMBSize in userdef.tab)."},
+	CLI_QUOTA_REFUSED_ATTRS,
 };
 
 static const struct cli_attr group_attrs[] = {
