@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../admin/admin.h"
+#include "../admin/domain_services.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
 #include "../auth/sasl.h"
@@ -270,7 +271,7 @@ static void job_run(void *arg)
 		secret_wipe(s->job_pass, sizeof s->job_pass);
 		if (!ok) {
 			sleep(1);
-		} else if (!pop_enabled(c, u.id)) {
+		} else if (!pop_enabled(c, u.id) || !(domain_services_get(env->rootfd, u.domain) & DOMSVC_POP3)) {
 			/* Every login path (USER/PASS, APOP, AUTH PLAIN) comes here;
 			 * checked only once the credentials are right. */
 			s->job_rc = -4;
@@ -389,8 +390,8 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 		} else if (s->job_rc == -3) {
 			reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox");
 		} else if (s->job_rc == -4) {
-			log_warn("pop3 %s: login of %s refused, POP3 is disabled for the account (PopEnable=0)", s->peer,
-				 s->user);
+			log_warn("pop3 %s: login of %s refused, POP3 is disabled for the account (PopEnable=0 or pop3 "
+				 "not among its domain's services)", s->peer, s->user);
 			reply(s, "-ERR [AUTH] POP3 access is disabled for this account");
 		} else {
 			log_warn("pop3 %s: login failed for %s", s->peer, s->job_user);
