@@ -798,6 +798,7 @@ static void load_domain_base(struct cli_session *s, struct cli_frame *f)
 		cli_kv_set(&f->base, key, defs.e[i].v);
 	}
 	cli_kv_free(&defs);
+	cli_ctx_ext_load(s, f); /* attributes other parts add (domain services) */
 }
 
 static void h_update_domain(struct cli_session *s, const struct cli_parsed *p)

@@ -40,6 +40,13 @@ void cli_kv_set(struct cli_kvlist *l, const char *k, const char *v)
 	l->n++;
 }
 
+void cli_ctx_ext_load(struct cli_session *s, struct cli_frame *f)
+{
+	const struct cli_ctx_ext *ext = cli_ctx_ext_of(f->ctx);
+	if (ext && ext->load)
+		ext->load(s, f);
+}
+
 void cli_kv_drop(struct cli_kvlist *l, const char *k)
 {
 	for (int i = 0; i < l->n; i++)
@@ -382,10 +389,7 @@ static void run_line(struct cli_session *s, char *line, size_t len)
 	cli_kv_free(&held);
 	if (!s->status_err)
 		check_move(s, cmd, depth0);
-	/* a context extended by another part, just entered: its values */
-	if (!s->status_err && (s->depth != depth0 || cli_cur(s)->ctx != cx) &&
-	    (ext = cli_ctx_ext_of(cli_cur(s)->ctx)) && ext->load)
-		ext->load(s, cli_cur(s));
+
 	if (cmd->flags & CLI_CHANGES)
 		log_change(s, &t, &p);
 }

@@ -281,6 +281,8 @@ def test_domain_services_enforced(server, cli, c):
     cli.ok(f"UPDATE Domain name {d.name}")
     assert show_attr(cli, "services") == "(smtpIn smtpOut)"
     cli.ok("BACK", "")
+    # the root's SHOW Domain shows the stored value too
+    assert show_attrs(cli.cmd(f"SHOW Domain {d.name}"))["services"] == "(smtpIn smtpOut)"
 
     # without smtpIn: RCPT refused for its addresses (alias domain too), others fine
     set_domain_services(cli, d.name, "(pop3 smtpOut)")
