@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from cliclient import show_attrs, simple_items
+from smtpclient import MailDomain, new_token, tls_context, wait_token
 
 COMMITTED = "committing changes and switching back to previous context"
 
@@ -147,7 +148,7 @@ def test_dnr_timeout_and_retries_are_the_resolvers(server, cli):
         r = cli.cmd("QUERY MX a.silent.test")
         took = time.time() - t0
         assert r.status == "-ERR: Query failed: temporary failure (timeout or SERVFAIL)", r.status
-        assert 0.8 < took < 2.5, took
+        assert 0.8 < took < 4, took
         assert count_queries(ns) == 1
         # pending retries 1: asked twice, 1 s then 2 s
         cli.ok("SET retries 1")
@@ -156,7 +157,7 @@ def test_dnr_timeout_and_retries_are_the_resolvers(server, cli):
         took = time.time() - t0
         assert r.status.startswith("-ERR: Query failed"), r.status
         assert count_queries(ns) == 2
-        assert 2.5 < took < 5, took
+        assert 2.5 < took < 8, took
         cli.ok("BACK", "server")
         cli.ok("CONFIG DNR")
         cli.ok("REMOVE All")
@@ -193,9 +194,6 @@ def test_dnr_query_ns_txt_ptr(cli, dns):
 
 
 # ---------------------------------------------------------------- domain services
-
-from smtpclient import MailDomain, new_token, tls_context, wait_token  # noqa: E402
-
 
 def pop_login(server, user, pw):
     """'+OK...' or the -ERR text of a POP3 USER/PASS login."""
