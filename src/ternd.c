@@ -33,6 +33,7 @@
 
 #include "admin/admin.h"
 #include "admin/settings.h"
+#include "core/dns.h"
 #include "auth/rehash.h"
 #include "core/fsutil.h"
 #include "core/listen.h"
@@ -435,6 +436,7 @@ int main(int argc, char **argv)
 	struct deliver *dl = deliver_start(&env, 4);
 	env.requeue = requeue;
 	env.requeue_arg = dl;
+	dns_set_tuning_source(settings_dns_tuning, env.dir);
 	struct dir_conn *sc = dir_conn_open(env.dir);
 	int out_threads = (int)settings_get_int(sc, "SmtpOutThreads");
 	dir_conn_close(sc);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/dns.h"
 #include "../core/listen.h"
 
 /* A service's access-control connection limits (auth/connlimit.c); 0 = unlimited. */
@@ -69,6 +70,9 @@ static const struct setting_def defs[] = {
 	{"MaxQueueLifetime", SET_INT, "432000", 1, 31536000, "seconds before an undeliverable message is given up"},
 	{"RemoveSpoolErrors", SET_BOOL, "0", 0, 1, "1: drop given-up messages after the bounce; 0: freeze them"},
 	{"DnsServers", SET_STR, "", 0, 1000, "resolvers for outbound routing (ip[:port],...); empty: the system's"},
+	{"DnsTimeout", SET_INT, "3", 1, 60,
+	 "seconds the resolver waits for a server's first answer (doubled on each further round)"},
+	{"DnsRetries", SET_INT, "1", 0, 10, "times the resolver asks a server again after a timeout"},
 	{"SmtpOutPort", SET_INT, "25", 1, 65535, "port of the mail exchangers outbound delivery connects to"},
 	{"SmtpOutEnableIPv6", SET_BOOL, "1", 0, 1, "deliver over IPv6 to exchangers that have IPv6 addresses"},
 	{"SmtpOutTimeout", SET_INT, "300", 1, 3600,
@@ -184,4 +188,12 @@ long settings_get_int(struct dir_conn *c, const char *name)
 	char v[64];
 	settings_get(c, name, v, sizeof v);
 	return strtol(v, NULL, 10);
+}
+
+void settings_dns_tuning(void *dir, struct dns_tuning *t)
+{
+	struct dir_conn *c = dir_conn_open(dir);
+	t->timeout_ms = (int)settings_get_int(c, "DnsTimeout") * 1000;
+	t->tries = (int)settings_get_int(c, "DnsRetries") + 1;
+	dir_conn_close(c);
 }

@@ -33,4 +33,9 @@ enum tern_err settings_validate(const char *name, const char *value);
 void settings_get(struct dir_conn *c, const char *name, char *out, size_t sz);
 long settings_get_int(struct dir_conn *c, const char *name);
 
+/* The resolver's tuning from DnsTimeout/DnsRetries (a dns_tuning_fn;
+ * dir is the daemon's struct dir). */
+struct dns_tuning;
+void settings_dns_tuning(void *dir, struct dns_tuning *t);
+
 #endif

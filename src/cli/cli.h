@@ -256,6 +256,31 @@ struct cli_part {
 	int ncmds;
 };
 
+/* An extension of a context another part defines: its attributes are
+ * appended to the context's; load() fills a frame of it with the stored
+ * values (into base): the part that owns the context calls
+ * cli_ctx_ext_load() where it loads the frame's own values. At the context's COMMIT the extension's
+ * pending edits are taken out of the frame, the context's own handler
+ * runs, and only when it succeeded commit() stores them durably (object:
+ * the frame's domain, else its name); a failure there answers -ERR (the
+ * context's own changes stay applied). When the context's handler fails,
+ * the edits go back into the frame. cli_table.c lists the extensions. */
+struct cli_session;
+struct cli_frame;
+struct cli_kvlist;
+struct cli_ctx_ext {
+	enum cli_ctx id;
+	const struct cli_attr *attrs;
+	int nattrs;
+	void (*load)(struct cli_session *s, struct cli_frame *f);
+	bool (*commit)(struct cli_session *s, const char *object, const struct cli_kvlist *edits);
+};
+
+const struct cli_ctx_ext *cli_ctx_ext_of(enum cli_ctx c);
+void cli_ctx_ext_load(struct cli_session *s, struct cli_frame *f);
+/* Drop a key from a list (an edit taken care of). */
+void cli_kv_drop(struct cli_kvlist *l, const char *k);
+
 /* ---- parsing (pure functions; fuzzed) ---- */
 
 struct cli_reader {

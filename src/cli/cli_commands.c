@@ -117,10 +117,7 @@ static const struct cli_attr contact_attrs[] = {
 static const struct cli_attr quota_attrs[] = {
 	{"totalMessageSize", CLI_AT_NUMBER, "MaxMBSize", NULL, 0, 4294967295LL, "0", 0,
 	 "Mailbox size limit in KB over all folders, 0 = none (5 GB = 5242880); the MaxMBSize variable."},
-	QUOTA_LATER("mboxCount"),
-	QUOTA_LATER("totalMessageCount"),
-	QUOTA_LATER("messageCount"),
-	QUOTA_LATER("messageSize"),
+	CLI_QUOTA_REFUSED_ATTRS,
 	QUOTA_LATER("quotaLimitThreshold"),
 	QUOTA_LATER("quotaLimitNotificationEnabled"),
 	QUOTA_LATER("quotaSendMessageThreshold"),
@@ -845,6 +842,7 @@ static void load_domain_base(struct cli_session *s, struct cli_frame *f)
 		cli_kv_set(&f->base, key, defs.e[i].v);
 	}
 	cli_kv_free(&defs);
+	cli_ctx_ext_load(s, f); /* attributes other parts add (domain services) */
 }
 
 static void h_update_domain(struct cli_session *s, const struct cli_parsed *p)

@@ -37,6 +37,19 @@ int cli_var_row(void *arg, const char *const *f, int n); /* rows (name, value) i
  * Returns the new n. */
 int cli_services_vars(const char *services, const char **vars, int n);
 
+/* The quota attributes Tern cannot honour (it keeps one folder per
+ * mailbox and limits only its size, totalMessageSize): SET answers -ERR
+ * with the reason. Shared by the account Quotas context and the domain's
+ * accountDefaultQuotas. */
+#define CLI_QUOTA_REFUSED(n, what)                                                                       \
+	{n, CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW,             \
+	 "Not supported: Tern has no " what "; only totalMessageSize limits a mailbox."}
+#define CLI_QUOTA_REFUSED_ATTRS                                                                          \
+	CLI_QUOTA_REFUSED("mboxCount", "folders (one mailbox per account)"),                               \
+		CLI_QUOTA_REFUSED("totalMessageCount", "message-count quotas"),                            \
+		CLI_QUOTA_REFUSED("messageCount", "folders or per-folder message counts"),                 \
+		CLI_QUOTA_REFUSED("messageSize", "folders or per-folder size quotas")
+
 /* errors and the log */
 void cli_commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name);
 void cli_detail_add(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

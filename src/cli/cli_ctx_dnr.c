@@ -4,6 +4,9 @@
  * priority order; empty: the system's resolvers), the one outbound
  * delivery uses; QUERY asks through the server's own resolver
  * (core/dns.c) with that setting, pending changes included.
+ * timeout and retries are the DnsTimeout/DnsRetries settings (the
+ * resolver of outbound delivery reads them for every look-up); cacheSize
+ * is always 0 (no cache). COMMIT stores all of them in one transaction.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -28,8 +31,18 @@ static const struct cli_attr ns_attrs[] = {
 	{"retries", CLI_AT_CHOICE, NULL, "-", 0, 0, "-", 0, "Per-server retries are not configurable; only -."},
 };
 
+static const struct cli_attr dnr_attrs[] = {
+	{"timeout", CLI_AT_NUMBER, "set:DnsTimeout", NULL, 1, 60, NULL, 0,
+	 "Seconds the resolver waits for a server's first answer, 1-60 (doubled on each further round); "
+	 "DnsTimeout, for outbound delivery and QUERY."},
+	{"retries", CLI_AT_NUMBER, "set:DnsRetries", NULL, 0, 10, NULL, 0,
+	 "Times a server is asked again after a timeout, 0-10; DnsRetries."},
+	{"cacheSize", CLI_AT_NUMBER, NULL, "0", 0, 0, "0", CLI_AF_WHY,
+	 "Only 0: the resolver keeps no cache, every look-up asks the nameservers."},
+};
+
 static const struct cli_ctx_reg dnr_ctxs[] = {
-	{CLI_CTX_DNR, {"dnr", "DNR", "resolver", NULL, 0, CLI_CTX_SERVER}},
+	{CLI_CTX_DNR, {"dnr", "DNR", "resolver", dnr_attrs, N(dnr_attrs), CLI_CTX_SERVER}},
 	{CLI_CTX_NAMESERVER, {"nameserver", "NameServer", "nameserver", ns_attrs, N(ns_attrs), CLI_CTX_DNR}},
 };
 
@@ -63,6 +76,12 @@ static void h_config_dnr(struct cli_session *s, const struct cli_parsed *p)
 	if (!f)
 		return;
 	snprintf(f->name, sizeof f->name, "dnr");
+	for (int i = 0; i < N(dnr_attrs); i++)
+		if (dnr_attrs[i].key) {
+			char v[64];
+			settings_get(s->ctx.rd, dnr_attrs[i].key + 4, v, sizeof v);
+			cli_kv_set(&f->base, dnr_attrs[i].key, v);
+		}
 	cli_ok(s);
 }
 
@@ -232,16 +251,25 @@ static void h_done_ns(struct cli_session *s, const struct cli_parsed *p)
 static void h_commit_dnr(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	const struct cli_kv *kv = cli_kv_find(&cli_cur(s)->edits, KEY);
-	if (kv) {
-		const char *pairs[2] = {"DnsServers", kv->v ? kv->v : ""};
-		struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = 1};
+	/* the nameserver list and the resolver settings, in one transaction */
+	const struct cli_kvlist *ed_l = &cli_cur(s)->edits;
+	const char *pairs[2 * 8];
+	int np = 0;
+	for (int i = 0; i < ed_l->n && np < 8; i++)
+		if (!strncmp(ed_l->e[i].k, "set:", 4)) {
+			pairs[2 * np] = ed_l->e[i].k + 4;
+			pairs[2 * np + 1] = ed_l->e[i].v ? ed_l->e[i].v : "";
+			np++;
+		}
+	if (np) {
+		struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
 		enum tern_err e = admin_cli_server_commit(&s->ctx, &ed, NULL, 0);
 		if (e) {
 			cli_commit_failed(s, e, NULL, NULL);
 			return;
 		}
-		cli_detail_add(s, "DnsServers=%s", pairs[1]);
+		for (int i = 0; i < np; i++)
+			cli_detail_add(s, "%s%s=%s", i ? " " : "", pairs[2 * i], pairs[2 * i + 1]);
 	}
 	cli_pop(s);
 	cli_ok_text(s, CLI_COMMIT_TEXT);
@@ -273,13 +301,38 @@ static const char *status_text(enum dns_status st)
 	}
 }
 
+/* The resolver tuning with this session's pending values; NULL when none
+ * is pending (the stored settings then apply, as for outbound delivery). */
+static const struct dns_tuning *pending_tuning(struct cli_session *s, struct dns_tuning *t)
+{
+	const struct cli_kv *to = cli_kv_find(&cli_cur(s)->edits, "set:DnsTimeout");
+	const struct cli_kv *re = cli_kv_find(&cli_cur(s)->edits, "set:DnsRetries");
+	if (!to && !re)
+		return NULL;
+	char v[64];
+	const struct cli_kv *b;
+	b = cli_kv_find(&cli_cur(s)->base, "set:DnsTimeout");
+	snprintf(v, sizeof v, "%s", to && to->v ? to->v : b && b->v ? b->v : "3");
+	t->timeout_ms = atoi(v) * 1000;
+	b = cli_kv_find(&cli_cur(s)->base, "set:DnsRetries");
+	snprintf(v, sizeof v, "%s", re && re->v ? re->v : b && b->v ? b->v : "1");
+	t->tries = atoi(v) + 1;
+	return t;
+}
+
 static void h_query(struct cli_session *s, const struct cli_parsed *p)
 {
 	const char *type = p->val[0], *name = p->val[1];
 	char list[1024];
 	servers(s, list, sizeof list);
-	if (strlen(name) > 253 || admin_check_domain(name) != TERN_OK) {
-		cli_err(s, "Invalid value for name (not a valid domain name)");
+	struct dns_tuning tun;
+	const struct dns_tuning *tp = pending_tuning(s, &tun);
+	bool ptr = !strcasecmp(type, "PTR");
+	unsigned char bin[16];
+	if (ptr ? (inet_pton(AF_INET, name, bin) != 1 && inet_pton(AF_INET6, name, bin) != 1)
+		: (strlen(name) > 253 || admin_check_domain(name) != TERN_OK)) {
+		cli_err(s, ptr ? "Invalid value for ip.address (an IPv4 or IPv6 address)"
+			       : "Invalid value for name (not a valid domain name)");
 		return;
 	}
 	struct buf out = BUF_INIT;
@@ -287,14 +340,14 @@ static void h_query(struct cli_session *s, const struct cli_parsed *p)
 	if (!strcasecmp(type, "MX")) {
 		struct dns_mx mx[DNS_MAX_MX];
 		int n = 0;
-		st = dns_mx(list, name, mx, &n);
+		st = dns_mx_t(list, tp, name, mx, &n);
 		for (int i = 0; st == DNS_OK && i < n; i++)
 			buf_printf(&out, "%d %s\r\n", mx[i].pref, mx[i].host);
 	} else if (!strcasecmp(type, "A") || !strcasecmp(type, "AAAA")) {
 		bool v6 = !strcasecmp(type, "AAAA");
 		struct sockaddr_storage a[DNS_MAX_ADDRS];
 		int n = 0;
-		st = dns_addrs(list, name, v6, a, &n);
+		st = dns_addrs_t(list, tp, name, v6, a, &n);
 		for (int i = 0; st == DNS_OK && i < n; i++) {
 			char txt[INET6_ADDRSTRLEN];
 			if (a[i].ss_family == AF_INET && !v6)
@@ -306,8 +359,13 @@ static void h_query(struct cli_session *s, const struct cli_parsed *p)
 			buf_printf(&out, "%s\r\n", txt);
 		}
 	} else if (!strcasecmp(type, "NS") || !strcasecmp(type, "TXT") || !strcasecmp(type, "PTR")) {
-		cli_err(s, "QUERY %s is not supported by this server's resolver (A, AAAA and MX are)", type);
-		return;
+		enum dns_rtype rt = ptr ? DNS_RT_PTR : !strcasecmp(type, "NS") ? DNS_RT_NS : DNS_RT_TXT;
+		char(*items)[DNS_ITEM_LEN] = xcalloc(DNS_MAX_ITEMS, DNS_ITEM_LEN);
+		int n = 0;
+		st = dns_lookup(list, tp, rt, name, items, &n);
+		for (int i = 0; st == DNS_OK && i < n; i++)
+			buf_printf(&out, "%s\r\n", items[i]);
+		free(items);
 	} else {
 		cli_err(s, "Invalid value for type (A, AAAA, MX, NS, TXT or PTR)");
 		return;
@@ -346,10 +404,12 @@ static const struct cli_cmd dnr_cmds[] = {
 	{IN(DNR), "EMPTYCACHE", {{0}}, 0, h_emptycache, "Flush the resolver cache (the resolver keeps none)."},
 	{IN(DNR),
 	 "QUERY",
-	 {{CLI_ARG_POS, NULL, "A|AAAA|MX", false}, {CLI_ARG_POS, NULL, "domain.name", false}},
+	 {{CLI_ARG_POS, NULL, "A|AAAA|MX|NS|TXT|PTR", false}, {CLI_ARG_POS, NULL, "domain.name|ip.address", false}},
 	 CLI_READS,
 	 h_query,
 	 "Resolve through the server's resolver and print the records."},
+	{IN(DNR), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(DNR), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the resolver settings (timeout, retries, cacheSize)."},
 	{IN(DNR), "RESET", {{0}}, CLI_PENDING | CLI_DISRUPTIVE, h_reset, "Drop the pending changes of this context."},
 	{IN(DNR), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_dnr,
 	 "Store the DNS server list and return to the server context."},

@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #include "../admin/admin_cli.h"
+#include "../admin/domain_services.h"
 #include "cli_ctx.h"
 
 #define IN(c) CLI_IN(CLI_CTX_##c)
@@ -71,6 +72,7 @@ static const struct cli_attr def_limit_attrs[] = {LIMIT_ATTRS("def:")};
 static const struct cli_attr def_quota_attrs[] = {
 	{"totalMessageSize", CLI_AT_NUMBER, "def:MaxMBSize", NULL, 0, 4294967295LL, "0", 0,
 	 "Mailbox size limit in KB new accounts start with, 0 = none (MaxMBSize in userdef.tab)."},
+	CLI_QUOTA_REFUSED_ATTRS,
 };
 
 static const struct cli_attr group_attrs[] = {
@@ -80,6 +82,9 @@ static const struct cli_attr group_attrs[] = {
 	{"receiveEmailFrom", CLI_AT_CHOICE, NULL, "anybody", 0, 0, "anybody", 0,
 	 "Who may send to the group; only anybody."},
 	{"publishContactInfo", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0, "Address book publishing; only no."},
+	{"enable", CLI_AT_BOOL, "ReceiveEnable", NULL, 0, 0, "1", 0,
+	 "yes: the group receives mail; no: SMTP refuses RCPT to its address (550 5.2.1), members and "
+	 "settings kept (the ReceiveEnable variable of the group)."},
 };
 
 static const struct cli_attr list_attrs[] = {
@@ -89,6 +94,9 @@ static const struct cli_attr list_attrs[] = {
 	{"adminEmail", CLI_AT_STRING, "ListAdminEmail", NULL, 0, 0, "", 0, "Address of the list administrator."},
 	{"senderAllow", CLI_AT_CHOICE, "ListSenderAllow", "anybody|members", 0, 0, "anybody", 0,
 	 "Who may post: anybody, or members only (ClosedML)."},
+	{"services", CLI_AT_SET, "ListServices", "smtpIn", 0, 0, "(smtpIn)", 0,
+	 "(smtpIn): the list receives posts; (): SMTP refuses RCPT to its address (ReceiveEnable=0). A list "
+	 "has no mailbox and does not log in, so pop3, smtpOut, imap and webmail are refused."},
 };
 
 static const struct cli_attr list_user_attrs[] = {
@@ -407,7 +415,7 @@ static void commit_object(struct cli_session *s, const char *kind, const char *t
 		return;
 	}
 	const char *password = NULL;
-	const char **vars = calloc((size_t)f->edits.n * 2 + 4, sizeof *vars);
+	const char **vars = calloc((size_t)f->edits.n * 4 + 4, sizeof *vars);
 	int nvars = 0;
 	for (int i = 0; i < f->edits.n; i++) {
 		const struct cli_kv *kv = &f->edits.e[i];
@@ -420,6 +428,11 @@ static void commit_object(struct cli_session *s, const char *kind, const char *t
 		vars[2 * nvars] = kv->k;
 		vars[2 * nvars + 1] = kv->v;
 		nvars++;
+		if (!strcmp(kv->k, "ListServices")) {
+			vars[2 * nvars] = "ReceiveEnable";
+			vars[2 * nvars + 1] = !kv->v || strstr(kv->v, "smtpIn") ? "1" : "0";
+			nvars++;
+		}
 		if (!strcmp(kv->k, "ListSenderAllow")) {
 			vars[2 * nvars] = "ClosedML";
 			vars[2 * nvars + 1] = kv->v && !strcmp(kv->v, "members") ? "1" : "0";
@@ -774,3 +787,46 @@ static const struct cli_cmd domain_cmds[] = {
 };
 
 const struct cli_part cli_part_domain = {domain_ctxs, N(domain_ctxs), domain_cmds, N(domain_cmds)};
+
+/* ---- the domain's services (an extension of the core's domain context) ---- */
+
+#define DOM_SERVICES_KEY "dom:services"
+
+static const struct cli_attr dom_service_attrs[] = {
+	{"services", CLI_AT_SET, DOM_SERVICES_KEY, "pop3|smtpIn|smtpOut", 0, 0, "(pop3 smtpIn smtpOut)", 0,
+	 "Services enabled for the whole domain, combined with each account's own: without pop3 POP3 refuses "
+	 "the logins of its accounts, without smtpIn RCPT refuses its addresses, without smtpOut MAIL FROM of "
+	 "its authenticated users is refused. imap and webmail do not exist in Tern and are refused."},
+};
+
+static void dom_services_load(struct cli_session *s, struct cli_frame *f)
+{
+	char v[64];
+	domain_services_format(domain_services_get(s->srv->env->rootfd, f->domain), v, sizeof v);
+	cli_kv_set(&f->base, DOM_SERVICES_KEY, v);
+}
+
+static bool dom_services_commit(struct cli_session *s, const char *domain, const struct cli_kvlist *edits)
+{
+	const struct cli_kv *kv = cli_kv_find(edits, DOM_SERVICES_KEY);
+	if (!kv)
+		return true;
+	unsigned mask = DOMSVC_ALL;
+	char bad[80];
+	enum tern_err e = TERN_OK;
+	if (kv->v && !domain_services_parse(kv->v, &mask, bad, sizeof bad))
+		e = TERN_E_INVALID; /* SET checked it already */
+	if (!e)
+		e = domain_services_set(&s->ctx, domain, mask);
+	if (e) {
+		cli_commit_failed(s, e, "Domain", domain);
+		return false;
+	}
+	char v[64];
+	domain_services_format(mask, v, sizeof v);
+	cli_detail_add(s, "%sdomain %s services=%s", s->log_detail[0] ? "; " : "", domain, v);
+	return true;
+}
+
+const struct cli_ctx_ext cli_ext_domain_services = {CLI_CTX_DOMAIN, dom_service_attrs, N(dom_service_attrs),
+						   dom_services_load, dom_services_commit};

@@ -42,6 +42,27 @@ void cli_kv_set(struct cli_kvlist *l, const char *k, const char *v)
 	l->n++;
 }
 
+void cli_ctx_ext_load(struct cli_session *s, struct cli_frame *f)
+{
+	const struct cli_ctx_ext *ext = cli_ctx_ext_of(f->ctx);
+	if (ext && ext->load)
+		ext->load(s, f);
+}
+
+void cli_kv_drop(struct cli_kvlist *l, const char *k)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->e[i].k, k)) {
+			if (l->e[i].v)
+				secret_wipe(l->e[i].v, strlen(l->e[i].v));
+			free(l->e[i].v);
+			free(l->e[i].k);
+			memmove(&l->e[i], &l->e[i + 1], (size_t)(l->n - i - 1) * sizeof *l->e);
+			l->n--;
+			return;
+		}
+}
+
 const struct cli_kv *cli_kv_find(const struct cli_kvlist *l, const char *k)
 {
 	for (int i = 0; i < l->n; i++)
@@ -351,9 +372,31 @@ static void run_line(struct cli_session *s, char *line, size_t len)
 		return;
 	}
 	int depth0 = s->depth;
+	const struct cli_ctx_ext *ext = cli_ctx_ext_of(cx);
+	struct cli_kvlist held = {0}; /* the extension's edits, stored after the context's own */
+	char object[256] = "";
+	if (ext && ext->commit && cli_cmd_go(cmd) == CLI_GO_COMMIT) {
+		struct cli_frame *f = cli_cur(s);
+		snprintf(object, sizeof object, "%s", f->domain[0] ? f->domain : f->name);
+		for (int i = 0; i < ext->nattrs; i++) {
+			const struct cli_kv *kv = ext->attrs[i].key ? cli_kv_find(&f->edits, ext->attrs[i].key) : NULL;
+			if (kv) {
+				cli_kv_set(&held, kv->k, kv->v);
+				cli_kv_drop(&f->edits, ext->attrs[i].key);
+			}
+		}
+	}
 	cmd->fn(s, &p);
+	if (held.n && s->status_err) {
+		for (int i = 0; i < held.n; i++) /* not committed: pending again */
+			cli_kv_set(&cli_cur(s)->edits, held.e[i].k, held.e[i].v);
+	} else if (held.n) {
+		ext->commit(s, object, &held);
+	}
+	cli_kv_free(&held);
 	if (!s->status_err)
 		check_move(s, cmd, depth0);
+
 	if (cmd->flags & CLI_CHANGES)
 		log_change(s, &t, &p);
 }

@@ -8,6 +8,9 @@
  * attributes, handlers and command rows in a cli_ctx_<name>.c file that
  * exports a struct cli_part, and add that part to `parts` below. Rows say
  * where a command leads with CLI_ENTERS()/CLI_SWITCHES()/CLI_LEAVES().
+ * A part may also extend a context of another part (struct cli_ctx_ext:
+ * more attributes, loaded on entry and stored at COMMIT): list it in
+ * `exts` below.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,6 +40,14 @@ static const struct cli_part *const parts[] = {
 
 #define NPARTS (int)(sizeof parts / sizeof *parts)
 
+extern const struct cli_ctx_ext cli_ext_domain_services;
+
+static const struct cli_ctx_ext *const exts[] = {
+	&cli_ext_domain_services,
+};
+
+#define NEXTS (int)(sizeof exts / sizeof *exts)
+
 static struct cli_ctx_def ctxs[CLI_CTX__COUNT];
 static bool sub[CLI_CTX__COUNT];
 static struct cli_cmd *cmds;
@@ -53,6 +64,17 @@ static void join(void)
 			if ((unsigned)r->id < CLI_CTX__COUNT)
 				ctxs[r->id] = r->def;
 		}
+	}
+	for (int i = 0; i < NEXTS; i++) {
+		struct cli_ctx_def *d = &ctxs[exts[i]->id];
+		struct cli_attr *a = calloc((size_t)(d->nattrs + exts[i]->nattrs), sizeof *a);
+		if (!a)
+			abort();
+		if (d->nattrs)
+			memcpy(a, d->attrs, (size_t)d->nattrs * sizeof *a);
+		memcpy(a + d->nattrs, exts[i]->attrs, (size_t)exts[i]->nattrs * sizeof *a);
+		d->attrs = a; /* lives as long as the process */
+		d->nattrs += exts[i]->nattrs;
 	}
 	for (int c = 0; c < CLI_CTX__COUNT; c++)
 		if (!ctxs[c].element) /* an id without a part: keep names printable */
@@ -76,6 +98,14 @@ const struct cli_cmd *cli_commands(int *n_r)
 	pthread_once(&once, join);
 	*n_r = ncmds;
 	return cmds;
+}
+
+const struct cli_ctx_ext *cli_ctx_ext_of(enum cli_ctx c)
+{
+	for (int i = 0; i < NEXTS; i++)
+		if (exts[i]->id == c)
+			return exts[i];
+	return NULL;
 }
 
 const struct cli_ctx_def *cli_ctx_def(enum cli_ctx c)

@@ -204,3 +204,23 @@ bool resolve_may_post(struct dir_conn *c, const char *addr, const char *sender, 
 	dir_mluser_list(c, u.id, member_may_post, &pc);
 	return pc.ok;
 }
+
+/* A group or list (an 'M' account, addressed directly or through an
+ * alias of its domain) whose ReceiveEnable is "0" receives nothing. */
+bool resolve_list_receives(struct dir_conn *c, const char *addr)
+{
+	char local[256], dom[256], real[256], target[600];
+	struct dir_user u;
+	if (!smtp_addr_split(addr, local, sizeof local, dom, sizeof dom) ||
+	    !dir_domain_resolve(c, dom, real, sizeof real))
+		return true;
+	if (!dir_user_get(c, real, local, &u) &&
+	    (!dir_alias_resolve(c, real, local, target, sizeof target) || strchr(target, '@') ||
+	     !dir_user_get(c, real, target, &u)))
+		return true;
+	if (u.type != 'M')
+		return true;
+	struct delivery_gate g = {true, 0};
+	dir_uservar_list(c, u.id, gate_var, &g);
+	return g.receive;
+}

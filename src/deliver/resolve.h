@@ -45,6 +45,8 @@ void resolve_gate(struct dir_conn *c, int64_t account_id, struct delivery_gate *
 /* May this sender post to addr? Always true unless addr is a mailing list
  * with ClosedML=1; then the envelope sender must be a member with W, or
  * the authenticated user a member with A. */
+/* false: addr is a group/list that is disabled (ReceiveEnable "0"). */
+bool resolve_list_receives(struct dir_conn *c, const char *addr);
 bool resolve_may_post(struct dir_conn *c, const char *addr, const char *sender, const char *auth_user);
 /* Is addr's domain (directly or as an alias domain) a disabled domain? */
 bool resolve_domain_disabled(struct dir_conn *c, const char *addr);

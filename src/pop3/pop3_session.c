@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../admin/admin.h"
+#include "../admin/domain_services.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
 #include "../auth/connlimit.h"
@@ -279,7 +280,7 @@ static void job_run(void *arg)
 		} else if (!dir_domain_enabled(c, u.domain)) {
 			s->job_rc = -5; /* the account's domain is disabled (data kept) */
 			snprintf(s->user, sizeof s->user, "%s@%s", u.name, u.domain);
-		} else if (!pop_enabled(c, u.id)) {
+		} else if (!pop_enabled(c, u.id) || !(domain_services_get(env->rootfd, u.domain) & DOMSVC_POP3)) {
 			/* Every login path (USER/PASS, APOP, AUTH PLAIN) comes here;
 			 * checked only once the credentials are right. */
 			s->job_rc = -4;
@@ -401,8 +402,8 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 			log_warn("pop3 %s: login of %s refused, its domain is disabled", s->peer, s->user);
 			reply(s, "-ERR [AUTH] The domain of this account is disabled");
 		} else if (s->job_rc == -4) {
-			log_warn("pop3 %s: login of %s refused, POP3 is disabled for the account (PopEnable=0)", s->peer,
-				 s->user);
+			log_warn("pop3 %s: login of %s refused, POP3 is disabled for the account (PopEnable=0 or pop3 "
+				 "not among its domain's services)", s->peer, s->user);
 			reply(s, "-ERR [AUTH] POP3 access is disabled for this account");
 		} else {
 			log_warn("pop3 %s: login failed for %s", s->peer, s->job_user);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../admin/admin.h"
+#include "../admin/domain_services.h"
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
 #include "../auth/connlimit.h"
@@ -583,8 +584,10 @@ static void cmd_mail(struct smtp_session *s, const char *arg)
 		/* Read per transaction (one indexed read, as resolve_gate() at
 		 * RCPT), so that a change applies to the next message. */
 		send_limits_read(s->srv->rd, s->auth_id, &s->lim);
-		if (!s->lim.send_enabled) {
-			log_warn("smtp %s: %s may not send (SmtpSendEnable=0)", s->peer, s->auth_user);
+		if (!s->lim.send_enabled ||
+		    !(domain_services_of_addr(s->srv->rd, s->srv->env->rootfd, s->auth_user) & DOMSVC_SMTPOUT)) {
+			log_warn("smtp %s: %s may not send (SmtpSendEnable=0 or smtpOut not among its domain's services)",
+				 s->peer, s->auth_user);
 			reply(s, "550 5.7.1 Sending mail is disabled for %s (smtpOut is not among its services)",
 			      s->auth_user);
 			return;
@@ -656,6 +659,13 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 			count_error(s);
 			return;
 		}
+		/* the account's services AND its domain's (domain_services.h) */
+		if (!(domain_services_get(s->srv->env->rootfd, r.local[0].domain) & DOMSVC_SMTPIN)) {
+			resolved_free(&r);
+			reply(s, "550 5.2.1 <%s>: Mailbox disabled (smtpIn is not among its domain's services)", p.addr);
+			count_error(s);
+			return;
+		}
 		if (g.max_bytes > 0) {
 			uint64_t used, n;
 			mailstore_usage(s->srv->env->rootfd, r.local[0].domain, r.local[0].dir, &used, &n);
@@ -690,6 +700,16 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 		}
 		break;
 	case RESOLVE_LOCAL:
+		if (!(domain_services_of_addr(s->srv->rd, s->srv->env->rootfd, p.addr) & DOMSVC_SMTPIN)) {
+			reply(s, "550 5.2.1 <%s>: Mailbox disabled (smtpIn is not among its domain's services)", p.addr);
+			count_error(s);
+			return;
+		}
+		if (!resolve_list_receives(s->srv->rd, p.addr)) {
+			reply(s, "550 5.2.1 <%s>: Mailbox disabled (the group or list is disabled)", p.addr);
+			count_error(s);
+			return;
+		}
 		if (!resolve_may_post(s->srv->rd, p.addr, s->env.from, s->auth_user)) {
 			reply(s, "550 5.7.2 <%s>: Only members may post to this list", p.addr);
 			count_error(s);

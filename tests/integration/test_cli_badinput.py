@@ -154,7 +154,8 @@ def test_attribute_errors(acct, dom):
     acct.err("SET totalMessageSize lots", "Invalid value for totalMessageSize (a number from 0 to 4294967295)")
     acct.err("SET totalMessageSize -5", "Invalid value for totalMessageSize (a number from 0 to 4294967295)")
     acct.err("SET totalMessageSize 99999999999", "Invalid value for totalMessageSize (a number from 0 to 4294967295)")
-    acct.err("SET mboxCount 5", "mboxCount is not supported by this server yet")
+    acct.err("SET mboxCount 5", "mboxCount cannot be set. Not supported: Tern has no folders (one mailbox per "
+             "account); only totalMessageSize limits a mailbox.")
     acct.err("RESET nothing", "Unknown attribute nothing")
     acct.ok("BACK", "domain-account")
     acct.err("SET accountType premium", "Invalid value for accountType (this server supports only basic)")
@@ -238,7 +239,8 @@ def test_help_in_every_context(cli, dom):
     title, lines = help_lines(cli)
     assert title == "The commands available for the Quotas context are:"
     assert any(line.startswith("SET [totalMessageSize <number>] - ") for line in lines)
-    assert not any("mboxCount" in line for line in lines)
+    # refused attributes are listed with their reason, never as settable
+    assert all("Not supported" in line for line in lines if "mboxCount" in line)
 
 
 # Commands listed by HELP that act when sent bare are skipped; every other

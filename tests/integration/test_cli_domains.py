@@ -119,6 +119,7 @@ def test_show_domain_exact_layout(server, cli, dom):
                      "catchAllType = disabled\r\n"
                      "catchAllAccountName = \"\"\r\n"
                      "catchAllFolderName = \"\"\r\n"
+                     "services = (pop3 smtpIn smtpOut)\r\n"
                      "\r\n+OK: command successful\r\n<#> ").encode()
     r = cli.cmd(f"SHOW Domain {dom} ATTR catchAllType")
     assert r.raw == b"catchAllType = disabled\r\n+OK: command successful\r\n<#> "
