@@ -276,6 +276,10 @@ static struct tls_live *live_build(const struct tls_params *p, char *why, size_t
 		goto fail;
 	}
 	l->ciphers = strdup(p->ciphers);
+	if (!l->ciphers) {
+		why_set(why, wsz, "%s", "out of memory");
+		goto fail;
+	}
 	if (!no_dhfile(p->dhfile)) {
 		l->dh = load_dh(p->dhfile, why, wsz);
 		if (!l->dh)
@@ -288,8 +292,6 @@ static struct tls_live *live_build(const struct tls_params *p, char *why, size_t
 			goto fail;
 		}
 	}
-	if (!l->ciphers)
-		goto fail;
 	ERR_clear_error();
 	SSL_CTX_free(scratch);
 	return l;
@@ -354,7 +356,6 @@ void tls_server_cleanup(void)
  * parameters current now. */
 static int on_client_hello(SSL *ssl, int *al, void *arg)
 {
-	(void)al;
 	(void)arg;
 	pthread_mutex_lock(&live_mu);
 	struct tls_live *l = live;
