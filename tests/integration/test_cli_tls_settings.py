@@ -295,3 +295,17 @@ def test_settings_survive_restart(fresh_server):
         handshake(srv.smtps_port, **TLS12)
     assert handshake(srv.smtps_port)[0] == "TLSv1.3"
     assert handshake(srv.cli_tls_port)[0] == "TLSv1.3"
+
+
+def test_controller_server_tab_checks_tls_values(server, c):
+    """server.tab through the controller: the same checks; a bad TLS value
+    refuses the whole upload, nothing changes."""
+    lines = c.listing("cfgfileget", "server.tab")
+    before = server_tab(c)
+    for name, bad in (("TlsAllowedVersions", "(tls1_1)"), ("TlsCipherSuite", "NO-SUCH-CIPHER"),
+                      ("TlsDhParamFile", "../x.pem"), ("TlsMaxChainDepth", "0")):
+        rows = [l for l in lines if not l.startswith(f'"{name}"')] + [f'"{name}"\t"{bad}"']
+        r = c.upload(("cfgfileset", "server.tab"), rows)
+        assert r.code < 0, (name, r)
+        assert server_tab(c) == before
+    assert handshake(server.smtps_port, **TLS12)[0] == "TLSv1.2"
