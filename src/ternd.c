@@ -348,6 +348,17 @@ int main(int argc, char **argv)
 		tls = tls_server_ctx(cert, key);
 	if (!tls)
 		log_warn("TLS is not available: #!TLS and the implicit-TLS listeners are off");
+	if (tls) {
+		/* the Tls* settings; changes through the CLI apply to new connections at once */
+		struct tls_params tp;
+		char why[300];
+		settings_tls_params(c, &tp);
+		if (tls_server_apply(&tp, why, sizeof why) < 0) {
+			log_warn("TLS settings not usable (%s): using the defaults", why);
+			struct tls_params def = {"(tls1_2 tls1_3)", "DEFAULT", 1, "none", 9};
+			tls_server_apply(&def, why, sizeof why);
+		}
+	}
 
 	ctrl_srv = (struct ctrl_server){.env = &env, .tls = tls, .service_id = SVC_CTRL, .version = TERN_VERSION};
 	cli_srv = (struct cli_server){.env = &env, .tls = tls, .service_id = SVC_CLI, .version = TERN_VERSION};
@@ -484,6 +495,7 @@ int main(int argc, char **argv)
 	dir_close(env.dir);
 	if (tls)
 		SSL_CTX_free(tls);
+	tls_server_cleanup();
 	close(env.rootfd);
 	log_info("stopped");
 	log_close();

@@ -12,6 +12,7 @@
 
 #include "../core/dns.h"
 #include "../core/listen.h"
+#include "../core/tls.h"
 
 /* A service's access-control connection limits (auth/connlimit.c); 0 = unlimited. */
 #define ACC_LIMITS(P, svc)                                                                                     \
@@ -113,6 +114,12 @@ static const struct setting_def defs[] = {
 	{"Pop3PlainAuthTypes", SET_STR, "(plain)", 0, 200, "SASL mechanisms of POP3 AUTH on clear-text connections"},
 	{"Pop3TlsAuthTypes", SET_STR, "(plain)", 0, 200, "SASL mechanisms of POP3 AUTH on TLS connections"},
 	{"Pop3Banner", SET_STR, "", 0, 200, "text of the POP3 greeting (empty: Tern's own)"},
+	/* TLS parameters of every TLS endpoint (core/tls.c), applied to new connections at once */
+	{"TlsAllowedVersions", SET_STR, "(tls1_2 tls1_3)", 1, 60, "TLS protocol versions: (tls1_2 tls1_3), (tls1_3)..."},
+	{"TlsCipherSuite", SET_STR, "DEFAULT", 1, 1000, "OpenSSL cipher list for TLS 1.2"},
+	{"TlsPreferServerCiphers", SET_BOOL, "1", 0, 1, "1: the server's cipher order wins; 0: the client's"},
+	{"TlsDhParamFile", SET_STR, "none", 0, 500, "PEM DH parameters (path under the data root) or none"},
+	{"TlsMaxChainDepth", SET_INT, "9", 1, 100, "maximum certificate chain depth when verifying"},
 	{"SmtpMaxAuthErrors", SET_INT, "5", 1, 100, "failed SMTP AUTH attempts before the connection is closed"},
 	{"SmtpMaxReceivedHeaders", SET_INT, "50", 1, 1000,
 	 "messages with more Received: headers than this are refused (mail loop)"},
@@ -143,6 +150,32 @@ static bool name_ok(const char *name)
 }
 
 enum tern_err settings_validate(const char *name, const char *value)
+{
+	return settings_check(name, value, NULL, 0);
+}
+
+static enum tern_err type_check(const char *name, const char *value);
+
+enum tern_err settings_check(const char *name, const char *value, char *why, size_t wsz)
+{
+	if (why && wsz)
+		why[0] = '\0';
+	enum tern_err e = type_check(name, value);
+	if (!e && !strncmp(name, "Tls", 3) && tls_setting_check(name, value, why, wsz) < 0)
+		e = TERN_E_INVALID;
+	return e;
+}
+
+void settings_tls_params(struct dir_conn *c, struct tls_params *p)
+{
+	settings_get(c, "TlsAllowedVersions", p->versions, sizeof p->versions);
+	settings_get(c, "TlsCipherSuite", p->ciphers, sizeof p->ciphers);
+	p->prefer_server = (int)settings_get_int(c, "TlsPreferServerCiphers");
+	settings_get(c, "TlsDhParamFile", p->dhfile, sizeof p->dhfile);
+	p->depth = (int)settings_get_int(c, "TlsMaxChainDepth");
+}
+
+static enum tern_err type_check(const char *name, const char *value)
 {
 	if (!name_ok(name))
 		return TERN_E_INVALID;

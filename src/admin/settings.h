@@ -30,6 +30,11 @@ struct setting_def {
 const struct setting_def *settings_table(size_t *n_r);
 const struct setting_def *settings_find(const char *name);
 enum tern_err settings_validate(const char *name, const char *value);
+/* settings_validate with the reason of a refusal in why (when known, else ""). */
+enum tern_err settings_check(const char *name, const char *value, char *why, size_t wsz);
+struct tls_params;
+/* The effective Tls* settings (core/tls.h). */
+void settings_tls_params(struct dir_conn *c, struct tls_params *p);
 void settings_get(struct dir_conn *c, const char *name, char *out, size_t sz);
 long settings_get_int(struct dir_conn *c, const char *name);
 

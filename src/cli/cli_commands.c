@@ -488,9 +488,10 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 	}
 	struct cli_frame *f = cli_cur(s);
 	/* A server setting: the registry's own check, at SET already. */
+	char why[300];
 	if (!strncmp(a->key, "set:", 4) && (a->kind == CLI_AT_STRING || a->kind == CLI_AT_SET) &&
-	    settings_validate(a->key + 4, v) != TERN_OK) {
-		cli_err(s, "Invalid value for %s", name);
+	    settings_check(a->key + 4, v, why, sizeof why) != TERN_OK) {
+		cli_err(s, "Invalid value for %s%s%s%s", name, *why ? " (" : "", why, *why ? ")" : "");
 		return false;
 	}
 	if (!strcmp(a->key, "@name")) {

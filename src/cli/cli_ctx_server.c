@@ -30,6 +30,8 @@
 #include "../admin/settings.h"
 #include "../auth/connlimit.h"
 #include "../core/listen.h"
+#include "../core/log.h"
+#include "../core/tls.h"
 #include "../core/xmalloc.h"
 #include "cli_ctx.h"
 
@@ -153,17 +155,24 @@ static void rule_limits(const char *val, long lim[NLIMITS])
 	}
 }
 
-/* TLS as Tern does it (core/tls.c): one certificate for every listener,
- * TLS 1.2 and later, no client certificates. Shown; only these values are
- * accepted. */
+/* TLS (core/tls.c): one certificate and one set of parameters (the Tls*
+ * settings) for every TLS endpoint of the server, whichever listener's
+ * SSLCONTROL edits them; stored at the listener's COMMIT and applied to new
+ * connections at once. No client certificates. */
 static const struct cli_attr ssl_attrs[] = {
-	{"allowedVersions", CLI_AT_SET, NULL, "tls1_2|tls1_3", 0, 0, "(tls1_2 tls1_3)", 0,
-	 "Protocol versions; this server speaks TLS 1.2 and 1.3 only."},
+	{"allowedVersions", CLI_AT_SET, "set:TlsAllowedVersions", "tls1_2|tls1_3", 0, 0, NULL, 0,
+	 "Protocol versions of every TLS endpoint: tls1_2, tls1_3 (older ones are refused)."},
+	SETTING_NUM("maxChainDepth", "TlsMaxChainDepth", 1, 100, "Maximum certificate chain depth when verifying."),
+	SETTING_STR("cipherSuite", "TlsCipherSuite", "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites: OpenSSL's)."),
+	SETTING_BOOL("preferServerCipherSuiteOrder", "TlsPreferServerCiphers",
+		     "Choose the cipher by the server's order rather than the client's."),
+	{"useEphemeralKey", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Ephemeral (EC)DH keys are always used; only yes."},
 	{"certFile", CLI_AT_STRING, "@certFile", NULL, 0, 0, "", CLI_AF_NOSET,
 	 "Certificate and key (PEM) of every listener: tls/server.crt and .key under the data root (read-only)."},
 	{"caFile", CLI_AT_STRING, NULL, NULL, 0, 0, "none", 0, "Client certificates are not verified; only none."},
+	SETTING_STR("dhParamFile", "TlsDhParamFile",
+		    "PEM Diffie-Hellman parameters (2048 bits or more), a path under the data root, or none."),
 	{"requestClientAuth", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0, "Client certificates are not asked for; only no."},
-	{"useEphemeralKey", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Ephemeral (EC)DH keys are always used; only yes."},
 };
 
 static const struct cli_ctx_reg server_ctxs[] = {
@@ -817,6 +826,35 @@ static void h_remove_listener(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
+/* The SSLCONTROL edits (Tls* settings) DONE handed to a listener frame, as
+ * name/value pairs into out (room for N(ssl_attrs) pairs); their count. */
+static int tls_edits(const struct cli_frame *f, const char **out)
+{
+	int n = 0;
+	for (int i = 0; i < N(ssl_attrs); i++) {
+		const char *k = ssl_attrs[i].key;
+		const struct cli_kv *kv = k && !strncmp(k, "set:", 4) ? cli_kv_find(&f->edits, k) : NULL;
+		if (kv) {
+			out[2 * n] = k + 4;
+			out[2 * n + 1] = kv->v;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Make the stored Tls* settings current for new TLS connections. */
+static void tls_reload(struct cli_session *s)
+{
+	struct tls_params tp;
+	char why[300];
+	settings_tls_params(s->ctx.rd, &tp);
+	if (tls_server_apply(&tp, why, sizeof why) < 0)
+		log_warn("cli: TLS settings stored but not usable (%s): the previous ones stay in force", why);
+	else
+		cli_detail_add(s, "TLS settings applied to new connections");
+}
+
 /* COMMIT of a listener: stored at once (and in the service's pending copy). */
 static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 {
@@ -839,7 +877,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 		vals[i] = xstrndup(b.data ? b.data : "", b.len);
 		buf_free(&b);
 	}
-	const char *pairs[6] = {names[0], vals[0], names[1], vals[1], NULL, NULL};
+	const char *pairs[6 + 2 * N(ssl_attrs)] = {names[0], vals[0], names[1], vals[1], NULL, NULL};
 	int np = 2;
 	const struct cli_kv *idle = NULL;
 	const struct cli_attr *ia = cli_attr_find(f->ctx, "idleTimeout");
@@ -849,9 +887,13 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 		pairs[5] = idle->v;
 		np = 3;
 	}
+	int ntls = tls_edits(f, pairs + 2 * np);
+	np += ntls;
 	struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
 	char detail[200];
 	enum tern_err e = admin_cli_server_commit(&s->ctx, &ed, detail, sizeof detail);
+	if (!e && ntls)
+		tls_reload(s);
 	if (e) {
 		cli_commit_failed(s, e, "Listener", f->name);
 	} else {
@@ -892,6 +934,7 @@ static void h_config_ssl(struct cli_session *s, const struct cli_parsed *p)
 	if (!f)
 		return;
 	snprintf(f->name, sizeof f->name, "%s", s->f[s->depth - 1].name);
+	load_settings(s, f);
 	cli_kv_set(&f->base, "@certFile", cert);
 	cli_ok(s);
 }
@@ -1062,12 +1105,15 @@ static const struct cli_cmd server_cmds[] = {
 	{LISTENERS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
 	{LISTENERS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the listener's attributes."},
 	{LISTENERS, "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_listener,
-	 "Store the listener (effective at the next start) and return to the service."},
+	 "Store the listener (effective at the next start) and its TLS parameters (effective for new connections at "
+	 "once), and return to the service."},
 	{LISTENERS, "CONFIG SSLCONTROL", {{0}}, CLI_READS | CLI_ENTERS(SSLCONTROL), h_config_ssl,
-	 "Enter the TLS parameters of the listener."},
+	 "Enter the TLS parameters (shared by every TLS endpoint; stored at the listener's COMMIT, applied to new "
+	 "connections at once)."},
 	{IN(SSLCONTROL), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
 	{IN(SSLCONTROL), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the TLS parameters."},
-	{IN(SSLCONTROL), "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_done, "Return to the listener."},
+	{IN(SSLCONTROL), "DONE", {{0}}, CLI_LEAVES(DONE), cli_h_done,
+	 "Hand the TLS parameters to the listener (stored at its COMMIT) and return to it."},
 
 	/* access control */
 	{IN(SVC_CLI), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_CLI), h_config_access,
