@@ -1064,7 +1064,7 @@ static const struct cli_cmd server_cmds[] = {
 	{SERVICES, "STOP Service", {{0}}, CLI_CHANGES | CLI_DISRUPTIVE, h_start_stop,
 	 "Stop the service now until START Service or a restart: new connections are refused (SMTP-Outgoing: "
 	 "no delivery attempts, the queue is kept); open sessions go on."},
-	{IN(ROOT), "SET multilineEOF", {{CLI_ARG_POS, NULL, "string", false}}, CLI_READS, h_multiline_eof,
+	{IN(ROOT), "SET multilineEOF", {{CLI_ARG_POS, NULL, "string", false}}, CLI_NOHELP, h_multiline_eof,
 	 "Not supported: this CLI has no multi-line input commands."},
 
 	/* listeners */
