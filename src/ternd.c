@@ -83,6 +83,59 @@ static void to_outbound(void *ob, const char *id)
 	outbound_enqueue(ob, id);
 }
 
+/* START/STOP Service (struct service_ops): which listening services a
+ * name covers, and the line a refused connection gets. */
+struct service_ctl {
+	struct evloop *lp;
+	struct outbound *ob;
+};
+
+static const struct {
+	const char *name;
+	int ids[3];
+	int n;
+	bool evloop;
+	const char *refusal;
+} svc_map[] = {
+	{"smtpIncoming", {SVC_SMTP, SVC_SUBMISSION, SVC_SMTPS}, 3, true, "421 Service stopped by the administrator\r\n"},
+	{"pop3", {SVC_POP3, SVC_POP3S}, 2, true, "-ERR Service stopped by the administrator\r\n"},
+	{"cli", {SVC_CLI}, 1, false, "-ERR: Service stopped by the administrator\r\n"},
+};
+
+static int svc_set_running(void *arg, const char *service, bool run)
+{
+	struct service_ctl *sc = arg;
+	if (!strcmp(service, "smtpOutgoing")) {
+		outbound_pause(sc->ob, !run);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof svc_map / sizeof *svc_map; i++) {
+		if (strcmp(service, svc_map[i].name))
+			continue;
+		for (int k = 0; k < svc_map[i].n; k++) {
+			if (svc_map[i].evloop)
+				evloop_set_stopped(sc->lp, svc_map[i].ids[k], !run, svc_map[i].refusal);
+			else
+				listen_set_stopped(svc_map[i].ids[k], !run, svc_map[i].refusal);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static int svc_running(void *arg, const char *service)
+{
+	struct service_ctl *sc = arg;
+	if (!strcmp(service, "smtpOutgoing"))
+		return !outbound_paused(sc->ob);
+	for (size_t i = 0; i < sizeof svc_map / sizeof *svc_map; i++)
+		if (!strcmp(service, svc_map[i].name)) {
+			int id = svc_map[i].ids[0];
+			return svc_map[i].evloop ? !evloop_stopped(sc->lp, id) : !listen_stopped(id);
+		}
+	return -1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ternd [--root DIR] [--dev] [--port-offset N] [--version]\n"
@@ -468,6 +521,11 @@ int main(int argc, char **argv)
 	}
 	if (evloop_start(lp) < 0)
 		return 1;
+	static struct service_ctl svc_ctl;
+	static struct service_ops svc_ops;
+	svc_ctl = (struct service_ctl){.lp = lp, .ob = ob};
+	svc_ops = (struct service_ops){&svc_ctl, svc_set_running, svc_running};
+	env.services = &svc_ops;
 	deliver_recover(dl);
 	struct poplink *links = poplink_start(&env, dl);
 
@@ -478,6 +536,7 @@ int main(int argc, char **argv)
 	listen_run(ls, nls, session);
 	log_info("stopping");
 	poplink_stop(links);
+	env.services = NULL;
 	evloop_halt(lp);
 	workq_free(io);
 	smtp_server_free(smtp);

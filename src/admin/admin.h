@@ -31,6 +31,18 @@ struct admin_env {
 	void *outbound_arg;
 	/* The live outbound queue (NULL when outbound delivery is not running). */
 	const struct queue_ops *queue;
+	/* Starting and stopping services (NULL outside the daemon). */
+	const struct service_ops *services;
+};
+
+/* What the daemon offers the admin core to start and stop its services
+ * ("cli", "smtpIncoming", "smtpOutgoing", "pop3"). Runtime state only. */
+struct service_ops {
+	void *arg;
+	/* 0, or -1 for a service the daemon does not have. */
+	int (*set_running)(void *arg, const char *service, bool run);
+	/* 1 running, 0 stopped, -1 no such service. */
+	int (*running)(void *arg, const char *service);
 };
 
 /* One entry of the outbound queue as the admin sees it. */
@@ -213,6 +225,18 @@ enum tern_err admin_queue_freeze(struct admin_ctx *ctx, const char *id);
 enum tern_err admin_queue_force(struct admin_ctx *ctx, int *count_r);
 /* XMail etrn / SMTP ETRN: entries with a recipient matching any pattern. */
 enum tern_err admin_queue_etrn(struct admin_ctx *ctx, char *const *patterns, int n, int *count_r);
+
+/* ---- services (admin_services.c) ----
+ * START/STOP Service: runtime only (every service runs again after a
+ * restart). A stopped listening service refuses new connections; open
+ * sessions go on. A stopped smtpOutgoing starts no delivery attempt; the
+ * queue keeps every entry. Each change is logged with who made it.
+ * TERN_E_INVALID: no such service; TERN_E_NOT_IMPLEMENTED: no daemon;
+ * TERN_E_BUSY: stopping the service the caller is connected through
+ * (ctx->via), which would lock the admin out. Setting the state a service
+ * already has is TERN_OK. */
+enum tern_err admin_service_set(struct admin_ctx *ctx, const char *service, bool run);
+enum tern_err admin_service_running(struct admin_ctx *ctx, const char *service, bool *running_r);
 
 /* ---- controller access ---- */
 /* Is peer allowed by the named access map ("ctrl")? */

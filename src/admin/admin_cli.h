@@ -157,8 +157,20 @@ enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_r
  * adds is kept as settings: AaclDescription.<name>, AaclInterfaces.<name>
  * ("(cli ctrl)": the front-ends the admin may log in to), AaclParents.<name>
  * ("(g1 g2)": its admin groups); a group is AaclGroup.<g> (its interfaces)
- * with AaclGroupDescription.<g>. An admin may log in through the union of
- * its own and its groups' interfaces; when none of them sets any: all. */
+ * with AaclGroupDescription.<g> and AaclGroupParents.<g> ("(g1 g2)": the
+ * groups it belongs to; nested, never a cycle). An admin may log in
+ * through the union of its own interfaces and those of every group of its
+ * ancestry (its groups, their parents, ...); when none of them sets any:
+ * all. */
+
+/* The groups above a user (kind 'u') or group ('g'), nearest first, each
+ * once (at most AACL_MAX_GROUPS). */
+#define AACL_MAX_GROUPS 64
+struct aacl_groups {
+	char v[AACL_MAX_GROUPS][65];
+	int n;
+};
+void admin_aacl_ancestry(struct dir_conn *c, char kind, const char *name, struct aacl_groups *out);
 
 /* May admin `name` log in through front-end `via` ("cli", "ctrl")? */
 bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via);
@@ -173,13 +185,18 @@ bool admin_cli_admin_exists(struct admin_ctx *ctx, const char *name);
 enum tern_err admin_cli_admin_save(struct admin_ctx *ctx, const char *name, bool create, const char *password,
 				   const char *description, const char *interfaces, const char *parents);
 
-/* rows: name, description, interfaces, members ("(a b)") */
+/* rows: name, description, interfaces, members ("(a b)": users, then
+ * groups), parents ("(a b)", "" when none) */
 enum tern_err admin_cli_group_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
 bool admin_cli_group_exists(struct admin_ctx *ctx, const char *name);
-/* interfaces "" = every interface. */
+/* Would making group g a member of group p make g its own ancestor? */
+bool admin_cli_group_cycle(struct admin_ctx *ctx, const char *g, const char *p);
+/* interfaces "" = every interface; parents "()" = none. TERN_E_FORBIDDEN:
+ * a parent would make the group its own ancestor. */
 enum tern_err admin_cli_group_save(struct admin_ctx *ctx, const char *name, bool create, const char *description,
-				   const char *interfaces);
-/* Delete a group; with members only when forced (they leave it). */
+				   const char *interfaces, const char *parents);
+/* Delete a group; with members (users or groups) only when forced (they
+ * leave it). */
 enum tern_err admin_cli_group_del(struct admin_ctx *ctx, const char *name, bool forced);
 
 /* Delete an admin user (never the last one, never the one acting). */

@@ -36,9 +36,46 @@ static bool set_has(const char *set, const char *word)
 	return false;
 }
 
+/* The key of the parents of a user ('u') or group ('g'). */
+static void parents_key(char kind, const char *name, char *key, size_t sz)
+{
+	snprintf(key, sz, "%s.%s", kind == 'g' ? "AaclGroupParents" : "AaclParents", name);
+}
+
+/* Append the groups of set "(a b)" not seen yet. */
+static void add_groups(struct aacl_groups *out, const char *set)
+{
+	char v[512];
+	snprintf(v, sizeof v, "%s", set);
+	char *save = NULL;
+	for (char *g = strtok_r(v, "() ,", &save); g; g = strtok_r(NULL, "() ,", &save)) {
+		bool seen = false;
+		for (int i = 0; i < out->n && !seen; i++)
+			seen = !strcmp(out->v[i], g);
+		if (!seen && out->n < AACL_MAX_GROUPS && strlen(g) < sizeof out->v[0])
+			snprintf(out->v[out->n++], sizeof out->v[0], "%s", g);
+	}
+}
+
+void admin_aacl_ancestry(struct dir_conn *c, char kind, const char *name, struct aacl_groups *out)
+{
+	char key[200], v[512];
+	out->n = 0;
+	parents_key(kind, name, key, sizeof key);
+	if (dir_setting_get(c, key, v, sizeof v))
+		add_groups(out, v);
+	/* Breadth first; a group met twice is walked once (no loop even if
+	 * the store held a cycle). */
+	for (int i = 0; i < out->n; i++) {
+		parents_key('g', out->v[i], key, sizeof key);
+		if (dir_setting_get(c, key, v, sizeof v))
+			add_groups(out, v);
+	}
+}
+
 bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via)
 {
-	char key[200], v[512], parents[512];
+	char key[200], v[512];
 	if (!via || !admin_name_ok(name))
 		return true;
 	bool defined = false;
@@ -48,16 +85,14 @@ bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via)
 		if (set_has(v, via))
 			return true;
 	}
-	snprintf(key, sizeof key, "AaclParents.%s", name);
-	if (dir_setting_get(c, key, parents, sizeof parents)) {
-		char *save = NULL;
-		for (char *g = strtok_r(parents, "() ,", &save); g; g = strtok_r(NULL, "() ,", &save)) {
-			snprintf(key, sizeof key, "AaclGroup.%s", g);
-			if (dir_setting_get(c, key, v, sizeof v) && v[0]) {
-				defined = true;
-				if (set_has(v, via))
-					return true;
-			}
+	struct aacl_groups anc;
+	admin_aacl_ancestry(c, 'u', name, &anc);
+	for (int i = 0; i < anc.n; i++) {
+		snprintf(key, sizeof key, "AaclGroup.%s", anc.v[i]);
+		if (dir_setting_get(c, key, v, sizeof v) && v[0]) {
+			defined = true;
+			if (set_has(v, via))
+				return true;
 		}
 	}
 	return !defined;
@@ -239,38 +274,47 @@ static void scan_free(struct settings_scan *sc)
 	free(sc->vals.v);
 }
 
-/* "(a b)" of the admins whose parents include group g. */
-static void members_of(struct settings_scan *parents, const char *g, struct buf *out)
+/* "(a b)" of the admins (then the groups) whose parents include group g. */
+static void members_of(struct settings_scan *parents, struct settings_scan *gparents, const char *g, struct buf *out)
 {
 	buf_putc(out, '(');
 	bool first = true;
-	for (int i = 0; i < parents->nm.n; i++)
-		if (set_has(parents->vals.v[i], g)) {
-			buf_printf(out, "%s%s", first ? "" : " ", parents->nm.v[i]);
-			first = false;
-		}
+	for (int k = 0; k < 2; k++) {
+		struct settings_scan *sc = k ? gparents : parents;
+		for (int i = 0; i < sc->nm.n; i++)
+			if (set_has(sc->vals.v[i], g)) {
+				buf_printf(out, "%s%s", first ? "" : " ", sc->nm.v[i]);
+				first = false;
+			}
+	}
 	buf_putc(out, ')');
 }
 
 enum tern_err admin_cli_group_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg)
 {
-	struct settings_scan groups = {.prefix = "AaclGroup."}, parents = {.prefix = "AaclParents."};
+	struct settings_scan groups = {.prefix = "AaclGroup."}, parents = {.prefix = "AaclParents."},
+			     gparents = {.prefix = "AaclGroupParents."};
 	enum tern_err e = dir_setting_list(ctx->rd, scan_row, &groups);
 	if (!e)
 		e = dir_setting_list(ctx->rd, scan_row, &parents);
+	if (!e)
+		e = dir_setting_list(ctx->rd, scan_row, &gparents);
 	bool stop = false;
 	for (int i = 0; !e && !stop && i < groups.nm.n; i++) {
-		char key[200], desc[300] = "";
+		char key[200], desc[300] = "", own[512] = "";
 		snprintf(key, sizeof key, "AaclGroupDescription.%s", groups.nm.v[i]);
 		dir_setting_get(ctx->rd, key, desc, sizeof desc);
+		parents_key('g', groups.nm.v[i], key, sizeof key);
+		dir_setting_get(ctx->rd, key, own, sizeof own);
 		struct buf m = BUF_INIT;
-		members_of(&parents, groups.nm.v[i], &m);
-		const char *row[4] = {groups.nm.v[i], desc, groups.vals.v[i], m.data};
-		stop = fn(arg, row, 4) != 0;
+		members_of(&parents, &gparents, groups.nm.v[i], &m);
+		const char *row[5] = {groups.nm.v[i], desc, groups.vals.v[i], m.data, own};
+		stop = fn(arg, row, 5) != 0;
 		buf_free(&m);
 	}
 	scan_free(&groups);
 	scan_free(&parents);
+	scan_free(&gparents);
 	return e;
 }
 
@@ -286,9 +330,27 @@ bool admin_cli_group_exists(struct admin_ctx *ctx, const char *name)
 struct group_save {
 	const char *name;
 	bool create;
-	const char *description, *interfaces;
+	const char *description, *interfaces, *parents;
 	bool forced;
 };
+
+/* Would group g under parent p make g its own ancestor? */
+static bool makes_cycle(struct dir_conn *c, const char *g, const char *p)
+{
+	if (!strcmp(g, p))
+		return true;
+	struct aacl_groups anc;
+	admin_aacl_ancestry(c, 'g', p, &anc);
+	for (int i = 0; i < anc.n; i++)
+		if (!strcmp(anc.v[i], g))
+			return true;
+	return false;
+}
+
+bool admin_cli_group_cycle(struct admin_ctx *ctx, const char *g, const char *p)
+{
+	return makes_cycle(ctx->rd, g, p);
+}
 
 static enum tern_err tx_group_save(struct dir_conn *c, void *arg)
 {
@@ -305,35 +367,51 @@ static enum tern_err tx_group_save(struct dir_conn *c, void *arg)
 		e = dir_setting_set(c, key, g->interfaces ? g->interfaces : "");
 	if (!e && g->description)
 		e = set_or_del(c, "AaclGroupDescription", g->name, g->description);
+	if (!e && g->parents) {
+		char list[512];
+		snprintf(list, sizeof list, "%s", g->parents);
+		char *save = NULL;
+		for (char *p = strtok_r(list, "() ,", &save); p; p = strtok_r(NULL, "() ,", &save)) {
+			char tmp[8];
+			if (!admin_name_ok(p))
+				return TERN_E_INVALID;
+			snprintf(key, sizeof key, "AaclGroup.%s", p);
+			if (!dir_setting_get(c, key, tmp, sizeof tmp))
+				return TERN_E_RECORD_NOT_FOUND;
+			if (makes_cycle(c, g->name, p))
+				return TERN_E_FORBIDDEN;
+		}
+		e = set_or_del(c, "AaclGroupParents", g->name, strcmp(g->parents, "()") ? g->parents : "");
+	}
 	return e;
 }
 
 enum tern_err admin_cli_group_save(struct admin_ctx *ctx, const char *name, bool create, const char *description,
-				   const char *interfaces)
+				   const char *interfaces, const char *parents)
 {
+	if (parents && (strlen(parents) > 400 || settings_validate("AaclGroupParents.x", parents)))
+		return TERN_E_INVALID;
 	if (!admin_name_ok(name))
 		return TERN_E_INVALID;
 	if (description && (strlen(description) > 200 || settings_validate("AaclGroupDescription.x", description)))
 		return TERN_E_INVALID;
 	if (interfaces && (strlen(interfaces) > 200 || settings_validate("AaclGroup.x", interfaces)))
 		return TERN_E_INVALID;
-	struct group_save g = {.name = name, .create = create, .description = description, .interfaces = interfaces};
+	struct group_save g = {.name = name, .create = create, .description = description, .interfaces = interfaces,
+			       .parents = parents};
 	return dir_write(ctx->env->dir, tx_group_save, &g);
 }
 
-static enum tern_err tx_group_del(struct dir_conn *c, void *arg)
+/* Take group g out of every parents set of prefix (users or groups);
+ * TERN_E_BUSY when one holds it and !forced. */
+static enum tern_err leave_group(struct dir_conn *c, const char *prefix, const char *g, bool forced)
 {
-	struct group_save *g = arg;
-	char key[200], v[8];
-	snprintf(key, sizeof key, "AaclGroup.%s", g->name);
-	if (!dir_setting_get(c, key, v, sizeof v))
-		return TERN_E_RECORD_NOT_FOUND;
-	struct settings_scan parents = {.prefix = "AaclParents."};
+	struct settings_scan parents = {.prefix = prefix};
 	enum tern_err e = dir_setting_list(c, scan_row, &parents);
 	for (int i = 0; !e && i < parents.nm.n; i++) {
-		if (!set_has(parents.vals.v[i], g->name))
+		if (!set_has(parents.vals.v[i], g))
 			continue;
-		if (!g->forced) {
+		if (!forced) {
 			e = TERN_E_BUSY;
 			break;
 		}
@@ -344,19 +422,36 @@ static enum tern_err tx_group_del(struct dir_conn *c, void *arg)
 		buf_putc(&rest, '(');
 		bool first = true;
 		for (char *t = strtok_r(tmp, "() ,", &save); t; t = strtok_r(NULL, "() ,", &save))
-			if (strcmp(t, g->name)) {
+			if (strcmp(t, g)) {
 				buf_printf(&rest, "%s%s", first ? "" : " ", t);
 				first = false;
 			}
 		buf_putc(&rest, ')');
-		e = set_or_del(c, "AaclParents", parents.nm.v[i], first ? "" : rest.data);
+		char pfx[64];
+		snprintf(pfx, sizeof pfx, "%.*s", (int)strlen(prefix) - 1, prefix);
+		e = set_or_del(c, pfx, parents.nm.v[i], first ? "" : rest.data);
 		buf_free(&rest);
 	}
 	scan_free(&parents);
+	return e;
+}
+
+static enum tern_err tx_group_del(struct dir_conn *c, void *arg)
+{
+	struct group_save *g = arg;
+	char key[200], v[8];
+	snprintf(key, sizeof key, "AaclGroup.%s", g->name);
+	if (!dir_setting_get(c, key, v, sizeof v))
+		return TERN_E_RECORD_NOT_FOUND;
+	enum tern_err e = leave_group(c, "AaclParents.", g->name, g->forced);
+	if (!e)
+		e = leave_group(c, "AaclGroupParents.", g->name, g->forced);
 	if (!e)
 		e = dir_setting_del(c, key);
 	if (!e)
 		e = set_or_del(c, "AaclGroupDescription", g->name, "");
+	if (!e)
+		e = set_or_del(c, "AaclGroupParents", g->name, "");
 	if (!e)
 		e = admin_perm_forget(c, 'g', g->name);
 	return e;

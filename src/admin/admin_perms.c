@@ -10,6 +10,7 @@
 #include "../core/log.h"
 #include "../core/wildmat.h"
 #include "../core/xmalloc.h"
+#include "admin_cli.h"
 #include "admin_perms.h"
 
 static const char *const perm_names[ADMIN_PERM__COUNT] = {
@@ -70,15 +71,14 @@ static int rec_row(void *arg, const char *const *f, int n)
 static enum tern_err gather(struct dir_conn *c, char kind, const char *principal, struct recs *r)
 {
 	enum tern_err e = dir_perm_list(c, kind, principal, rec_row, r);
-	if (e || kind != 'u')
+	if (e)
 		return e;
-	char key[200], parents[512];
-	snprintf(key, sizeof key, "AaclParents.%s", principal);
-	if (!dir_setting_get(c, key, parents, sizeof parents))
-		return TERN_OK;
-	char *save = NULL;
-	for (char *g = strtok_r(parents, "() ,", &save); !e && g; g = strtok_r(NULL, "() ,", &save))
-		e = dir_perm_list(c, 'g', g, rec_row, r);
+	/* every group above: its groups, their parents, ... */
+	struct aacl_groups *anc = xmalloc(sizeof *anc);
+	admin_aacl_ancestry(c, kind, principal, anc);
+	for (int i = 0; !e && i < anc->n; i++)
+		e = dir_perm_list(c, 'g', anc->v[i], rec_row, r);
+	free(anc);
 	return e;
 }
 

@@ -2,7 +2,9 @@
  * cli_ctx_aacl - the administrative ACL: admin users (the admin accounts
  * the controller and the CLI share) and which front-ends each may log in
  * to (interfaces: cli, ctrl), and admin groups whose interfaces their
- * members get too. An admin user's or group's changes are stored at its
+ * members get too. Groups nest (ADD parent-group in a group): a member
+ * gets what every group above it has; a group never becomes its own
+ * ancestor (checked at ADD and again in DONE's transaction). An admin user's or group's changes are stored at its
  * DONE, in one transaction (admin_cli_admin_save/admin_cli_group_save).
  * GRANT/REVOKE/DENY permission act at once on a stored admin user or
  * group; SHOW effective-permissions prints the result of the rule in
@@ -36,6 +38,9 @@ static const struct cli_attr group_attrs[] = {
 	{"description", CLI_AT_STRING, "@desc", NULL, 0, 0, "", 0, "Free-text description."},
 	{"interfaces", CLI_AT_SET, "@ifaces", "cli|ctrl", 0, 0, "(cli ctrl)", 0,
 	 "Front-ends the group's members may log in to."},
+	{"parents", CLI_AT_SET, "@parents", "", 0, 0, "()", CLI_AF_NOSET,
+	 "Admin groups this group belongs to (ADD/REMOVE parent-group); their permissions and interfaces apply to "
+	 "its members too."},
 };
 
 static const struct cli_ctx_reg aacl_ctxs[] = {
@@ -248,7 +253,7 @@ static void h_list_groups(struct cli_session *s, const struct cli_parsed *p)
 
 struct one_group {
 	const char *name;
-	char desc[300], ifaces[300], members[2000];
+	char desc[300], ifaces[300], members[2000], parents[500];
 	bool found;
 };
 
@@ -259,6 +264,8 @@ static int one_group_row(void *arg, const char *const *f, int n)
 		snprintf(o->desc, sizeof o->desc, "%s", f[1]);
 		snprintf(o->ifaces, sizeof o->ifaces, "%s", f[2]);
 		snprintf(o->members, sizeof o->members, "%s", f[3]);
+		if (n >= 5)
+			snprintf(o->parents, sizeof o->parents, "%s", f[4]);
 		o->found = true;
 		return 1;
 	}
@@ -283,6 +290,8 @@ static struct cli_frame *push_group(struct cli_session *s, const char *name, boo
 	if (o.ifaces[0])
 		cli_kv_set(&f->base, "@ifaces", o.ifaces);
 	cli_kv_set(&f->base, "@members", o.members);
+	if (o.parents[0])
+		cli_kv_set(&f->base, "@parents", o.parents);
 	return f;
 }
 
@@ -346,13 +355,24 @@ static void h_done_group(struct cli_session *s, const struct cli_parsed *p)
 	struct cli_frame *f = cli_cur(s);
 	const struct cli_kv *desc = cli_kv_find(&f->edits, "@desc");
 	const struct cli_kv *ifs = cli_kv_find(&f->edits, "@ifaces");
+	const struct cli_kv *par = cli_kv_find(&f->edits, "@parents");
 	if (ifs && ifs->v && !strcmp(ifs->v, "()")) {
 		cli_err(s, "Invalid value for interfaces (at least one of cli, ctrl)");
 		return;
 	}
 	if (f->create || f->edits.n) {
 		enum tern_err e = admin_cli_group_save(&s->ctx, f->name, f->create, desc ? (desc->v ? desc->v : "") : NULL,
-						       ifs ? (ifs->v ? ifs->v : "") : NULL);
+						       ifs ? (ifs->v ? ifs->v : "") : NULL,
+						       par ? (par->v ? par->v : "()") : NULL);
+		if (e == TERN_E_FORBIDDEN) {
+			cli_err(s, "Commit failed: admin group %s cannot be a member of its own member (a group cannot "
+				   "become its own ancestor)", f->name);
+			return;
+		}
+		if (e == TERN_E_RECORD_NOT_FOUND && !f->create) {
+			cli_err(s, "Commit failed: admin group %s or one of its parent groups no longer exists", f->name);
+			return;
+		}
 		if (e) {
 			cli_commit_failed(s, e, "Admin group", f->name);
 			return;
@@ -360,17 +380,19 @@ static void h_done_group(struct cli_session *s, const struct cli_parsed *p)
 		cli_detail_add(s, "admin group %s %s:%s%s%s%s", f->name, f->create ? "created" : "changed",
 			       desc ? " description=" : "", desc && desc->v ? desc->v : "", ifs ? " interfaces=" : "",
 			       ifs && ifs->v ? ifs->v : "");
+		if (par)
+			cli_detail_add(s, " parents=%s", par->v ? par->v : "()");
 	}
 	cli_pop(s);
 	cli_ok(s);
 }
 
-/* ---- a user's groups (pending until DONE) ---- */
+/* ---- a user's or group's groups (pending until DONE) ---- */
 
 static void parents_of(struct cli_session *s, char *out, size_t sz)
 {
 	char tmp[16];
-	const struct cli_attr *a = cli_attr_find(CLI_CTX_ADMIN_USER, "parents");
+	const struct cli_attr *a = cli_attr_find(cli_cur(s)->ctx, "parents");
 	snprintf(out, sz, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
 }
 
@@ -404,17 +426,32 @@ static void change_parent(struct cli_session *s, const char *g, bool add)
 		buf_printf(&out, "%s%s", first ? "" : " ", t);
 		first = false;
 	}
+	struct cli_frame *f = cli_cur(s);
+	bool group = f->ctx == CLI_CTX_ADMIN_GROUP;
 	if (add && !found) {
 		if (!admin_cli_group_exists(&s->ctx, g)) {
 			buf_free(&out);
 			cli_err(s, "Admin group %s not found", g);
 			return;
 		}
+		if (group && !f->create && admin_cli_group_cycle(&s->ctx, f->name, g)) {
+			buf_free(&out);
+			if (!strcmp(f->name, g))
+				cli_err(s, "Admin group %s cannot be a member of itself", g);
+			else
+				cli_err(s, "Admin group %s is a member of %s already (directly or through other groups): "
+					   "a group cannot become its own ancestor", g, f->name);
+			return;
+		}
 		buf_printf(&out, "%s%s", first ? "" : " ", g);
 	}
 	buf_putc(&out, ')');
 	if (add == found) {
-		cli_err(s, add ? "Admin user is already in group %s" : "Admin user is not in group %s", g);
+		const char *who = group ? "Admin group" : "Admin user";
+		if (add)
+			cli_err(s, "%s is already in group %s", who, g);
+		else
+			cli_err(s, "%s is not in group %s", who, g);
 	} else {
 		cli_kv_set(&cli_cur(s)->edits, "@parents", out.data);
 		cli_ok(s);
@@ -619,11 +656,12 @@ static const struct cli_cmd aacl_cmds[] = {
 	 "Deny permissions (a deny wins over any grant, the groups' included). Acts at once."},
 	{ADMINS, "SHOW effective-permissions", {{CLI_ARG_OPT_PAIR, "domain", "name", false}}, CLI_READS,
 	 h_show_effective, "Print the resulting permissions, groups merged and denies applied."},
-	{IN(ADMIN_USER), "LIST parents", {{0}}, CLI_READS, h_list_parents, "The admin groups of this user."},
-	{IN(ADMIN_USER), "ADD parent-group", {CLI_NAME_ARG("name")}, CLI_PENDING, h_add_parent,
-	 "Make the user a member of an admin group (stored at DONE)."},
-	{IN(ADMIN_USER), "REMOVE parent-group", {CLI_NAME_ARG("name")}, CLI_PENDING, h_remove_parent,
-	 "Take the user out of an admin group (stored at DONE)."},
+	{ADMINS, "LIST parents", {{0}}, CLI_READS, h_list_parents, "The admin groups this user or group belongs to."},
+	{ADMINS, "ADD parent-group", {CLI_NAME_ARG("name")}, CLI_PENDING, h_add_parent,
+	 "Make this user or group a member of an admin group (stored at DONE; a group cannot become its own "
+	 "ancestor)."},
+	{ADMINS, "REMOVE parent-group", {CLI_NAME_ARG("name")}, CLI_PENDING, h_remove_parent,
+	 "Take this user or group out of an admin group (stored at DONE)."},
 	{IN(AACL), "LIST admin-groups", {{0}}, CLI_READS, h_list_groups, "Table of the admin groups."},
 	{IN(AACL), "ADD admin-group", {CLI_NAME_ARG("name")}, CLI_PENDING | CLI_ENTERS(ADMIN_GROUP) | CLI_CREATES,
 	 h_add_group, "Start creating an admin group and enter it; it is stored at its DONE."},

@@ -341,10 +341,33 @@ static void h_no_service(struct cli_session *s, const struct cli_parsed *p)
 	cli_err(s, "This server has no %s service", w);
 }
 
+/* START/STOP Service: at once, runtime only (admin_service_set). The CLI
+ * service cannot be stopped from a CLI session: nothing could start it
+ * again short of a restart. */
 static void h_start_stop(struct cli_session *s, const struct cli_parsed *p)
 {
-	cli_err(s, "%s is not supported: services of this server run while the daemon runs (restart it instead)",
-		p->cmd->words);
+	const struct svc *v = svc_of(cli_cur(s)->ctx);
+	bool run = p->cmd->words[1] == 'T' && p->cmd->words[2] == 'A'; /* STArt */
+	enum tern_err e = admin_service_set(&s->ctx, v->name, run);
+	if (e == TERN_E_BUSY) {
+		cli_err(s, "The %s service cannot be stopped from a CLI session: you would lock yourself out "
+			   "(restart the daemon to reset every service)", v->name);
+		return;
+	}
+	if (e) {
+		cli_err_core(s, e, "Service", v->name);
+		return;
+	}
+	snprintf(s->log_detail, sizeof s->log_detail, "service %s %s", v->name, run ? "started" : "stopped");
+	cli_ok(s);
+}
+
+/* Root SET multilineEOF: this CLI has no multi-line input command. */
+static void h_multiline_eof(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_err(s, "multilineEOF is not supported: this server's CLI has no multi-line input commands "
+		   "(ESET, UPLOAD), so there is no end-of-text marker to change");
 }
 
 /* RESET: drop this context's pending edits (the stored values show again). */
@@ -1079,9 +1102,13 @@ static const struct cli_cmd server_cmds[] = {
 	 cli_h_save_config, "Write a versioned snapshot of the configuration (as SAVE CONFIG at the root)."},
 	{IN(SERVER) | SERVICES, "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_settings,
 	 "Apply the pending settings (and rules handed up with DONE) and return to the parent."},
-	{SERVICES, "START Service", {{0}}, CLI_CHANGES, h_start_stop, "Not supported; the service runs with the daemon."},
+	{SERVICES, "START Service", {{0}}, CLI_CHANGES, h_start_stop,
+	 "Start the stopped service now (no COMMIT; every service runs again after a restart)."},
 	{SERVICES, "STOP Service", {{0}}, CLI_CHANGES | CLI_DISRUPTIVE, h_start_stop,
-	 "Not supported; the service runs with the daemon."},
+	 "Stop the service now until START Service or a restart: new connections are refused (SMTP-Outgoing: "
+	 "no delivery attempts, the queue is kept); open sessions go on."},
+	{IN(ROOT), "SET multilineEOF", {{CLI_ARG_POS, NULL, "string", false}}, CLI_NOHELP, h_multiline_eof,
+	 "Not supported: this CLI has no multi-line input commands."},
 
 	/* listeners */
 	{WITH_LISTENERS, "LIST Listeners", {{0}}, CLI_READS, h_list_listeners,

@@ -9,7 +9,9 @@
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +45,12 @@ struct evloop {
 	struct evloop_listener ls[MAX_LISTENERS];
 	int nls;
 	int counters[MAX_SERVICES];
+	/* Services stopped by the admin (START/STOP Service): their
+	 * connections are accepted and closed at once, after the refusal
+	 * line on plain listeners. Loop thread and admin threads: mu. */
+	pthread_mutex_t mu;
+	bool stopped[MAX_SERVICES];
+	char refusal[MAX_SERVICES][128];
 };
 
 static void use_threads(void)
@@ -59,6 +67,7 @@ struct evloop *evloop_new(void)
 	lp->base = event_base_new();
 	if (!lp->base)
 		fatal("event_base_new failed");
+	pthread_mutex_init(&lp->mu, NULL);
 	return lp;
 }
 
@@ -89,6 +98,22 @@ static void on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sock
 		close(fd);
 		return;
 	}
+	struct evloop *lp = x->lp;
+	int svc = x->l.service % MAX_SERVICES;
+	pthread_mutex_lock(&lp->mu);
+	bool stopped = lp->stopped[svc];
+	char line[sizeof lp->refusal[0]];
+	snprintf(line, sizeof line, "%s", lp->refusal[svc]);
+	pthread_mutex_unlock(&lp->mu);
+	if (stopped) {
+		/* A fresh socket's buffer takes one short line without blocking. */
+		if (!x->l.tls && line[0]) {
+			ssize_t r = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)r;
+		}
+		close(fd);
+		return;
+	}
 	x->fn(x->lp, fd, &x->l, x->arg);
 }
 
@@ -107,6 +132,23 @@ int evloop_listen(struct evloop *lp, struct listener *l, evloop_accept_fn fn, vo
 		return -1;
 	lp->nls++;
 	return 0;
+}
+
+void evloop_set_stopped(struct evloop *lp, int service, bool stopped, const char *refusal)
+{
+	int svc = service % MAX_SERVICES;
+	pthread_mutex_lock(&lp->mu);
+	lp->stopped[svc] = stopped;
+	snprintf(lp->refusal[svc], sizeof lp->refusal[svc], "%s", refusal ? refusal : "");
+	pthread_mutex_unlock(&lp->mu);
+}
+
+bool evloop_stopped(struct evloop *lp, int service)
+{
+	pthread_mutex_lock(&lp->mu);
+	bool s = lp->stopped[service % MAX_SERVICES];
+	pthread_mutex_unlock(&lp->mu);
+	return s;
 }
 
 static void *loop_main(void *p)
@@ -195,6 +237,7 @@ void evloop_free(struct evloop *lp)
 	for (int i = 0; i < lp->nls; i++)
 		evconnlistener_free(lp->ls[i].el);
 	event_base_free(lp->base);
+	pthread_mutex_destroy(&lp->mu);
 	free(lp);
 }
 

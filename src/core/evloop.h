@@ -15,6 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <stdbool.h>
 
 #include "listen.h"
 
@@ -30,6 +31,12 @@ int evloop_start(struct evloop *lp);
  * their bufferevents, so free them before evloop_free(). */
 void evloop_halt(struct evloop *lp);
 void evloop_free(struct evloop *lp);
+/* Stop (or resume) taking connections of a service: while stopped, each
+ * new connection is accepted and closed at once, after refusal (a full
+ * line with CRLF; not on implicit-TLS listeners). Open sessions go on.
+ * Any thread. */
+void evloop_set_stopped(struct evloop *lp, int service, bool stopped, const char *refusal);
+bool evloop_stopped(struct evloop *lp, int service);
 /* Connections currently open for a service (loop thread only). */
 int *evloop_counter(struct evloop *lp, int service);
 

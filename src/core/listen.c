@@ -28,6 +28,8 @@ static pthread_cond_t sess_cv = PTHREAD_COND_INITIALIZER;
 static int active[MAX_SERVICES];
 static int active_total;
 static int session_fds[MAX_SESSIONS];
+static bool stopped[MAX_SERVICES];
+static char refusal[MAX_SERVICES][128];
 
 int listen_parse_list(const char *s, int port_offset, struct listen_addr *out, int max)
 {
@@ -117,6 +119,42 @@ void listen_stop(void)
 		ssize_t r = write(stop_pipe[1], "x", 1);
 		(void)r;
 	}
+}
+
+void listen_set_stopped(int service, bool stop, const char *line)
+{
+	if (service < 0 || service >= MAX_SERVICES)
+		return;
+	pthread_mutex_lock(&sess_mu);
+	stopped[service] = stop;
+	snprintf(refusal[service], sizeof refusal[service], "%s", line ? line : "");
+	pthread_mutex_unlock(&sess_mu);
+}
+
+bool listen_stopped(int service)
+{
+	pthread_mutex_lock(&sess_mu);
+	bool s = service >= 0 && service < MAX_SERVICES && stopped[service];
+	pthread_mutex_unlock(&sess_mu);
+	return s;
+}
+
+/* A connection of a stopped service: the refusal line (plain listeners), closed. */
+static bool refuse_stopped(const struct listener *l, int fd)
+{
+	char line[sizeof refusal[0]];
+	pthread_mutex_lock(&sess_mu);
+	bool s = stopped[l->service];
+	snprintf(line, sizeof line, "%s", refusal[l->service]);
+	pthread_mutex_unlock(&sess_mu);
+	if (!s)
+		return false;
+	if (!l->tls && line[0]) {
+		ssize_t r = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)r;
+	}
+	close(fd);
+	return true;
 }
 
 int listen_active(int service)
@@ -225,6 +263,8 @@ void listen_run(struct listener *ls, int n, listen_session_fn fn)
 				close(fd);
 				continue;
 			}
+			if (refuse_stopped(&ls[i], fd))
+				continue;
 			start_session(&ls[i], fd, fn);
 		}
 	}

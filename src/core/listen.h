@@ -41,6 +41,11 @@ void listen_stop(void);
 void listen_run(struct listener *ls, int n, listen_session_fn fn);
 /* The peer's numeric address (IPv6 without brackets), "" if unknown. */
 void listen_peer_text(int fd, char *out, size_t sz);
+/* Stop (or resume) taking connections of a service: while stopped, each
+ * new connection is accepted and closed at once, after line (a full line
+ * with CRLF; not on implicit-TLS listeners). Open sessions go on. */
+void listen_set_stopped(int service, bool stopped, const char *line);
+bool listen_stopped(int service);
 /* Number of sessions of a service currently running. */
 int listen_active(int service);
 

@@ -66,6 +66,7 @@ struct outbound {
 	pthread_cond_t cv;      /* the scheduler: new due entries, stop */
 	pthread_cond_t dest_cv; /* destination slots freed */
 	bool stop;
+	bool paused; /* STOP Service smtpOutgoing: no new attempts; entries keep their times */
 	int threads, inflight;
 	struct qindex *idx;
 	struct dest_slot *dests;
@@ -742,7 +743,7 @@ static void *scheduler(void *arg)
 	while (!ob->stop) {
 		time_t now = time(NULL);
 		struct qentry *e = qindex_first(ob->idx);
-		if (e && e->due <= now && ob->inflight < ob->threads) {
+		if (e && !ob->paused && e->due <= now && ob->inflight < ob->threads) {
 			qindex_unschedule(ob->idx, e);
 			e->busy = true;
 			ob->inflight++;
@@ -762,7 +763,7 @@ static void *scheduler(void *arg)
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		long wait = 60;
-		if (e && ob->inflight < ob->threads)
+		if (e && !ob->paused && ob->inflight < ob->threads)
 			wait = e->due > now ? (long)(e->due - now) : 1;
 		if (ob->ncache && wait > 1)
 			wait = 1;
@@ -986,6 +987,22 @@ void outbound_enqueue(struct outbound *ob, const char *id)
 	index_insert(ob, id, &ld, time(NULL)); /* no-op if the start-up scan got there first */
 	pthread_cond_signal(&ob->cv);
 	pthread_mutex_unlock(&ob->mu);
+}
+
+void outbound_pause(struct outbound *ob, bool paused)
+{
+	pthread_mutex_lock(&ob->mu);
+	ob->paused = paused;
+	pthread_cond_signal(&ob->cv);
+	pthread_mutex_unlock(&ob->mu);
+}
+
+bool outbound_paused(struct outbound *ob)
+{
+	pthread_mutex_lock(&ob->mu);
+	bool p = ob->paused;
+	pthread_mutex_unlock(&ob->mu);
+	return p;
 }
 
 void outbound_halt(struct outbound *ob)

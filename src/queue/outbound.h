@@ -18,6 +18,8 @@
 #ifndef TERN_OUTBOUND_H
 #define TERN_OUTBOUND_H
 
+#include <stdbool.h>
+
 struct admin_env;
 struct deliver;
 struct outbound;
@@ -28,6 +30,11 @@ struct outbound *outbound_start(struct admin_env *env, struct deliver *dl, int t
 void outbound_enqueue(struct outbound *ob, const char *id);
 /* The admin's view of the queue (valid until outbound_free). */
 const struct queue_ops *outbound_ops(struct outbound *ob);
+/* Pause (or resume) delivery: while paused no new attempt starts (those
+ * under way finish); entries stay in the queue with their due times and
+ * every one that fell due is attempted on resume. */
+void outbound_pause(struct outbound *ob, bool paused);
+bool outbound_paused(struct outbound *ob);
 /* Stop attempting (attempts under way finish); outbound_enqueue() stays
  * harmless until outbound_free(). */
 void outbound_halt(struct outbound *ob);
