@@ -13,7 +13,8 @@
  * Access control maps onto what exists: the CLI service's rules are the
  * access map "cli" (checked when a CLI connection arrives), POP3's the map
  * "pop3"; SMTP-Incoming's allow rules are SmtpRelayNetworks (who may relay
- * without AUTH). Each service's access control also holds its connection
+ * without AUTH) and its deny rules the access map "smtp" (refused with 554
+ * when the connection arrives). Each service's access control also holds its connection
  * limits (<P>Acc... settings, checked at accept time by auth/connlimit.c).
  * Listener addresses are read at start-up: a listener change is stored at
  * once and takes effect at the next start (the reply says so).
@@ -198,18 +199,19 @@ struct svc {
 	enum cli_ctx ctx, listener, access, rule;
 	const char *name;
 	const char *plain, *tls; /* listener settings; NULL: no listeners */
-	const char *ipmap;	 /* access map of the rules; NULL: allow rules = SmtpRelayNetworks */
+	const char *ipmap;	 /* access map of the rules (NULL: none) */
 	const char *prefix;	 /* of the access-control settings (<P>Acc...) */
+	bool relay;		 /* allow rules = SmtpRelayNetworks; the map holds the deny rules only */
 };
 
 #define NONE CLI_CTX_LOGIN
 static const struct svc svcs[] = {
-	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli"},
+	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli", false},
 	{CLI_CTX_SVC_SMTPIN, CLI_CTX_LST_SMTPIN, CLI_CTX_ACC_SMTPIN, CLI_CTX_RULE_SMTPIN, "smtpIncoming", "SmtpListen",
-	 "SmtpsListen", NULL, "Smtp"},
+	 "SmtpsListen", "smtp", "Smtp", true},
 	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, CLI_CTX_ACC_POP3, CLI_CTX_RULE_POP3, "pop3", "Pop3Listen", "Pop3sListen",
-	 "pop3", "Pop3"},
-	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL},
+	 "pop3", "Pop3", false},
+	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL, false},
 };
 
 static const struct svc *svc_of(enum cli_ctx c)
@@ -370,9 +372,9 @@ static int ipmap_row(void *arg, const char *const *f, int n)
 static void collect_rules(struct cli_session *s, const struct svc *v, struct rule_set *rs)
 {
 	memset(rs, 0, sizeof *rs);
-	if (v->ipmap) {
+	if (v->ipmap)
 		admin_cli_rules_list(&s->ctx, v->ipmap, ipmap_row, rs);
-	} else {
+	if (v->relay) {
 		char nets[4096];
 		settings_get(s->ctx.rd, "SmtpRelayNetworks", nets, sizeof nets);
 		int i = 0;
@@ -595,11 +597,6 @@ static void h_remove_deny(struct cli_session *s, const struct cli_parsed *p)
 static void h_add_deny(struct cli_session *s, const struct cli_parsed *p)
 {
 	/* args: ipSet, enable, priority */
-	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	if (!v->ipmap) {
-		cli_err(s, "Deny rules are not supported for %s: its allow rules are the relay networks", v->name);
-		return;
-	}
 	char ipset[160], key[300];
 	bool update = !strncasecmp(p->cmd->words, "UPDATE", 6);
 	if (!rule_check(s, false, p->val[0], ipset, sizeof ipset, update))
@@ -959,13 +956,19 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		pairs[2 * np] = limits_key;
 		pairs[2 * np + 1] = any && limits.data ? limits.data : "";
 		ed.nsettings = ++np;
-		if (v->ipmap) {
-			ed.ipmap = v->ipmap;
-			ed.rules = rules;
-			ed.nrules = nrules;
-		} else {
-			for (int i = 0; i < nrules; i++)
-				buf_printf(&nets, "%s%s", nets.len ? "," : "", rules[i].ipset);
+		ed.ipmap = v->ipmap;
+		ed.rules = rules;
+		ed.nrules = nrules;
+		if (v->relay) {
+			/* allow rules: the relay networks; the map keeps the deny rules */
+			int nd = 0;
+			for (int i = 0; i < nrules; i++) {
+				if (rules[i].allow)
+					buf_printf(&nets, "%s%s", nets.len ? "," : "", rules[i].ipset);
+				else
+					rules[nd++] = rules[i];
+			}
+			ed.nrules = nd;
 			pairs[2 * np] = "SmtpRelayNetworks";
 			pairs[2 * np + 1] = nets.data ? nets.data : "";
 			ed.nsettings = ++np;
@@ -1073,7 +1076,7 @@ static const struct cli_cmd server_cmds[] = {
 	{IN(SVC_CLI), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_CLI), h_config_access,
 	 "Enter the rules deciding which addresses may connect to the CLI (access map cli)."},
 	{IN(SVC_SMTPIN), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_SMTPIN), h_config_access,
-	 "Enter the networks allowed to relay without AUTH (SmtpRelayNetworks)."},
+	 "Enter the networks allowed to relay without AUTH (SmtpRelayNetworks) and the deny rules (access map smtp)."},
 	{IN(SVC_POP3), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_POP3), h_config_access,
 	 "Enter the rules deciding which addresses may connect to POP3 (access map pop3)."},
 	{ACCESS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
@@ -1101,7 +1104,7 @@ static const struct cli_cmd server_cmds[] = {
 	 {IPSET_ARG, {CLI_ARG_OPT_PAIR, "enable", "yes|no", false}, {CLI_ARG_OPT_PAIR, "priority", "priority", false}},
 	 CLI_PENDING,
 	 h_add_deny,
-	 "Add a deny rule (CLI service only; applied at the service's COMMIT)."},
+	 "Add a deny rule (addr or addr/len; applied at the service's COMMIT)."},
 	{ACCESS,
 	 "UPDATE DenyRule",
 	 {IPSET_ARG, {CLI_ARG_OPT_PAIR, "enable", "yes|no", false}, {CLI_ARG_OPT_PAIR, "priority", "priority", false}},

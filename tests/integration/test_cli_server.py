@@ -197,8 +197,7 @@ def test_smtp_incoming_allow_rules_are_relay_networks(server, cli, c):
     cli.ok("CONFIG SMTP-INCOMING")
     cli.ok("CONFIG AccessControl", "server-smtpIncoming-access-control")
     before = table_rows(cli.cmd("LIST AllowRules"))
-    cli.err("ADD DenyRule 10.0.0.1",
-            "Deny rules are not supported for smtpIncoming: its allow rules are the relay networks")
+    cli.err("ADD DenyRule 10.0.0.1/99", "Invalid value for ipSet (addr or addr/len)")
     cli.ok("ADD AllowRule 10.77.0.0/16", "server-smtpIncoming-access-control-allowrule")
     cli.ok("DONE")
     cli.ok("DONE", "server-smtpIncoming")
