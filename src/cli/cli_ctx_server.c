@@ -115,7 +115,8 @@ static const struct cli_attr acc_smtp_attrs[] = {ACC_ATTRS("Smtp")};
 static const struct cli_attr acc_pop3_attrs[] = {ACC_ATTRS("Pop3")};
 
 static const struct cli_attr rule_attrs[] = {
-	{"ipSet", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Addresses of the rule (read-only)."},
+	{"ipSet", CLI_AT_STRING, "@ipset", NULL, 0, 0, "", 0,
+	 "Addresses of the rule (addr or addr/len); a change replaces the rule at COMMIT."},
 	{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Rules are always enabled; only yes."},
 	{"priority", CLI_AT_NUMBER, "@prio", NULL, 0, 100000, "100", 0, "Evaluation order (lower first)."},
 	/* the rule's connection limits (<P>AccRuleLimits), for the peers it holds */
@@ -539,6 +540,7 @@ static void push_rule(struct cli_session *s, const char *ipset, const char *prio
 		return;
 	f->create = create;
 	snprintf(f->name, sizeof f->name, "%s", ipset);
+	cli_kv_set(&f->base, "@ipset", ipset);
 	if (prio) {
 		char pv[32];
 		snprintf(pv, sizeof pv, "%ld", strtol(prio, NULL, 10));
@@ -653,15 +655,37 @@ static void h_show_deny(struct cli_session *s, const struct cli_parsed *p)
 static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	char key[300], prio[200], tmp[32];
+	char key[300], prio[200], tmp[200];
 	struct cli_frame *f = cli_cur(s);
 	const struct cli_attr *a = cli_attr_find(f->ctx, "priority");
 	size_t n = (size_t)snprintf(prio, sizeof prio, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
 	for (int i = 0; i < NLIMITS && n < sizeof prio; i++)
 		n += (size_t)snprintf(prio + n, sizeof prio - n, " %s",
 				      cli_attr_value(s, s->depth, &rule_attrs[3 + i], tmp, sizeof tmp));
-	snprintf(key, sizeof key, "rule:allow:%s", f->name);
+	/* SET ipSet: the rule under its new addresses, the old one removed (one COMMIT) */
+	char ipset[160], old_key[300] = "";
+	const struct cli_attr *ia = cli_attr_find(f->ctx, "ipSet");
+	const char *want = cli_attr_value(s, s->depth, ia, tmp, sizeof tmp);
+	if (!ipset_norm(want, ipset, sizeof ipset)) {
+		cli_err(s, "Invalid value for ipSet (addr or addr/len)");
+		return;
+	}
+	if (strcmp(ipset, f->name) != 0) {
+		struct rule_set rs;
+		collect_rules(s, svc_of(f->ctx), &rs);
+		bool taken = rule_prio(&rs, true, ipset) != NULL;
+		cli_kv_free(&rs.kv);
+		if (taken) {
+			cli_err(s, "AllowRule %s already exists", ipset);
+			return;
+		}
+		if (!f->create)
+			snprintf(old_key, sizeof old_key, "rule:allow:%s", f->name);
+	}
+	snprintf(key, sizeof key, "rule:allow:%s", ipset);
 	cli_pop(s);
+	if (old_key[0])
+		cli_kv_set(&cli_cur(s)->edits, old_key, NULL);
 	cli_kv_set(&cli_cur(s)->edits, key, prio);
 	cli_ok(s);
 }

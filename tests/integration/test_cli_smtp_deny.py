@@ -98,3 +98,121 @@ def test_smtp_deny_rule_refuses_peer_with_554(fresh_server):
     cli.ok("COMMIT", "server")
     cli.ok("BACK", "")
     cli.close()
+
+
+def pop3_greeting(srv, family):
+    host = "::1" if family == 6 else "127.0.0.1"
+    fam = socket.AF_INET6 if family == 6 else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect((host, srv.pop3_port))
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def test_allow_rule_set_ipset_replaces_the_rule(fresh_server):
+    srv = fresh_server
+    cli = srv.cli()
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG POP3")
+    cli.ok("CONFIG AccessControl", "server-pop3-access-control")
+    cli.ok("ADD DenyRule ::1 priority 50")
+    cli.ok("ADD AllowRule 10.1.1.1", "server-pop3-access-control-allowrule")
+    cli.ok("SET priority 5")
+    cli.ok("SET maxConnections 7")
+    cli.ok("DONE")
+    cli.ok("DONE")
+    cli.ok("COMMIT", "server")
+    assert pop3_greeting(srv, 6).startswith(b"-ERR Access denied")
+    assert pop3_greeting(srv, 4).startswith(b"+OK")
+    cli.ok("CONFIG POP3")
+    cli.ok("CONFIG AccessControl")
+    cli.ok("UPDATE AllowRule 10.1.1.1", "server-pop3-access-control-allowrule")
+    assert show_attrs(cli.cmd("SHOW"))["ipSet"] == '"10.1.1.1/32"'
+    cli.ok("SET ipSet 0:0::1")
+    assert show_attrs(cli.cmd("SHOW"))["ipSet"] == '"0:0::1"'
+    cli.ok("DONE")
+    # pending: the rule under its new name only
+    assert table_rows(cli.cmd("LIST AllowRules")) == ["::1/128 | yes | 5 | 7 | -"]
+    cli.err("SHOW AllowRule 10.1.1.1", "AllowRule 10.1.1.1/32 not found")
+    # a rename onto an existing rule, and a bad address, are refused (the rule stays open)
+    cli.ok("ADD AllowRule 10.2.0.0/16")
+    cli.ok("DONE")
+    cli.ok("UPDATE AllowRule 10.2.0.0/16")
+    cli.ok("SET ipSet ::1")
+    cli.err("DONE", "AllowRule ::1/128 already exists", "server-pop3-access-control-allowrule")
+    cli.ok("SET ipSet 10.2.0.0/99")
+    cli.err("DONE", "Invalid value for ipSet (addr or addr/len)", "server-pop3-access-control-allowrule")
+    cli.ok("BACK", "server-pop3-access-control")
+    assert pop3_greeting(srv, 6).startswith(b"-ERR Access denied")   # nothing applied yet
+    cli.ok("DONE")
+    cli.ok("COMMIT", "server")
+    assert pop3_greeting(srv, 6).startswith(b"+OK")     # the allow rule now covers ::1
+    cli.ok("BACK", "")
+    cli.close()
+    srv.restart()
+    assert pop3_greeting(srv, 6).startswith(b"+OK")
+    cli = srv.cli()
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG POP3")
+    cli.ok("CONFIG AccessControl")
+    assert sorted(table_rows(cli.cmd("LIST AllowRules"))) == ["10.2.0.0/16 | yes | 100 | - | -",
+                                                              "::1/128 | yes | 5 | 7 | -"]
+    assert show_attrs(cli.cmd("SHOW AllowRule ::1"))["maxConnections"] == "7"
+    cli.close()
+
+
+def server_tab(c):
+    out = {}
+    for line in c.listing("cfgfileget", "server.tab"):
+        name, value = [f.strip('"') for f in line.split("\t")]
+        out[name] = value
+    return out
+
+
+def test_nameserver_set_priority_moves_the_entry(server, cli, c):
+    old = server_tab(c).get("DnsServers", "")
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG DNR")
+    cli.ok("REMOVE All")
+    for i, addr in enumerate(["127.0.0.1:5301", "127.0.0.2", "::1"], 1):
+        cli.ok(f"ADD Nameserver {i}", "server-dnr-nameserver")
+        cli.ok(f"SET address {addr}")
+        cli.ok("DONE", "server-dnr")
+    cli.ok("UPDATE Nameserver 3", "server-dnr-nameserver")
+    assert show_attrs(cli.cmd("SHOW"))["priority"] == "3"
+    cli.ok("SET priority 1")
+    cli.ok("DONE", "server-dnr")
+    assert table_rows(cli.cmd("LIST Nameservers")) == ["1 | ::1 | - | -", "2 | 127.0.0.1:5301 | - | -",
+                                                      "3 | 127.0.0.2 | - | -"]
+    cli.ok("UPDATE Nameserver 1")
+    cli.ok("SET priority 4")
+    cli.err("DONE", "Invalid value for priority (a number from 1 to 3)", "server-dnr-nameserver")
+    cli.err("SET priority 40", None, "server-dnr-nameserver")
+    cli.ok("SET priority 2")
+    cli.ok("SET address ::2")                # moved and changed at once
+    cli.ok("DONE", "server-dnr")
+    # a new entry placed by its priority
+    cli.ok("ADD Nameserver 4")
+    cli.ok("SET address 127.0.0.4")
+    cli.ok("SET priority 1")
+    cli.ok("DONE", "server-dnr")
+    assert server_tab(c).get("DnsServers", "") == old                  # pending until COMMIT
+    cli.ok("COMMIT", "server")
+    assert server_tab(c)["DnsServers"] == "127.0.0.4,127.0.0.1:5301,::2,127.0.0.2"
+    cli.ok("CONFIG DNR")
+    assert table_rows(cli.cmd("LIST Nameservers")) == [
+        "1 | 127.0.0.4 | - | -", "2 | 127.0.0.1:5301 | - | -", "3 | ::2 | - | -", "4 | 127.0.0.2 | - | -"]
+    cli.ok("REMOVE All")
+    for i, addr in enumerate([a for a in old.split(",") if a], 1):
+        cli.ok(f"ADD Nameserver {i}")
+        cli.ok(f"SET address {addr}")
+        cli.ok("DONE")
+    cli.ok("COMMIT")
+    assert server_tab(c).get("DnsServers", "") == old
+    cli.ok("BACK", "")
