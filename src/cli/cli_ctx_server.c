@@ -86,7 +86,8 @@ static const struct cli_attr pop3_attrs[] = {
 };
 
 #define LISTENER_ATTRS(idle_key, lo)                                                                           \
-	{"address", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Address and port (read-only)."},    \
+	{"address", CLI_AT_STRING, "@addr", NULL, 0, 0, "", 0,                                                 \
+	 "Address and port; a change replaces the entry at COMMIT (effective at the next start)."},            \
 		{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Listeners are always enabled; only yes."}, \
 		{"sslEnable", CLI_AT_BOOL, "@ssl", NULL, 0, 0, "0", 0, "Speak TLS from the first byte."},          \
 		SETTING_NUM("idleTimeout", idle_key, lo, 86400, "Idle timeout in seconds (shared by the service's listeners).")
@@ -794,6 +795,7 @@ static void push_listener(struct cli_session *s, const struct cli_parsed *p, boo
 	if (!f)
 		return;
 	f->create = create;
+	cli_kv_set(&f->base, "@addr", addr);
 	cli_kv_set(&f->base, "@ssl", where == 2 ? "1" : "0");
 	cli_ok(s);
 }
@@ -844,9 +846,18 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 	(void)p;
 	struct cli_frame *f = cli_cur(s);
 	const struct svc *v = svc_of(f->ctx);
-	char tmp[32];
+	char tmp[200], to[128];
 	const struct cli_attr *sa = cli_attr_find(f->ctx, "sslEnable");
 	bool tls = !strcmp(cli_attr_value(s, s->depth, sa, tmp, sizeof tmp), "1");
+	/* SET address: the entry moves to the new address (which must be free) */
+	if (!addr_norm(cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "address"), tmp, sizeof tmp), to, sizeof to)) {
+		cli_err(s, "Invalid value for address (ip:port or [ipv6]:port)");
+		return;
+	}
+	if (strcmp(to, f->name) != 0 && listener_where(s, v, to)) {
+		cli_err(s, "Listener %s already exists", to);
+		return;
+	}
 	/* new stored lists */
 	const char *names[2] = {v->plain, v->tls};
 	char *vals[2];
@@ -856,7 +867,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 		struct buf b = BUF_INIT;
 		list_has(cur, f->name, &b);
 		if (i == (tls ? 1 : 0))
-			buf_printf(&b, "%s%s", b.len ? "," : "", f->name);
+			buf_printf(&b, "%s%s", b.len ? "," : "", to);
 		vals[i] = xstrndup(b.data ? b.data : "", b.len);
 		buf_free(&b);
 	}
@@ -876,8 +887,9 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 	if (e) {
 		cli_commit_failed(s, e, "Listener", f->name);
 	} else {
-		cli_detail_add(s, "%s listener %s %s (%s): %s=%s %s=%s%s%s%s; effective at the next start", v->name,
-			       f->name, f->create ? "added" : "changed", tls ? "TLS" : "plain", names[0], vals[0],
+		cli_detail_add(s, "%s listener %s%s%s %s (%s): %s=%s %s=%s%s%s%s; effective at the next start", v->name,
+			       f->name, strcmp(to, f->name) ? " -> " : "", strcmp(to, f->name) ? to : "",
+			       f->create ? "added" : "changed", tls ? "TLS" : "plain", names[0], vals[0],
 			       names[1], vals[1], idle ? " " : "", idle ? pairs[4] : "", idle ? "=changed" : "");
 		char name[256];
 		snprintf(name, sizeof name, "%s", f->name);
@@ -893,7 +905,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 				struct buf b = BUF_INIT;
 				list_has(kv->v, name, &b);
 				if (i == (tls ? 1 : 0))
-					buf_printf(&b, "%s%s", b.len ? "," : "", name);
+					buf_printf(&b, "%s%s", b.len ? "," : "", to);
 				cli_kv_set(&sf->edits, key, b.data ? b.data : "");
 				buf_free(&b);
 			}

@@ -216,3 +216,34 @@ def test_nameserver_set_priority_moves_the_entry(server, cli, c):
     cli.ok("COMMIT")
     assert server_tab(c).get("DnsServers", "") == old
     cli.ok("BACK", "")
+
+
+def test_listener_set_address_moves_the_entry(server, cli, c):
+    srv = server
+    p1, p2 = 31001, 31002          # development ports (the offset is added at start)
+    a1, a2 = f"127.0.0.1:{p1}", f"[::1]:{p2}"
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG POP3")
+    cli.ok(f"ADD Listener {a1}", "server-pop3-listener")
+    cli.ok("COMMIT", "server-pop3")
+    assert a1 in server_tab(c)["Pop3Listen"].split(",")
+    cli.ok(f"UPDATE Listener {a1}", "server-pop3-listener")
+    cli.ok("SET address 999.0.0.1:5")
+    cli.err("COMMIT", "Invalid value for address (ip:port or [ipv6]:port)", "server-pop3-listener")
+    plain_first = server_tab(c)["Pop3Listen"].split(",")[0]
+    cli.ok(f"SET address {plain_first}")
+    cli.err("COMMIT", f"Listener {plain_first} already exists", "server-pop3-listener")
+    cli.ok(f"SET address ::1:{p2}")
+    assert show_attrs(cli.cmd("SHOW"))["address"] == f'"::1:{p2}"'
+    cli.ok("COMMIT", "server-pop3")
+    plain = server_tab(c)["Pop3Listen"].split(",")
+    assert a2 in plain and a1 not in plain
+    rows = table_rows(cli.cmd("LIST Listeners"))
+    assert f"{a2} | yes | no" in rows and not any(r.startswith(a1) for r in rows)
+    cli.err(f"UPDATE Listener {a1}", f"Listener {a1} not found", "server-pop3")
+    assert any(f"pop3 listener {a1} -> {a2} changed" in line and "effective at the next start" in line
+               for line in srv.log.splitlines())
+    cli.ok(f"REMOVE Listener {a2}")
+    cli.ok("COMMIT", "server")
+    assert a2 not in server_tab(c)["Pop3Listen"].split(",")
+    cli.ok("BACK", "")
