@@ -67,8 +67,9 @@ enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_
 			return TERN_E_INVALID;
 		}
 	}
-	if (ed->ipmap && strcmp(ed->ipmap, "cli") != 0 && strcmp(ed->ipmap, "pop3") != 0)
-		return TERN_E_INVALID; /* the CLI's and POP3's maps only; the controller's is ctrl.ipmap.tab */
+	if (ed->ipmap && strcmp(ed->ipmap, "cli") != 0 && strcmp(ed->ipmap, "pop3") != 0 &&
+	    strcmp(ed->ipmap, "smtp") != 0)
+		return TERN_E_INVALID; /* the CLI's, POP3's and SMTP's maps only; the controller's is ctrl.ipmap.tab */
 	for (int i = 0; ed->ipmap && i < ed->nrules; i++) {
 		char addr[128], mask[64];
 		if (strlen(ed->rules[i].ipset) >= sizeof addr || ed->rules[i].priority < 0 ||
@@ -88,7 +89,7 @@ enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_
 
 enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_row_fn fn, void *arg)
 {
-	if (strcmp(map, "cli") != 0 && strcmp(map, "ctrl") != 0 && strcmp(map, "pop3") != 0)
+	if (strcmp(map, "cli") != 0 && strcmp(map, "ctrl") != 0 && strcmp(map, "pop3") != 0 && strcmp(map, "smtp") != 0)
 		return TERN_E_INVALID;
 	return dir_ipmap_list(ctx->rd, map, fn, arg);
 }

@@ -25,7 +25,8 @@
 #define KEY "set:DnsServers"
 
 static const struct cli_attr ns_attrs[] = {
-	{"priority", CLI_AT_NUMBER, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Position in the query order (read-only)."},
+	{"priority", CLI_AT_NUMBER, "@prio", NULL, 1, 32, "", 0,
+	 "Position in the query order; SET moves the entry (the others keep their order)."},
 	{"address", CLI_AT_STRING, "@addr", NULL, 0, 0, "", 0, "Address of the DNS server: ip or ip:port."},
 	{"timeout", CLI_AT_CHOICE, NULL, "-", 0, 0, "-", 0, "Per-server timeouts are not configurable; only -."},
 	{"retries", CLI_AT_CHOICE, NULL, "-", 0, 0, "-", 0, "Per-server retries are not configurable; only -."},
@@ -147,6 +148,7 @@ static void push_ns(struct cli_session *s, int prio, const char *addr, bool crea
 		return;
 	f->create = create;
 	snprintf(f->name, sizeof f->name, "%d", prio);
+	cli_kv_set(&f->base, "@prio", f->name);
 	if (addr)
 		cli_kv_set(&f->base, "@addr", addr);
 	cli_ok(s);
@@ -241,10 +243,24 @@ static void h_done_ns(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, addr[0] ? "Invalid value for address (ip or ip:port)" : "Missing required parameter address");
 		return;
 	}
-	int prio = atoi(f->name);
+	int prio = atoi(f->name), to;
 	bool create = f->create;
+	if (!prio_arg(s, cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "priority"), tmp, sizeof tmp), &to))
+		return;
+	char list[1024], *v[32];
+	servers(s, list, sizeof list);
+	int n = split(list, v, 32) + (create ? 1 : 0); /* positions the entry can take */
+	if (to > n) {
+		cli_err(s, "Invalid value for priority (a number from 1 to %d)", n);
+		return;
+	}
 	cli_pop(s);
-	rebuild(s, prio, addr, create);
+	if (create || to == prio) {
+		rebuild(s, to, addr, create);
+	} else { /* a move: out of its place, into the new one (the others keep their order) */
+		rebuild(s, prio, NULL, false);
+		rebuild(s, to, addr, true);
+	}
 	cli_ok(s);
 }
 

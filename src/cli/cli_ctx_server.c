@@ -13,7 +13,8 @@
  * Access control maps onto what exists: the CLI service's rules are the
  * access map "cli" (checked when a CLI connection arrives), POP3's the map
  * "pop3"; SMTP-Incoming's allow rules are SmtpRelayNetworks (who may relay
- * without AUTH). Each service's access control also holds its connection
+ * without AUTH) and its deny rules the access map "smtp" (refused with 554
+ * when the connection arrives). Each service's access control also holds its connection
  * limits (<P>Acc... settings, checked at accept time by auth/connlimit.c).
  * Listener addresses are read at start-up: a listener change is stored at
  * once and takes effect at the next start (the reply says so).
@@ -87,7 +88,8 @@ static const struct cli_attr pop3_attrs[] = {
 };
 
 #define LISTENER_ATTRS(idle_key, lo)                                                                           \
-	{"address", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Address and port (read-only)."},    \
+	{"address", CLI_AT_STRING, "@addr", NULL, 0, 0, "", 0,                                                 \
+	 "Address and port; a change replaces the entry at COMMIT (effective at the next start)."},            \
 		{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Listeners are always enabled; only yes."}, \
 		{"sslEnable", CLI_AT_BOOL, "@ssl", NULL, 0, 0, "0", 0, "Speak TLS from the first byte."},          \
 		SETTING_NUM("idleTimeout", idle_key, lo, 86400, "Idle timeout in seconds (shared by the service's listeners).")
@@ -116,7 +118,8 @@ static const struct cli_attr acc_smtp_attrs[] = {ACC_ATTRS("Smtp")};
 static const struct cli_attr acc_pop3_attrs[] = {ACC_ATTRS("Pop3")};
 
 static const struct cli_attr rule_attrs[] = {
-	{"ipSet", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Addresses of the rule (read-only)."},
+	{"ipSet", CLI_AT_STRING, "@ipset", NULL, 0, 0, "", 0,
+	 "Addresses of the rule (addr or addr/len); a change replaces the rule at COMMIT."},
 	{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Rules are always enabled; only yes."},
 	{"priority", CLI_AT_NUMBER, "@prio", NULL, 0, 100000, "100", 0, "Evaluation order (lower first)."},
 	/* the rule's connection limits (<P>AccRuleLimits), for the peers it holds */
@@ -207,18 +210,19 @@ struct svc {
 	enum cli_ctx ctx, listener, access, rule;
 	const char *name;
 	const char *plain, *tls; /* listener settings; NULL: no listeners */
-	const char *ipmap;	 /* access map of the rules; NULL: allow rules = SmtpRelayNetworks */
+	const char *ipmap;	 /* access map of the rules (NULL: none) */
 	const char *prefix;	 /* of the access-control settings (<P>Acc...) */
+	bool relay;		 /* allow rules = SmtpRelayNetworks; the map holds the deny rules only */
 };
 
 #define NONE CLI_CTX_LOGIN
 static const struct svc svcs[] = {
-	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli"},
+	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli", false},
 	{CLI_CTX_SVC_SMTPIN, CLI_CTX_LST_SMTPIN, CLI_CTX_ACC_SMTPIN, CLI_CTX_RULE_SMTPIN, "smtpIncoming", "SmtpListen",
-	 "SmtpsListen", NULL, "Smtp"},
+	 "SmtpsListen", "smtp", "Smtp", true},
 	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, CLI_CTX_ACC_POP3, CLI_CTX_RULE_POP3, "pop3", "Pop3Listen", "Pop3sListen",
-	 "pop3", "Pop3"},
-	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL},
+	 "pop3", "Pop3", false},
+	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL, false},
 };
 
 static const struct svc *svc_of(enum cli_ctx c)
@@ -402,9 +406,9 @@ static int ipmap_row(void *arg, const char *const *f, int n)
 static void collect_rules(struct cli_session *s, const struct svc *v, struct rule_set *rs)
 {
 	memset(rs, 0, sizeof *rs);
-	if (v->ipmap) {
+	if (v->ipmap)
 		admin_cli_rules_list(&s->ctx, v->ipmap, ipmap_row, rs);
-	} else {
+	if (v->relay) {
 		char nets[4096];
 		settings_get(s->ctx.rd, "SmtpRelayNetworks", nets, sizeof nets);
 		int i = 0;
@@ -569,6 +573,7 @@ static void push_rule(struct cli_session *s, const char *ipset, const char *prio
 		return;
 	f->create = create;
 	snprintf(f->name, sizeof f->name, "%s", ipset);
+	cli_kv_set(&f->base, "@ipset", ipset);
 	if (prio) {
 		char pv[32];
 		snprintf(pv, sizeof pv, "%ld", strtol(prio, NULL, 10));
@@ -627,11 +632,6 @@ static void h_remove_deny(struct cli_session *s, const struct cli_parsed *p)
 static void h_add_deny(struct cli_session *s, const struct cli_parsed *p)
 {
 	/* args: ipSet, enable, priority */
-	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	if (!v->ipmap) {
-		cli_err(s, "Deny rules are not supported for %s: its allow rules are the relay networks", v->name);
-		return;
-	}
 	char ipset[160], key[300];
 	bool update = !strncasecmp(p->cmd->words, "UPDATE", 6);
 	if (!rule_check(s, false, p->val[0], ipset, sizeof ipset, update))
@@ -688,15 +688,37 @@ static void h_show_deny(struct cli_session *s, const struct cli_parsed *p)
 static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	char key[300], prio[200], tmp[32];
+	char key[300], prio[200], tmp[200];
 	struct cli_frame *f = cli_cur(s);
 	const struct cli_attr *a = cli_attr_find(f->ctx, "priority");
 	size_t n = (size_t)snprintf(prio, sizeof prio, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
 	for (int i = 0; i < NLIMITS && n < sizeof prio; i++)
 		n += (size_t)snprintf(prio + n, sizeof prio - n, " %s",
 				      cli_attr_value(s, s->depth, &rule_attrs[3 + i], tmp, sizeof tmp));
-	snprintf(key, sizeof key, "rule:allow:%s", f->name);
+	/* SET ipSet: the rule under its new addresses, the old one removed (one COMMIT) */
+	char ipset[160], old_key[300] = "";
+	const struct cli_attr *ia = cli_attr_find(f->ctx, "ipSet");
+	const char *want = cli_attr_value(s, s->depth, ia, tmp, sizeof tmp);
+	if (!ipset_norm(want, ipset, sizeof ipset)) {
+		cli_err(s, "Invalid value for ipSet (addr or addr/len)");
+		return;
+	}
+	if (strcmp(ipset, f->name) != 0) {
+		struct rule_set rs;
+		collect_rules(s, svc_of(f->ctx), &rs);
+		bool taken = rule_prio(&rs, true, ipset) != NULL;
+		cli_kv_free(&rs.kv);
+		if (taken) {
+			cli_err(s, "AllowRule %s already exists", ipset);
+			return;
+		}
+		if (!f->create)
+			snprintf(old_key, sizeof old_key, "rule:allow:%s", f->name);
+	}
+	snprintf(key, sizeof key, "rule:allow:%s", ipset);
 	cli_pop(s);
+	if (old_key[0])
+		cli_kv_set(&cli_cur(s)->edits, old_key, NULL);
 	cli_kv_set(&cli_cur(s)->edits, key, prio);
 	cli_ok(s);
 }
@@ -805,6 +827,7 @@ static void push_listener(struct cli_session *s, const struct cli_parsed *p, boo
 	if (!f)
 		return;
 	f->create = create;
+	cli_kv_set(&f->base, "@addr", addr);
 	cli_kv_set(&f->base, "@ssl", where == 2 ? "1" : "0");
 	cli_ok(s);
 }
@@ -884,9 +907,18 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 	(void)p;
 	struct cli_frame *f = cli_cur(s);
 	const struct svc *v = svc_of(f->ctx);
-	char tmp[32];
+	char tmp[200], to[128];
 	const struct cli_attr *sa = cli_attr_find(f->ctx, "sslEnable");
 	bool tls = !strcmp(cli_attr_value(s, s->depth, sa, tmp, sizeof tmp), "1");
+	/* SET address: the entry moves to the new address (which must be free) */
+	if (!addr_norm(cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "address"), tmp, sizeof tmp), to, sizeof to)) {
+		cli_err(s, "Invalid value for address (ip:port or [ipv6]:port)");
+		return;
+	}
+	if (strcmp(to, f->name) != 0 && listener_where(s, v, to)) {
+		cli_err(s, "Listener %s already exists", to);
+		return;
+	}
 	/* new stored lists */
 	const char *names[2] = {v->plain, v->tls};
 	char *vals[2];
@@ -896,7 +928,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 		struct buf b = BUF_INIT;
 		list_has(cur, f->name, &b);
 		if (i == (tls ? 1 : 0))
-			buf_printf(&b, "%s%s", b.len ? "," : "", f->name);
+			buf_printf(&b, "%s%s", b.len ? "," : "", to);
 		vals[i] = xstrndup(b.data ? b.data : "", b.len);
 		buf_free(&b);
 	}
@@ -920,8 +952,9 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 	if (e) {
 		cli_commit_failed(s, e, "Listener", f->name);
 	} else {
-		cli_detail_add(s, "%s listener %s %s (%s): %s=%s %s=%s%s%s%s; effective at the next start", v->name,
-			       f->name, f->create ? "added" : "changed", tls ? "TLS" : "plain", names[0], vals[0],
+		cli_detail_add(s, "%s listener %s%s%s %s (%s): %s=%s %s=%s%s%s%s; effective at the next start", v->name,
+			       f->name, strcmp(to, f->name) ? " -> " : "", strcmp(to, f->name) ? to : "",
+			       f->create ? "added" : "changed", tls ? "TLS" : "plain", names[0], vals[0],
 			       names[1], vals[1], idle ? " " : "", idle ? pairs[4] : "", idle ? "=changed" : "");
 		char name[256];
 		snprintf(name, sizeof name, "%s", f->name);
@@ -937,7 +970,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 				struct buf b = BUF_INIT;
 				list_has(kv->v, name, &b);
 				if (i == (tls ? 1 : 0))
-					buf_printf(&b, "%s%s", b.len ? "," : "", name);
+					buf_printf(&b, "%s%s", b.len ? "," : "", to);
 				cli_kv_set(&sf->edits, key, b.data ? b.data : "");
 				buf_free(&b);
 			}
@@ -1025,13 +1058,19 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		pairs[2 * np] = limits_key;
 		pairs[2 * np + 1] = any && limits.data ? limits.data : "";
 		ed.nsettings = ++np;
-		if (v->ipmap) {
-			ed.ipmap = v->ipmap;
-			ed.rules = rules;
-			ed.nrules = nrules;
-		} else {
-			for (int i = 0; i < nrules; i++)
-				buf_printf(&nets, "%s%s", nets.len ? "," : "", rules[i].ipset);
+		ed.ipmap = v->ipmap;
+		ed.rules = rules;
+		ed.nrules = nrules;
+		if (v->relay) {
+			/* allow rules: the relay networks; the map keeps the deny rules */
+			int nd = 0;
+			for (int i = 0; i < nrules; i++) {
+				if (rules[i].allow)
+					buf_printf(&nets, "%s%s", nets.len ? "," : "", rules[i].ipset);
+				else
+					rules[nd++] = rules[i];
+			}
+			ed.nrules = nd;
 			pairs[2 * np] = "SmtpRelayNetworks";
 			pairs[2 * np + 1] = nets.data ? nets.data : "";
 			ed.nsettings = ++np;
@@ -1146,7 +1185,7 @@ static const struct cli_cmd server_cmds[] = {
 	{IN(SVC_CLI), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_CLI), h_config_access,
 	 "Enter the rules deciding which addresses may connect to the CLI (access map cli)."},
 	{IN(SVC_SMTPIN), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_SMTPIN), h_config_access,
-	 "Enter the networks allowed to relay without AUTH (SmtpRelayNetworks)."},
+	 "Enter the networks allowed to relay without AUTH (SmtpRelayNetworks) and the deny rules (access map smtp)."},
 	{IN(SVC_POP3), "CONFIG AccessControl", {{0}}, CLI_READS | CLI_ENTERS(ACC_POP3), h_config_access,
 	 "Enter the rules deciding which addresses may connect to POP3 (access map pop3)."},
 	{ACCESS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
@@ -1174,7 +1213,7 @@ static const struct cli_cmd server_cmds[] = {
 	 {IPSET_ARG, {CLI_ARG_OPT_PAIR, "enable", "yes|no", false}, {CLI_ARG_OPT_PAIR, "priority", "priority", false}},
 	 CLI_PENDING,
 	 h_add_deny,
-	 "Add a deny rule (CLI service only; applied at the service's COMMIT)."},
+	 "Add a deny rule (addr or addr/len; applied at the service's COMMIT)."},
 	{ACCESS,
 	 "UPDATE DenyRule",
 	 {IPSET_ARG, {CLI_ARG_OPT_PAIR, "enable", "yes|no", false}, {CLI_ARG_OPT_PAIR, "priority", "priority", false}},

@@ -1146,6 +1146,14 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 		close_after_flush(s);
 		return;
 	}
+	/* the access control's deny rules (CONFIG SMTP-Incoming / CONFIG AccessControl; access map smtp):
+	 * 554 at the greeting (RFC 5321 3.1) and the connection is closed */
+	if (!admin_ipmap_allows(rd, "smtp", s->peer)) {
+		log_warn("smtp %s: connection refused by the SMTP access rules", s->peer);
+		reply(s, "554 5.7.1 %s Access denied for your address, closing connection", srv->host);
+		close_after_flush(s);
+		return;
+	}
 	/* the access control's connection limits (CONFIG SMTP-Incoming / CONFIG AccessControl) */
 	enum connlimit_verdict v = connlimit_admit(rd, "Smtp", "smtp", s->peer, &s->acc);
 	if (v != CONNLIMIT_OK) {
