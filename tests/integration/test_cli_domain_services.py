@@ -14,16 +14,15 @@ enforced by the daemon:
 - accountDefaultQuotas answers mboxCount, totalMessageCount, messageCount
   and messageSize with the same -ERR as the account's Quotas."""
 
-import os
 import poplib
-import shutil
 import smtplib
 import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
+
+from dnsserver import dnsmasq
 
 from cliclient import show_attrs, simple_items
 from smtpclient import MailDomain, new_token, tls_context, wait_token
@@ -47,25 +46,10 @@ def free_udp_port():
 def dns(tmp_path):
     """dnsmasq on loopback, authoritative for z.test and 127.0.0.0/24 (NS
     records in auth mode, TXT records, PTR from the host records)."""
-    exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-    if not Path(exe).exists():
-        pytest.skip("dnsmasq not installed")
-    port = free_udp_port()
-    args = [exe, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--conf-file=/dev/null",
-            f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
-            "--auth-zone=z.test,127.0.0.0/24", "--auth-server=ns1.z.test,127.0.0.1", "--auth-sec-servers=ns2.elsewhere.test",
-            "--txt-record=t.z.test,v=spf1 -all", '--txt-record=t2.z.test,first,quo"te',
-            "--host-record=host9.z.test,127.0.0.9",
-            f"--pid-file={tmp_path}/dnsmasq.pid", "--log-facility=-"]
-    if os.geteuid() == 0:
-        args.append("--user=root")
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    if p.poll() is not None:
-        pytest.skip("dnsmasq did not start")
-    yield f"127.0.0.1:{port}"
-    p.terminate()
-    p.wait(10)
+    with dnsmasq(tmp_path, "--auth-zone=z.test,127.0.0.0/24", "--auth-server=ns1.z.test,127.0.0.1",
+                 "--auth-sec-servers=ns2.elsewhere.test", "--txt-record=t.z.test,v=spf1 -all",
+                 '--txt-record=t2.z.test,first,quo"te', "--host-record=host9.z.test,127.0.0.9") as addr:
+        yield addr
 
 
 def show_attr(cli, name):

@@ -4,15 +4,11 @@ access control, the resolver (dnr) - each change checked through the
 controller's server.tab, the daemon's behaviour (after a restart for
 listeners) and the log."""
 
-import os
-import shutil
 import socket
-import ssl
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
+
+from dnsserver import dnsmasq
 
 from cliclient import CliClient, show_attrs, simple_items, table_rows
 
@@ -216,24 +212,9 @@ def test_smtp_incoming_allow_rules_are_relay_networks(server, cli, c):
 
 @pytest.fixture
 def dns(tmp_path):
-    exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-    if not Path(exe).exists():
-        pytest.skip("dnsmasq not installed")
-    port = free_port()
-    args = [exe, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--conf-file=/dev/null",
-            f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
-            "--mx-host=q.test,mx1.q.test,10", "--mx-host=q.test,mx0.q.test,5",
-            "--host-record=mx0.q.test,127.0.0.5", "--host-record=h.q.test,127.0.0.9,::9",
-            f"--pid-file={tmp_path}/dnsmasq.pid", "--log-facility=-"]
-    if os.geteuid() == 0:
-        args.append("--user=root")
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    if p.poll() is not None:
-        pytest.skip("dnsmasq did not start")
-    yield f"127.0.0.1:{port}"
-    p.terminate()
-    p.wait(10)
+    with dnsmasq(tmp_path, "--mx-host=q.test,mx1.q.test,10", "--mx-host=q.test,mx0.q.test,5",
+                 "--host-record=mx0.q.test,127.0.0.5", "--host-record=h.q.test,127.0.0.9,::9") as addr:
+        yield addr
 
 
 def test_dnr_nameservers_and_queries(server, cli, c, dns):

@@ -4,14 +4,14 @@ QueueRetrySchedule; permanent failures bounce as RFC 3464 reports; a
 message past MaxQueueLifetime bounces and is frozen for the admin."""
 
 import email
-import os
 import smtplib
-import socket
 import ssl
 import time
 from pathlib import Path
 
 import pytest
+
+from dnsserver import dnsmasq
 
 from smtpsink import SmtpSink
 
@@ -178,30 +178,10 @@ def test_kill9_during_outbound_delivery_loses_nothing(out_server):
 @pytest.fixture
 def dns(tmp_path):
     """dnsmasq on loopback answering for the *.test zone only."""
-    import shutil
-    import subprocess
-    exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-    if not Path(exe).exists():
-        pytest.skip("dnsmasq not installed")
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    args = [exe, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--conf-file=/dev/null",
-            f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
-            "--mx-host=far.test,mx0.far.test,5", "--mx-host=far.test,mx1.far.test,10",
-            "--host-record=mx0.far.test,127.0.0.2", "--host-record=mx1.far.test,127.0.0.1",
-            "--host-record=amx.test,127.0.0.1", "--mx-host=v6.test,v6mx.test,10", "--host-record=v6mx.test,::1",
-            f"--pid-file={tmp_path}/dnsmasq.pid", "--log-facility=-"]
-    if os.geteuid() == 0:
-        args.append("--user=root")
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    if p.poll() is not None:
-        pytest.skip("dnsmasq did not start")
-    yield f"127.0.0.1:{port}"
-    p.terminate()
-    p.wait(10)
+    with dnsmasq(tmp_path, "--mx-host=far.test,mx0.far.test,5", "--mx-host=far.test,mx1.far.test,10",
+                 "--host-record=mx0.far.test,127.0.0.2", "--host-record=mx1.far.test,127.0.0.1",
+                 "--host-record=amx.test,127.0.0.1", "--mx-host=v6.test,v6mx.test,10", "--host-record=v6mx.test,::1") as addr:
+        yield addr
 
 
 def test_mx_routing_preference_and_fallbacks(out_server, dns):
