@@ -61,7 +61,8 @@ static void h_enter_aacl(struct cli_session *s, const struct cli_parsed *p)
 	}
 }
 
-static int admin_row(void *arg, const char *const *f, int n)
+/* A "name | description" row of the admin-user and admin-group tables. */
+static int name_desc_row(void *arg, const char *const *f, int n)
 {
 	struct cli_session *s = arg;
 	if (n >= 2) {
@@ -80,7 +81,7 @@ static void h_list_admins(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	cli_table_begin(s, "The list of admin users:", "name | description");
-	cli_list_end(s, admin_cli_admin_list(&s->ctx, admin_row, s));
+	cli_list_end(s, admin_cli_admin_list(&s->ctx, name_desc_row, s));
 }
 
 struct one_admin {
@@ -230,25 +231,11 @@ static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
 
 /* ---- groups ---- */
 
-static int group_row(void *arg, const char *const *f, int n)
-{
-	struct cli_session *s = arg;
-	if (n >= 2) {
-		char line[600];
-		snprintf(line, sizeof line, "%s | %s", f[0], f[1][0] ? f[1] : "-");
-		for (char *c = line + strlen(f[0]) + 3; *c; c++)
-			if (*c == ' ')
-				*c = '_';
-		cli_list_row(s, line);
-	}
-	return s->c.failed ? 1 : 0;
-}
-
 static void h_list_groups(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	cli_table_begin(s, "The list of admin groups:", "name | description");
-	cli_list_end(s, admin_cli_group_list(&s->ctx, group_row, s));
+	cli_list_end(s, admin_cli_group_list(&s->ctx, name_desc_row, s));
 }
 
 struct one_group {
