@@ -40,36 +40,6 @@
 
 #define MAX_REPLY (64u << 20)
 
-struct lines {
-	char **v;
-	int n, cap;
-};
-
-static void lines_add(struct lines *l, const char *p, size_t n)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		char **nv = realloc(l->v, (size_t)l->cap * sizeof *nv);
-		if (!nv)
-			abort();
-		l->v = nv;
-	}
-	char *s = malloc(n + 1);
-	if (!s)
-		abort();
-	memcpy(s, p, n);
-	s[n] = '\0';
-	l->v[l->n++] = s;
-}
-
-static void lines_free(struct lines *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof *l);
-}
-
 struct session {
 	struct client c;
 	char prompt[256]; /* the last prompt without its trailing space, e.g. "<domain#>" */
@@ -84,7 +54,7 @@ static bool is_prompt(const char *p, size_t n)
 
 /* Read reply lines until a prompt (0), the end of the connection (1) or
  * an error (-1). */
-static int read_reply(struct session *s, struct lines *out)
+static int read_reply(struct session *s, struct tern_lines *out)
 {
 	struct buf *in = &s->c.in;
 	size_t total = 0;
@@ -94,7 +64,7 @@ static int read_reply(struct session *s, struct lines *out)
 			size_t len = (size_t)(lf - in->data), keep = len;
 			while (keep && in->data[keep - 1] == '\r')
 				keep--;
-			lines_add(out, in->data, keep);
+			tern_lines_add(out, in->data, keep);
 			buf_consume(in, len + 1);
 		}
 		if (in->len && is_prompt(in->data, in->len)) {
@@ -108,7 +78,7 @@ static int read_reply(struct session *s, struct lines *out)
 		ssize_t n = s->c.ssl ? SSL_read(s->c.ssl, chunk, sizeof chunk) : recv(s->c.fd, chunk, sizeof chunk, 0);
 		if (n <= 0) {
 			if (in->len) {
-				lines_add(out, in->data, in->len);
+				tern_lines_add(out, in->data, in->len);
 				buf_consume(in, in->len);
 			}
 			s->closed = true;
@@ -195,7 +165,7 @@ static const struct cli_cmd *classify(enum cli_ctx cx, const char *line, struct 
 /* ---- replies ---- */
 
 struct reply {
-	struct lines l;
+	struct tern_lines l;
 	int status; /* index of the status line, -1 if none */
 	bool ok;
 };
@@ -384,7 +354,7 @@ static void print_transcript(const char *shown, const char *before, const struct
 
 /* ---- connection and login ---- */
 
-static int open_session(struct session *s, struct cli_opts *o, struct lines *banner)
+static int open_session(struct session *s, struct cli_opts *o, struct tern_lines *banner)
 {
 	memset(s, 0, sizeof *s);
 	if (client_connect(&s->c, o->host, o->port, 30) < 0) {
@@ -407,18 +377,18 @@ static int open_session(struct session *s, struct cli_opts *o, struct lines *ban
 
 static int login(struct session *s, struct cli_opts *o)
 {
-	struct lines l = {0};
+	struct tern_lines l = {0};
 	char line[300];
 	snprintf(line, sizeof line, "USER %s", o->user);
 	if (strpbrk(o->user, "\r\n") || send_line(s, line) < 0 || read_reply(s, &l) != 0 ||
 	    strcmp(s->prompt, "<password>") != 0) {
-		lines_free(&l);
+		tern_lines_free(&l);
 		fprintf(stderr, "tern: login failed: the server did not ask for a password\n");
 		return -1;
 	}
-	lines_free(&l);
+	tern_lines_free(&l);
 	if (strpbrk(o->pass, "\r\n") || send_line(s, o->pass) < 0 || read_reply(s, &l) != 0) {
-		lines_free(&l);
+		tern_lines_free(&l);
 		fprintf(stderr, "tern: login failed: connection closed\n");
 		return -1;
 	}
@@ -426,18 +396,18 @@ static int login(struct session *s, struct cli_opts *o)
 	reply_parse(&r);
 	if (!r.ok || strcmp(s->prompt, "<login>") == 0) {
 		fprintf(stderr, "tern: login failed: %s\n", r.status >= 0 ? r.l.v[r.status] : "no answer");
-		lines_free(&r.l);
+		tern_lines_free(&r.l);
 		return -1;
 	}
-	lines_free(&r.l);
+	tern_lines_free(&r.l);
 	return 0;
 }
 
 static int get_version(struct session *s, struct cli_opts *o)
 {
-	struct lines l = {0};
+	struct tern_lines l = {0};
 	if (send_line(s, "GET VERSION") < 0 || read_reply(s, &l) != 0) {
-		lines_free(&l);
+		tern_lines_free(&l);
 		fprintf(stderr, "tern: GET VERSION: connection closed\n");
 		return 2;
 	}
@@ -457,7 +427,7 @@ static int get_version(struct session *s, struct cli_opts *o)
 	} else {
 		fprintf(stderr, "tern: GET VERSION: %s\n", r.status >= 0 ? r.l.v[r.status] : "no answer");
 	}
-	lines_free(&r.l);
+	tern_lines_free(&r.l);
 	return rc;
 }
 
@@ -537,7 +507,7 @@ int cli_client_main(struct cli_opts *o)
 		abort();
 
 	struct session s;
-	struct lines banner = {0};
+	struct tern_lines banner = {0};
 	int rc = 0;
 	if (open_session(&s, o, &banner) < 0) {
 		rc = 2;
@@ -611,7 +581,7 @@ int cli_client_main(struct cli_opts *o)
 			print_transcript(o->interactive ? NULL : shown.data, before, &r, NULL);
 		if (rr < 0 || (rr == 1 && r.status < 0)) {
 			fprintf(stderr, "tern: connection lost\n");
-			lines_free(&r.l);
+			tern_lines_free(&r.l);
 			rc = 2;
 			break;
 		}
@@ -624,7 +594,7 @@ int cli_client_main(struct cli_opts *o)
 			if (!o->keep_going && !o->interactive)
 				quit = rr == 1;
 		}
-		lines_free(&r.l);
+		tern_lines_free(&r.l);
 		if (rc == 1 && !o->keep_going && !o->interactive)
 			break;
 	}
@@ -636,13 +606,13 @@ int cli_client_main(struct cli_opts *o)
 	}
 bye:
 	if (!s.closed) {
-		struct lines l = {0};
+		struct tern_lines l = {0};
 		if (send_line(&s, "EXIT") == 0)
 			read_reply(&s, &l);
-		lines_free(&l);
+		tern_lines_free(&l);
 	}
 out:
-	lines_free(&banner);
+	tern_lines_free(&banner);
 	client_close(&s.c);
 	free(jobs);
 	tern_free_lines(lines, nlines);
