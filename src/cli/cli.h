@@ -180,6 +180,7 @@ enum cli_cmd_flags {
 	CLI_NOHELP = 1 << 5,      /* accepted but not listed by HELP */
 	CLI_DISRUPTIVE = 1 << 6,  /* interrupts service or drops work (RESET, STOP Service) */
 	CLI_CREATES = 1 << 7,     /* the context it enters edits an object not stored yet */
+	CLI_MULTILINE = 1 << 20,  /* text lines follow, up to the multilineEOF marker (spec 6.8) */
 };
 
 /* Where a successful command leaves the session, kept in the row's flags
@@ -355,6 +356,16 @@ struct cli_frame {
 	struct cli_strlist alias_add, alias_del;
 };
 
+/* Multi-line input in progress (cli_multiline.c). */
+struct cli_ml {
+	bool active;
+	char bad[160]; /* the first problem found in the text; "" = none */
+	size_t max, lines;
+	struct buf text;
+	char key[64];  /* pending-edit key the text goes to */
+	char what[64]; /* attribute name, for the replies */
+};
+
 struct cli_session {
 	struct conn c;
 	struct cli_server *srv;
@@ -376,9 +387,19 @@ struct cli_session {
 	char **last_filter;   /* queue: ids matched by the last LIST FILTER */
 	int nlast_filter;
 	bool have_last_filter;
+	char ml_eof[32]; /* SET multilineEOF; "" = "." */
+	struct cli_ml ml;
 };
 
 void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls);
+
+/* Multi-line input (spec 6.8): a handler starts it (its reply is the
+ * "+OK: enter the text" line, no prompt); the session hands it every line
+ * until the end marker, which stores the text as the pending edit key. */
+void cli_multiline_begin(struct cli_session *s, const char *what, const char *key, size_t max);
+void cli_multiline_feed(struct cli_session *s, enum cli_read kind, const char *line, size_t len);
+void cli_multiline_free(struct cli_session *s);
+const char *cli_multiline_eof(const struct cli_session *s);
 
 /* Replies, for handlers: the status line of the command (the prompt is
  * added by the session); data lines go to s->c before it. */

@@ -111,6 +111,8 @@ static const struct cli_attr contact_attrs[] = {
 	CONTACT("liveMessengerAddress", "Instant messaging id."),
 	CONTACT("icqNumber", "Instant messaging id."),
 	CONTACT("aolScreenName", "Instant messaging id."),
+	{"contactNotes", CLI_AT_STRING, "ContactInfo.contactNotes", NULL, 0, 0, NULL, CLI_AF_WHY,
+	 "Free-text notes, entered with ESET contactNotes (multi-line); shown with \\n for line breaks."},
 };
 
 #define QUOTA_LATER(n) {n, CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_NOSHOW | CLI_AF_NOSET, NULL}

@@ -366,14 +366,6 @@ static void h_start_stop(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
-/* Root SET multilineEOF: this CLI has no multi-line input command. */
-static void h_multiline_eof(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	cli_err(s, "multilineEOF is not supported: this server's CLI has no multi-line input commands "
-		   "(ESET, UPLOAD), so there is no end-of-text marker to change");
-}
-
 /* RESET: drop this context's pending edits (the stored values show again). */
 static void h_reset(struct cli_session *s, const struct cli_parsed *p)
 {
@@ -1146,8 +1138,6 @@ static const struct cli_cmd server_cmds[] = {
 	{SERVICES, "STOP Service", {{0}}, CLI_CHANGES | CLI_DISRUPTIVE, h_start_stop,
 	 "Stop the service now until START Service or a restart: new connections are refused (SMTP-Outgoing: "
 	 "no delivery attempts, the queue is kept); open sessions go on."},
-	{IN(ROOT), "SET multilineEOF", {{CLI_ARG_POS, NULL, "string", false}}, CLI_NOHELP, h_multiline_eof,
-	 "Not supported: this CLI has no multi-line input commands."},
 
 	/* listeners */
 	{WITH_LISTENERS, "LIST Listeners", {{0}}, CLI_READS, h_list_listeners,

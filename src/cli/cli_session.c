@@ -480,7 +480,9 @@ static void serve(struct cli_session *s)
 		s->status_err = false;
 		s->no_prompt = false;
 		bool login = s->f[0].ctx == CLI_CTX_LOGIN;
-		if (kind == CLI_READ_TOO_LONG) {
+		if (s->ml.active) {
+			cli_multiline_feed(s, kind, s->rd.line.data ? s->rd.line.data : "", s->rd.line.len);
+		} else if (kind == CLI_READ_TOO_LONG) {
 			if (s->awaiting_password)
 				s->awaiting_password = false;
 			cli_err(s, "Command line too long (at most %d bytes)", CLI_MAX_LINE);
@@ -571,6 +573,7 @@ out:
 	if (s->rd.line.data)
 		secret_wipe(s->rd.line.data, s->rd.line.len);
 	cli_reader_free(&s->rd);
+	cli_multiline_free(s);
 	conn_close(&s->c);
 	dir_conn_close(rd);
 	free(s);

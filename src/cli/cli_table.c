@@ -26,6 +26,7 @@ extern const struct cli_part cli_part_aacl;
 extern const struct cli_part cli_part_snapshots;
 extern const struct cli_part cli_part_queue;
 extern const struct cli_part cli_part_adminlimits;
+extern const struct cli_part cli_part_multiline;
 
 static const struct cli_part *const parts[] = {
 	&cli_part_core,
@@ -36,6 +37,7 @@ static const struct cli_part *const parts[] = {
 	&cli_part_snapshots,
 	&cli_part_queue,
 	&cli_part_adminlimits,
+	&cli_part_multiline,
 };
 
 #define NPARTS (int)(sizeof parts / sizeof *parts)

@@ -170,11 +170,6 @@ def test_cli_service_cannot_be_stopped_from_the_cli(fresh_server):
     other.ok("CONFIG SERVER", "server")
     other.close()
     assert not log_has(srv, "stopped service cli")
-    # multilineEOF: no multi-line input command in this CLI
-    cli.back_to_root()
-    cli.err("SET multilineEOF END",
-            "multilineEOF is not supported: this server's CLI has no multi-line input commands "
-            "(ESET, UPLOAD), so there is no end-of-text marker to change", "")
     cli.close()
 
 

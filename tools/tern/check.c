@@ -172,12 +172,68 @@ static void check_set(struct check_report *r, int line, enum cli_ctx cx, const s
 	}
 }
 
+/* ---- multi-line input in scripts ---- */
+
+static bool words_match(const char *words, const struct cli_tokens *t)
+{
+	int k = 0;
+	for (const char *w = words; *w; k++) {
+		size_t n = strcspn(w, " ");
+		if (k >= t->n || strlen(t->v[k]) != n || strncasecmp(w, t->v[k], n) != 0)
+			return false;
+		w += n;
+		while (*w == ' ')
+			w++;
+	}
+	return k > 0;
+}
+
+bool check_is_multiline(const char *line)
+{
+	char *copy = strdup(line);
+	if (!copy)
+		abort();
+	struct cli_tokens t;
+	bool yes = false;
+	if (cli_tokenize(copy, &t) == CLI_TOK_OK && t.n) {
+		int n;
+		const struct cli_cmd *c = cli_commands(&n);
+		for (int i = 0; i < n && !yes; i++)
+			yes = (c[i].flags & CLI_MULTILINE) && words_match(c[i].words, &t);
+	}
+	free(copy);
+	return yes;
+}
+
+bool check_sets_eof(const char *line, char *eof, size_t sz)
+{
+	char *copy = strdup(line);
+	if (!copy)
+		abort();
+	struct cli_tokens t;
+	bool yes = cli_tokenize(copy, &t) == CLI_TOK_OK && t.n == 3 && !strcasecmp(t.v[0], "SET") &&
+		   !strcasecmp(t.v[1], "multilineEOF") && *t.v[2] && strlen(t.v[2]) < sz && !strpbrk(t.v[2], " \t");
+	if (yes)
+		snprintf(eof, sz, "%s", t.v[2]);
+	free(copy);
+	return yes;
+}
+
+bool check_is_eof(const char *raw, const char *eof)
+{
+	size_t n = strlen(raw);
+	while (n && (raw[n - 1] == '\r' || raw[n - 1] == '\n'))
+		n--;
+	return n == strlen(eof) && !strncmp(raw, eof, n);
+}
+
 void check_lines(char **lines, int nlines, struct check_report *r)
 {
 	struct frame st[CLI_MAX_DEPTH + 2];
 	int depth = 0;
 	st[0] = (struct frame){CLI_CTX_ROOT, false, 0, 0};
 	int unsaved = 0, exit_line = 0;
+	char eof[32] = ".";
 	for (int ln = 1; ln <= nlines; ln++) {
 		const char *p = lines[ln - 1];
 		while (*p == ' ' || *p == '\t')
@@ -304,7 +360,24 @@ void check_lines(char **lines, int nlines, struct check_report *r)
 		else if (disruptive_verb(t.v[0]))
 			add(r, ln, CHECK_WARNING, "disruptive", "%s drops or resets state: %s", cmd->words,
 			    cmd->help ? cmd->help : "");
+		if (!strcasecmp(cmd->words, "SET multilineEOF"))
+			check_sets_eof(p, eof, sizeof eof);
 		free(copy);
+		if (cmd->flags & CLI_MULTILINE) {
+			/* its text: every raw line up to the marker */
+			int k = ln;
+			for (; k < nlines && !check_is_eof(lines[k], eof); k++)
+				if (cli_line_check(lines[k], strlen(lines[k])) != CLI_LINE_OK)
+					add(r, k + 1, CHECK_ERROR, "bad-characters",
+					    "control characters or invalid UTF-8 in a text line of %s", cmd->words);
+			if (k >= nlines) {
+				add(r, ln, CHECK_ERROR, "multiline-unterminated",
+				    "the text of %s is not ended by a line holding only '%s'", cmd->words, eof);
+				ln = nlines;
+				continue;
+			}
+			ln = k + 1;
+		}
 		if (!set_ok)
 			continue;
 		if (!strcasecmp(cmd->words, "SAVE CONFIG"))

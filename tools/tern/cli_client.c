@@ -435,8 +435,64 @@ static int get_version(struct session *s, struct cli_opts *o)
 
 struct job {
 	const char *line;
-	int lineno; /* 0: from the command line */
+	int lineno;  /* 0: from the command line */
+	char **text; /* multi-line input (ESET ...): its text lines, NULL: none given */
+	int ntext;
 };
+
+/* A multi-line command (spec 6.8): the server answers "+OK: enter the
+ * text..." without a prompt; then the text goes out dot-stuffed, then the
+ * end marker, and the reply to that is the command's reply. A refusal
+ * ("-ERR...", prompt) is an ordinary reply. Interactive sessions read the
+ * text from the terminal up to the marker. */
+static int multiline_exchange(struct session *s, const struct job *j, bool interactive, const char *eof,
+			      struct tern_lines *out)
+{
+	struct buf *in = &s->c.in;
+	while (!in->len || !memchr(in->data, '\n', in->len)) {
+		char chunk[4096];
+		ssize_t n = s->c.ssl ? SSL_read(s->c.ssl, chunk, sizeof chunk) : recv(s->c.fd, chunk, sizeof chunk, 0);
+		if (n <= 0)
+			return read_reply(s, out); /* reports the end of the connection */
+		buf_append(in, chunk, (size_t)n);
+	}
+	if (strncmp(in->data, "+OK", 3) != 0)
+		return read_reply(s, out);
+	buf_consume(in, (size_t)((char *)memchr(in->data, '\n', in->len) - in->data) + 1);
+	struct buf b = BUF_INIT;
+	char *typed = NULL;
+	size_t cap = 0;
+	for (int i = 0;; i++) {
+		const char *line;
+		if (interactive) {
+			ssize_t n = getline(&typed, &cap, stdin);
+			if (n < 0)
+				break;
+			while (n && (typed[n - 1] == '\n' || typed[n - 1] == '\r'))
+				typed[--n] = '\0';
+			line = typed;
+		} else {
+			if (i >= j->ntext)
+				break;
+			line = j->text[i];
+		}
+		if (check_is_eof(line, eof))
+			break;
+		size_t n = strlen(line);
+		while (n && line[n - 1] == '\r')
+			n--;
+		if (line[0] == '.')
+			buf_putc(&b, '.');
+		buf_append(&b, line, n);
+		buf_puts(&b, "\r\n");
+	}
+	free(typed);
+	buf_puts(&b, eof);
+	buf_puts(&b, "\r\n");
+	int r = client_send(&s->c, b.data, b.len);
+	buf_free(&b);
+	return r < 0 ? -1 : read_reply(s, out);
+}
 
 static bool allow_destructive(struct cli_opts *o, const struct job *j, const char *shown, const struct cli_cmd *cmd)
 {
@@ -481,6 +537,7 @@ int cli_client_main(struct cli_opts *o)
 			}
 		}
 		jobs = calloc((size_t)nlines + 1, sizeof *jobs);
+		char eof[32] = ".";
 		for (int i = 0; i < nlines; i++) {
 			const char *p = lines[i];
 			while (*p == ' ' || *p == '\t')
@@ -496,12 +553,30 @@ int cli_client_main(struct cli_opts *o)
 				if (!*p)
 					continue;
 			}
-			jobs[njobs++] = (struct job){p, i + 1};
+			jobs[njobs++] = (struct job){p, i + 1, NULL, 0};
+			if (check_sets_eof(p, eof, sizeof eof))
+				continue;
+			if (!check_is_multiline(p))
+				continue;
+			/* the text lines, taken as they are, up to the marker */
+			int k = i + 1;
+			while (k < nlines && !check_is_eof(lines[k], eof))
+				k++;
+			if (k >= nlines) {
+				fprintf(stderr, "tern: %s:%d: the text of this command is not ended by a line holding only '%s'\n",
+					src, i + 1, eof);
+				free(jobs);
+				tern_free_lines(lines, nlines);
+				return 2;
+			}
+			jobs[njobs - 1].text = &lines[i + 1];
+			jobs[njobs - 1].ntext = k - i - 1;
+			i = k;
 		}
 	} else {
 		jobs = calloc((size_t)o->ncommands + 1, sizeof *jobs);
 		for (int i = 0; i < o->ncommands; i++)
-			jobs[njobs++] = (struct job){o->commands[i], 0};
+			jobs[njobs++] = (struct job){o->commands[i], 0, NULL, 0};
 	}
 	if (!jobs)
 		abort();
@@ -522,6 +597,7 @@ int cli_client_main(struct cli_opts *o)
 		goto out;
 	}
 	struct buf shown = BUF_INIT;
+	char eof[32] = "."; /* the session's multilineEOF */
 	bool quit = false;
 	char *typed = NULL;
 	size_t typed_cap = 0;
@@ -541,7 +617,7 @@ int cli_client_main(struct cli_opts *o)
 				typed[--n] = '\0';
 			if (!typed[strspn(typed, " \t")])
 				continue;
-			one = (struct job){typed, 0};
+			one = (struct job){typed, 0, NULL, 0};
 			j = &one;
 		} else {
 			if (i >= njobs)
@@ -566,12 +642,25 @@ int cli_client_main(struct cli_opts *o)
 				break;
 			continue;
 		}
+		bool multiline = check_is_multiline(j->line);
+		if (multiline && !j->text && !o->interactive) {
+			const char *why = "a multi-line command needs its text: give it in a script (--script)";
+			if (o->json)
+				print_json(stdout, shown.data, j->lineno, before, before, NULL, why);
+			else
+				print_transcript(shown.data, before, NULL, why);
+			fprintf(stderr, "tern: %s\n", why);
+			rc = 1;
+			if (!o->keep_going)
+				break;
+			continue;
+		}
 		struct reply r = {{0}, -1, false};
 		if (strpbrk(j->line, "\r\n") || send_line(&s, j->line) < 0) {
 			rc = 2;
 			break;
 		}
-		int rr = read_reply(&s, &r.l);
+		int rr = multiline ? multiline_exchange(&s, j, o->interactive, eof, &r.l) : read_reply(&s, &r.l);
 		reply_parse(&r);
 		if (rr != 0)
 			s.prompt[0] = '\0';
@@ -587,6 +676,8 @@ int cli_client_main(struct cli_opts *o)
 		}
 		if (rr == 1)
 			quit = true;
+		if (r.ok)
+			check_sets_eof(j->line, eof, sizeof eof);
 		if (!r.ok) {
 			if (j->lineno)
 				fprintf(stderr, "tern: %s:%d: command failed: %s\n", src, j->lineno, r.l.v[r.status]);

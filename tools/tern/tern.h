@@ -69,6 +69,12 @@ struct check_report {
 };
 /* Walk script lines from the root context. */
 void check_lines(char **lines, int nlines, struct check_report *r);
+/* Multi-line input in scripts: is this line a command whose text lines
+ * follow (ESET ...)? Does it set the end marker (SET multilineEOF X; the
+ * new marker goes to eof)? Is raw the marker line? */
+bool check_is_multiline(const char *line);
+bool check_sets_eof(const char *line, char *eof, size_t sz);
+bool check_is_eof(const char *raw, const char *eof);
 void check_report_free(struct check_report *r);
 void check_add(struct check_report *r, int line, enum check_level lv, const char *code, const char *text);
 int check_main(int argc, char **argv);
