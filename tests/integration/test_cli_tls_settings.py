@@ -309,4 +309,10 @@ def test_controller_server_tab_checks_tls_values(server, c):
         r = c.upload(("cfgfileset", "server.tab"), rows)
         assert r.code < 0, (name, r)
         assert server_tab(c) == before
+    # each value good, the whole not: client certificates asked for without CAs
+    rows = [l for l in lines if not l.startswith('"TlsRequestClientAuth"')] + ['"TlsRequestClientAuth"\t"1"']
+    r = c.upload(("cfgfileset", "server.tab"), rows)
+    assert r.code < 0, r
+    assert server_tab(c) == before
+    assert "server.tab refused: the TLS parameters are not usable (requestClientAuth yes needs a caFile" in server.log
     assert handshake(server.smtps_port, **TLS12)[0] == "TLSv1.2"
