@@ -496,3 +496,12 @@ def test_settings_survive_restart(fresh_server, pki):
     cli.ok("BACK", "server")
     cli.ok("BACK", "")
     cli.close()
+    # the certificate file gone while stopped: the server starts with the
+    # defaults (its own certificate, no client certificates) and says why
+    srv.stop()
+    os.unlink(os.path.join(srv.root, "tlstest", "rsa.pem"))
+    srv.start()
+    assert "TLS settings not usable (tlstest/rsa.pem: not found or not readable" in log_text(srv)
+    default_fp = fingerprint_pem(os.path.join(srv.root, "tls", "server.crt"))
+    for name, port in implicit_ports(srv).items():
+        assert greet(port, mallory)[2] == default_fp, name
