@@ -167,7 +167,7 @@ static const struct cli_attr ssl_attrs[] = {
 	 "Protocol versions of every TLS endpoint: tls1_2, tls1_3 (older ones are refused)."},
 	SETTING_NUM("maxChainDepth", "TlsMaxChainDepth", 1, 100, "Maximum certificate chain depth when verifying."),
 	SETTING_STR("cipherSuite", "TlsCipherSuite",
-		    "OpenSSL cipher list for TLS 1.2; TLS_* entries are TLS 1.3 suites (none: OpenSSL's)."),
+		    "OpenSSL cipher list for TLS 1.2; TLS_* entries are TLS 1.3 suites (a part left out: OpenSSL's)."),
 	SETTING_BOOL("preferServerCipherSuiteOrder", "TlsPreferServerCiphers",
 		     "Choose the cipher by the server's order rather than the client's."),
 	SETTING_BOOL("useEphemeralKey", "TlsEphemeralKey",
