@@ -408,7 +408,8 @@ int main(int argc, char **argv)
 		settings_tls_params(c, &tp);
 		if (tls_server_apply(&tp, why, sizeof why) < 0) {
 			log_warn("TLS settings not usable (%s): using the defaults", why);
-			struct tls_params def = {"(tls1_2 tls1_3)", "DEFAULT", 1, "none", 9};
+			struct tls_params def;
+			tls_params_default(&def);
 			tls_server_apply(&def, why, sizeof why);
 		}
 	}

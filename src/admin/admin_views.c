@@ -12,6 +12,7 @@
 #include "../core/log.h"
 #include "../core/secret.h"
 #include "../core/tabline.h"
+#include "../core/tls.h"
 #include "../core/xmalloc.h"
 #include "settings.h"
 #include "views.h"
@@ -611,6 +612,26 @@ static bool check_setting_rec(struct rec *r)
 static enum tern_err apply_server(struct dir_conn *c, struct parsed *p, void *extra)
 {
 	(void)extra;
+	/* the table replaces every setting: its Tls* values over the defaults
+	 * must make a usable whole (core/tls.h) */
+	const char **pairs = xcalloc((size_t)p->n * 2 + 1, sizeof *pairs);
+	int n = 0;
+	for (int i = 0; i < p->n; i++) {
+		const struct setting_def *d = settings_find(p->r[i].f[0]);
+		if (d && !strncmp(d->name, "Tls", 3) && strcmp(d->def, p->r[i].f[1]) != 0) {
+			pairs[2 * n] = p->r[i].f[0];
+			pairs[2 * n + 1] = p->r[i].f[1];
+			n++;
+		}
+	}
+	struct tls_params tp;
+	char why[400];
+	settings_tls_params_over(NULL, pairs, n, &tp);
+	free(pairs);
+	if (n && tls_params_check(&tp, why, sizeof why) < 0) {
+		log_warn("server.tab refused: the TLS parameters are not usable (%s)", why);
+		return TERN_E_INVALID;
+	}
 	enum tern_err e = dir_setting_delete_all(c);
 	for (int i = 0; !e && i < p->n; i++) {
 		const struct setting_def *d = settings_find(p->r[i].f[0]);

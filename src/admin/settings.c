@@ -120,6 +120,10 @@ static const struct setting_def defs[] = {
 	{"TlsPreferServerCiphers", SET_BOOL, "1", 0, 1, "1: the server's cipher order wins; 0: the client's"},
 	{"TlsDhParamFile", SET_STR, "none", 0, 500, "PEM DH parameters (path under the data root) or none"},
 	{"TlsMaxChainDepth", SET_INT, "9", 1, 100, "maximum certificate chain depth when verifying"},
+	{"TlsCertFile", SET_STR, "tls/server.crt", 1, 500, "PEM certificate chain and key (path under the data root)"},
+	{"TlsCaFile", SET_STR, "none", 0, 500, "PEM CA certificates verifying client certificates, or none"},
+	{"TlsRequestClientAuth", SET_BOOL, "0", 0, 1, "1: ask TLS clients for a certificate (verified by TlsCaFile)"},
+	{"TlsEphemeralKey", SET_BOOL, "1", 0, 1, "1: TLS 1.2 key exchange by ephemeral (EC)DHE only (no static RSA)"},
 	{"SmtpMaxAuthErrors", SET_INT, "5", 1, 100, "failed SMTP AUTH attempts before the connection is closed"},
 	{"SmtpMaxReceivedHeaders", SET_INT, "50", 1, 1000,
 	 "messages with more Received: headers than this are refused (mail loop)"},
@@ -166,13 +170,40 @@ enum tern_err settings_check(const char *name, const char *value, char *why, siz
 	return e;
 }
 
+/* A Tls* value: from the pairs (pending edits) if there, else stored. */
+static void tls_get(struct dir_conn *c, const char **pairs, int n, const char *name, char *out, size_t sz)
+{
+	for (int i = n - 1; i >= 0; i--)
+		if (!strcmp(pairs[2 * i], name)) {
+			snprintf(out, sz, "%s", pairs[2 * i + 1] ? pairs[2 * i + 1] : settings_find(name)->def);
+			return;
+		}
+	settings_get(c, name, out, sz);
+}
+
+static int tls_get_int(struct dir_conn *c, const char **pairs, int n, const char *name)
+{
+	char v[32];
+	tls_get(c, pairs, n, name, v, sizeof v);
+	return (int)strtol(v, NULL, 10);
+}
+
+void settings_tls_params_over(struct dir_conn *c, const char **pairs, int n, struct tls_params *p)
+{
+	tls_get(c, pairs, n, "TlsAllowedVersions", p->versions, sizeof p->versions);
+	tls_get(c, pairs, n, "TlsCipherSuite", p->ciphers, sizeof p->ciphers);
+	p->prefer_server = tls_get_int(c, pairs, n, "TlsPreferServerCiphers");
+	tls_get(c, pairs, n, "TlsDhParamFile", p->dhfile, sizeof p->dhfile);
+	p->depth = tls_get_int(c, pairs, n, "TlsMaxChainDepth");
+	tls_get(c, pairs, n, "TlsCertFile", p->certfile, sizeof p->certfile);
+	tls_get(c, pairs, n, "TlsCaFile", p->cafile, sizeof p->cafile);
+	p->request_client = tls_get_int(c, pairs, n, "TlsRequestClientAuth");
+	p->ephemeral = tls_get_int(c, pairs, n, "TlsEphemeralKey");
+}
+
 void settings_tls_params(struct dir_conn *c, struct tls_params *p)
 {
-	settings_get(c, "TlsAllowedVersions", p->versions, sizeof p->versions);
-	settings_get(c, "TlsCipherSuite", p->ciphers, sizeof p->ciphers);
-	p->prefer_server = (int)settings_get_int(c, "TlsPreferServerCiphers");
-	settings_get(c, "TlsDhParamFile", p->dhfile, sizeof p->dhfile);
-	p->depth = (int)settings_get_int(c, "TlsMaxChainDepth");
+	settings_tls_params_over(c, NULL, 0, p);
 }
 
 static enum tern_err type_check(const char *name, const char *value)

@@ -35,6 +35,9 @@ enum tern_err settings_check(const char *name, const char *value, char *why, siz
 struct tls_params;
 /* The effective Tls* settings (core/tls.h). */
 void settings_tls_params(struct dir_conn *c, struct tls_params *p);
+/* The same with name/value pairs (pending edits; NULL value: the default)
+ * over the stored values. */
+void settings_tls_params_over(struct dir_conn *c, const char **pairs, int n, struct tls_params *p);
 void settings_get(struct dir_conn *c, const char *name, char *out, size_t sz);
 long settings_get_int(struct dir_conn *c, const char *name);
 

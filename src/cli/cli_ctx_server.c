@@ -160,22 +160,25 @@ static void rule_limits(const char *val, long lim[NLIMITS])
 
 /* TLS (core/tls.c): one certificate and one set of parameters (the Tls*
  * settings) for every TLS endpoint of the server, whichever listener's
- * SSLCONTROL edits them; stored at the listener's COMMIT and applied to new
- * connections at once. No client certificates. */
+ * SSLCONTROL edits them; checked as a whole and stored at the listener's
+ * COMMIT, applied to new connections at once. */
 static const struct cli_attr ssl_attrs[] = {
 	{"allowedVersions", CLI_AT_SET, "set:TlsAllowedVersions", "tls1_2|tls1_3", 0, 0, NULL, 0,
 	 "Protocol versions of every TLS endpoint: tls1_2, tls1_3 (older ones are refused)."},
 	SETTING_NUM("maxChainDepth", "TlsMaxChainDepth", 1, 100, "Maximum certificate chain depth when verifying."),
-	SETTING_STR("cipherSuite", "TlsCipherSuite", "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites: OpenSSL's)."),
+	SETTING_STR("cipherSuite", "TlsCipherSuite",
+		    "OpenSSL cipher list for TLS 1.2; TLS_* entries are TLS 1.3 suites (a part left out: OpenSSL's)."),
 	SETTING_BOOL("preferServerCipherSuiteOrder", "TlsPreferServerCiphers",
 		     "Choose the cipher by the server's order rather than the client's."),
-	{"useEphemeralKey", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Ephemeral (EC)DH keys are always used; only yes."},
-	{"certFile", CLI_AT_STRING, "@certFile", NULL, 0, 0, "", CLI_AF_NOSET,
-	 "Certificate and key (PEM) of every listener: tls/server.crt and .key under the data root (read-only)."},
-	{"caFile", CLI_AT_STRING, NULL, NULL, 0, 0, "none", 0, "Client certificates are not verified; only none."},
+	SETTING_BOOL("useEphemeralKey", "TlsEphemeralKey",
+		     "yes: TLS 1.2 key exchange by ephemeral (EC)DHE only (static RSA removed); no: the list as is."),
+	SETTING_STR("certFile", "TlsCertFile",
+		    "PEM certificate chain and key under the data root (a .crt without key: the .key beside it)."),
+	SETTING_STR("caFile", "TlsCaFile", "PEM CA certificates verifying client certificates, or none."),
 	SETTING_STR("dhParamFile", "TlsDhParamFile",
 		    "PEM Diffie-Hellman parameters (2048 bits or more), a path under the data root, or none."),
-	{"requestClientAuth", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", 0, "Client certificates are not asked for; only no."},
+	SETTING_BOOL("requestClientAuth", "TlsRequestClientAuth",
+		     "Ask clients for a certificate (optional; one presented must verify against caFile)."),
 };
 
 static const struct cli_ctx_reg server_ctxs[] = {
@@ -865,8 +868,9 @@ static void h_remove_listener(struct cli_session *s, const struct cli_parsed *p)
 }
 
 /* The SSLCONTROL edits (Tls* settings) DONE handed to a listener frame, as
- * name/value pairs into out (room for N(ssl_attrs) pairs); their count. */
-static int tls_edits(const struct cli_frame *f, const char **out)
+ * name/value pairs into out (room for N(ssl_attrs) pairs); their count, or
+ * -1 (reply sent) when they and the stored ones make no usable whole. */
+static int tls_edits(struct cli_session *s, const struct cli_frame *f, const char **out)
 {
 	int n = 0;
 	for (int i = 0; i < N(ssl_attrs); i++) {
@@ -877,6 +881,13 @@ static int tls_edits(const struct cli_frame *f, const char **out)
 			out[2 * n + 1] = kv->v;
 			n++;
 		}
+	}
+	struct tls_params tp;
+	char why[400];
+	settings_tls_params_over(s->ctx.rd, out, n, &tp);
+	if (n && tls_params_check(&tp, why, sizeof why) < 0) {
+		cli_err(s, "Commit failed: the TLS parameters are not usable (%s); nothing was changed", why);
+		return -1;
 	}
 	return n;
 }
@@ -934,7 +945,12 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 		pairs[5] = idle->v;
 		np = 3;
 	}
-	int ntls = tls_edits(f, pairs + 2 * np);
+	int ntls = tls_edits(s, f, pairs + 2 * np);
+	if (ntls < 0) {
+		free(vals[0]);
+		free(vals[1]);
+		return;
+	}
 	np += ntls;
 	struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
 	char detail[200];
@@ -976,14 +992,11 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 static void h_config_ssl(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	char cert[600];
-	snprintf(cert, sizeof cert, "%s/tls/server.crt", s->srv->env->root);
 	struct cli_frame *f = cli_push(s, CLI_CTX_SSLCONTROL);
 	if (!f)
 		return;
 	snprintf(f->name, sizeof f->name, "%s", s->f[s->depth - 1].name);
 	load_settings(s, f);
-	cli_kv_set(&f->base, "@certFile", cert);
 	cli_ok(s);
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define MAX_LISTENERS 32
@@ -254,5 +255,6 @@ struct bufferevent *evloop_tls_upgrade(struct event_base *b, struct bufferevent 
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl)
 		return NULL;
+	tls_note_fd(ssl, bufferevent_getfd(plain));
 	return bufferevent_openssl_filter_new(b, plain, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 }

@@ -8,7 +8,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <ctype.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,7 +22,10 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "listen.h"
 #include "log.h"
+#include "tls_files.h"
+#include "xmalloc.h"
 
 static int pem_to_buf_key(EVP_PKEY *k, struct buf *out)
 {
@@ -113,14 +118,34 @@ out:
 struct tls_live {
 	int refs; /* under live_mu */
 	int minv, maxv;
-	char *ciphers;
+	char *ciphers;  /* TLS 1.2 list as applied */
+	char *suites13; /* TLS 1.3 suites; NULL: OpenSSL's */
 	int prefer;
 	EVP_PKEY *dh;
 	int depth;
+	X509 *cert; /* NULL: the context's own (tls/server.crt) */
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+	int request;
+	X509_STORE *cas;
+	STACK_OF(X509_NAME) *ca_names;
 };
 
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tls_live *live;
+
+static void live_free(struct tls_live *l)
+{
+	free(l->ciphers);
+	free(l->suites13);
+	EVP_PKEY_free(l->dh);
+	X509_free(l->cert);
+	sk_X509_pop_free(l->chain, X509_free);
+	EVP_PKEY_free(l->key);
+	X509_STORE_free(l->cas);
+	sk_X509_NAME_pop_free(l->ca_names, X509_NAME_free);
+	free(l);
+}
 
 static void live_put(struct tls_live *l)
 {
@@ -129,17 +154,21 @@ static void live_put(struct tls_live *l)
 	pthread_mutex_lock(&live_mu);
 	bool last = --l->refs == 0;
 	pthread_mutex_unlock(&live_mu);
-	if (last) {
-		free(l->ciphers);
-		EVP_PKEY_free(l->dh);
-		free(l);
-	}
+	if (last)
+		live_free(l);
 }
 
 static void why_set(char *why, size_t wsz, const char *fmt, const char *arg)
 {
 	if (why && wsz)
 		snprintf(why, wsz, fmt, arg);
+}
+
+void tls_params_default(struct tls_params *p)
+{
+	*p = (struct tls_params){.versions = "(tls1_2 tls1_3)", .ciphers = "DEFAULT", .prefer_server = 1,
+				 .dhfile = "none", .depth = 9, .certfile = "tls/server.crt", .cafile = "none",
+				 .request_client = 0, .ephemeral = 1};
 }
 
 /* "(tls1_2 tls1_3)" into the lowest and highest version; -1 (why) if bad. */
@@ -181,80 +210,131 @@ static int parse_versions(const char *v, int *minv, int *maxv, char *why, size_t
 	return 0;
 }
 
-static bool no_dhfile(const char *f)
+static bool no_file(const char *f)
 {
 	return !*f || !strcasecmp(f, "none");
 }
 
-/* Open a file below the working directory (the data root) without '..',
- * absolute paths or symlinks; the store and the key directory are refused. */
-static int open_under_root(const char *rel, char *why, size_t wsz)
+/* Does the cipher list of ctx hold the TLS 1.3 suite named name? */
+static bool has_suite(SSL_CTX *ctx, const char *name)
 {
-	char tmp[512];
-	if (strlen(rel) >= sizeof tmp || rel[0] == '/' || strstr(rel, "..") || strchr(rel, '\\')) {
-		why_set(why, wsz, "%s: a path relative to the data root, without '..'", rel);
-		return -1;
-	}
-	snprintf(tmp, sizeof tmp, "%s", rel);
-	char *comp[32];
-	int n = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(tmp, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(t, "."))
-			continue;
-		if (n == 32) {
-			why_set(why, wsz, "%s: too deep", rel);
-			return -1;
-		}
-		comp[n++] = t;
-	}
-	if (!n || !strcmp(comp[0], "keys") || !strncmp(comp[0], "tern.db", 7)) {
-		why_set(why, wsz, "%s: not a file this server may read", rel);
-		return -1;
-	}
-	int dfd = AT_FDCWD;
-	for (int i = 0; i < n; i++) {
-		int last = i == n - 1;
-		int fd = openat(dfd, comp[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? O_NONBLOCK : O_DIRECTORY));
-		if (dfd != AT_FDCWD)
-			close(dfd);
-		if (fd < 0) {
-			why_set(why, wsz, "%s: not found or not readable (symbolic links are not followed)", rel);
-			return -1;
-		}
-		dfd = fd;
-	}
-	struct stat st;
-	if (fstat(dfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 65536) {
-		close(dfd);
-		why_set(why, wsz, "%s: not a regular file of at most 64 KB", rel);
-		return -1;
-	}
-	return dfd;
+	STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++)
+		if (!strcmp(SSL_CIPHER_standard_name(sk_SSL_CIPHER_value(sk, i)), name))
+			return true;
+	return false;
 }
 
-/* The DH parameters of a PEM file under the data root. */
-static EVP_PKEY *load_dh(const char *rel, char *why, size_t wsz)
+#define NOT_EPHEMERAL ":!kRSA:!kRSAPSK:!kPSK"
+
+/* Split the list into its TLS 1.2 part and its TLS 1.3 suites (each entry
+ * checked on its own, so that the refusal names it) and check the result
+ * on the scratch context. */
+static int build_ciphers(struct tls_live *l, const char *list, int ephemeral, SSL_CTX *scratch, char *why,
+			 size_t wsz)
 {
-	int fd = open_under_root(rel, why, wsz);
-	if (fd < 0)
-		return NULL;
-	char data[65536];
-	size_t len = 0;
-	ssize_t r;
-	while (len < sizeof data && (r = read(fd, data + len, sizeof data - len)) > 0)
-		len += (size_t)r;
-	close(fd);
-	BIO *b = BIO_new_mem_buf(data, (int)len);
-	EVP_PKEY *k = b ? PEM_read_bio_Parameters(b, NULL) : NULL;
-	BIO_free(b);
-	ERR_clear_error();
-	if (!k || !EVP_PKEY_is_a(k, "DH")) {
-		EVP_PKEY_free(k);
-		why_set(why, wsz, "%s: no PEM Diffie-Hellman parameters in it", rel);
-		return NULL;
+	char tmp[1024];
+	if (strlen(list) >= sizeof tmp) {
+		why_set(why, wsz, "%s", "too long");
+		return -1;
 	}
-	return k;
+	snprintf(tmp, sizeof tmp, "%s", list);
+	struct buf v12 = BUF_INIT, v13 = BUF_INIT;
+	int rc = -1;
+	char *save = NULL;
+	for (char *w = strtok_r(tmp, ": ,", &save); w; w = strtok_r(NULL, ": ,", &save)) {
+		if (!strncasecmp(w, "TLS_", 4)) {
+			for (char *c = w; *c; c++)
+				*c = (char)toupper((unsigned char)*c);
+			if (SSL_CTX_set_ciphersuites(scratch, w) != 1 || !has_suite(scratch, w)) {
+				why_set(why, wsz,
+					"%s: not a TLS 1.3 suite of this server (TLS_AES_256_GCM_SHA384, "
+					"TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256, TLS_AES_128_CCM_SHA256)",
+					w);
+				goto out;
+			}
+			buf_printf(&v13, "%s%s", v13.len ? ":" : "", w);
+			continue;
+		}
+		if (!strchr("!-+@", w[0]) && SSL_CTX_set_cipher_list(scratch, w) != 1) {
+			why_set(why, wsz, "%s: no TLS 1.2 cipher of this server matches", w);
+			goto out;
+		}
+		buf_printf(&v12, "%s%s", v12.len ? ":" : "", w);
+	}
+	if (!v12.len && !v13.len) {
+		why_set(why, wsz, "%s", "empty (DEFAULT: OpenSSL's defaults)");
+		goto out;
+	}
+	if (!v12.len)
+		buf_printf(&v12, "DEFAULT");
+	if (SSL_CTX_set_cipher_list(scratch, v12.data) != 1) {
+		why_set(why, wsz, "%s: no TLS 1.2 cipher of this server matches", v12.data);
+		goto out;
+	}
+	if (ephemeral) {
+		buf_printf(&v12, NOT_EPHEMERAL);
+		if (SSL_CTX_set_cipher_list(scratch, v12.data) != 1) {
+			v12.data[v12.len - strlen(NOT_EPHEMERAL)] = '\0';
+			why_set(why, wsz,
+				"%s: no TLS 1.2 cipher with an ephemeral (EC)DHE key exchange matches "
+				"(useEphemeralKey yes)",
+				v12.data);
+			goto out;
+		}
+	}
+	if (v13.len && SSL_CTX_set_ciphersuites(scratch, v13.data) != 1) {
+		why_set(why, wsz, "%s: not a list of TLS 1.3 suites", v13.data);
+		goto out;
+	}
+	l->ciphers = xstrndup(v12.data, v12.len);
+	l->suites13 = v13.len ? xstrndup(v13.data, v13.len) : NULL;
+	rc = 0;
+out:
+	buf_free(&v12);
+	buf_free(&v13);
+	return rc;
+}
+
+static int part_dh(struct tls_live *l, const char *file, SSL_CTX *scratch, char *why, size_t wsz)
+{
+	if (no_file(file))
+		return 0;
+	l->dh = tls_load_dh(file, why, wsz);
+	if (!l->dh)
+		return -1;
+	EVP_PKEY_up_ref(l->dh);
+	if (SSL_CTX_set0_tmp_dh_pkey(scratch, l->dh) != 1) {
+		EVP_PKEY_free(l->dh);
+		why_set(why, wsz, "%s: the DH parameters are too weak for this server (2048 bits or more)", file);
+		return -1;
+	}
+	return 0;
+}
+
+static int part_cert(struct tls_live *l, const char *file, SSL_CTX *scratch, char *why, size_t wsz)
+{
+	if (!*file) {
+		why_set(why, wsz, "%s", "a PEM file under the data root is needed");
+		return -1;
+	}
+	if (tls_load_identity(file, &l->cert, &l->chain, &l->key, why, wsz) < 0)
+		return -1;
+	if (SSL_CTX_use_cert_and_key(scratch, l->cert, l->key, l->chain, 1) != 1) {
+		const char *r = ERR_reason_error_string(ERR_peek_last_error());
+		if (why && wsz)
+			snprintf(why, wsz, "%.300s: the certificate is not usable (%s)", file, r ? r : "refused");
+		return -1;
+	}
+	return 0;
+}
+
+static int part_cas(struct tls_live *l, const char *file, char *why, size_t wsz)
+{
+	if (no_file(file))
+		return 0;
+	l->cas = tls_load_cas(file, &l->ca_names, why, wsz);
+	return l->cas ? 0 : -1;
 }
 
 /* Build (and check against a scratch context) the parameters p. */
@@ -269,28 +349,17 @@ static struct tls_live *live_build(const struct tls_params *p, char *why, size_t
 	l->refs = 1;
 	l->prefer = p->prefer_server;
 	l->depth = p->depth;
-	if (parse_versions(p->versions, &l->minv, &l->maxv, why, wsz) < 0)
+	l->request = p->request_client;
+	if (parse_versions(p->versions, &l->minv, &l->maxv, why, wsz) < 0 ||
+	    build_ciphers(l, p->ciphers, p->ephemeral, scratch, why, wsz) < 0 ||
+	    part_dh(l, p->dhfile, scratch, why, wsz) < 0 || part_cert(l, p->certfile, scratch, why, wsz) < 0 ||
+	    part_cas(l, p->cafile, why, wsz) < 0)
 		goto fail;
-	if (SSL_CTX_set_cipher_list(scratch, p->ciphers) != 1) {
-		why_set(why, wsz, "%s: no TLS 1.2 cipher of this server matches", p->ciphers);
+	if (p->request_client && !l->cas) {
+		why_set(why, wsz, "%s",
+			"requestClientAuth yes needs a caFile (PEM CA certificates under the data root) to verify "
+			"client certificates");
 		goto fail;
-	}
-	l->ciphers = strdup(p->ciphers);
-	if (!l->ciphers) {
-		why_set(why, wsz, "%s", "out of memory");
-		goto fail;
-	}
-	if (!no_dhfile(p->dhfile)) {
-		l->dh = load_dh(p->dhfile, why, wsz);
-		if (!l->dh)
-			goto fail;
-		EVP_PKEY_up_ref(l->dh);
-		if (SSL_CTX_set0_tmp_dh_pkey(scratch, l->dh) != 1) {
-			EVP_PKEY_free(l->dh);
-			why_set(why, wsz, "%s: the DH parameters are too weak for this server (2048 bits or more)",
-				p->dhfile);
-			goto fail;
-		}
 	}
 	ERR_clear_error();
 	SSL_CTX_free(scratch);
@@ -298,36 +367,53 @@ static struct tls_live *live_build(const struct tls_params *p, char *why, size_t
 fail:
 	ERR_clear_error();
 	SSL_CTX_free(scratch);
-	if (l) {
-		free(l->ciphers);
-		EVP_PKEY_free(l->dh);
-		free(l);
-	}
+	if (l)
+		live_free(l);
 	return NULL;
 }
 
-int tls_setting_check(const char *name, const char *value, char *why, size_t wsz)
+int tls_params_check(const struct tls_params *p, char *why, size_t wsz)
 {
-	struct tls_params p = {"(tls1_2 tls1_3)", "DEFAULT", 1, "none", 9};
-	if (!strcmp(name, "TlsAllowedVersions")) {
-		int lo, hi;
-		return parse_versions(value, &lo, &hi, why, wsz);
-	}
-	if (!strcmp(name, "TlsCipherSuite"))
-		snprintf(p.ciphers, sizeof p.ciphers, "%s", value);
-	else if (!strcmp(name, "TlsDhParamFile"))
-		snprintf(p.dhfile, sizeof p.dhfile, "%s", value);
-	else
-		return 0;
-	if (strlen(value) >= (name[3] == 'C' ? sizeof p.ciphers : sizeof p.dhfile)) {
-		why_set(why, wsz, "%s", "too long");
-		return -1;
-	}
-	struct tls_live *l = live_build(&p, why, wsz);
+	struct tls_live *l = live_build(p, why, wsz);
 	if (!l)
 		return -1;
 	live_put(l);
 	return 0;
+}
+
+/* One setting on its own; the combinations are checked by
+ * tls_params_check() at the COMMIT that stores them. */
+int tls_setting_check(const char *name, const char *value, char *why, size_t wsz)
+{
+	if (!strcmp(name, "TlsAllowedVersions")) {
+		int lo, hi;
+		return parse_versions(value, &lo, &hi, why, wsz);
+	}
+	if (strcmp(name, "TlsCipherSuite") && strcmp(name, "TlsDhParamFile") && strcmp(name, "TlsCertFile") &&
+	    strcmp(name, "TlsCaFile"))
+		return 0;
+	if (strlen(value) >= (strcmp(name, "TlsCipherSuite") ? 512 : 1024)) {
+		why_set(why, wsz, "%s", "too long");
+		return -1;
+	}
+	struct tls_live *l = calloc(1, sizeof *l);
+	SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
+	int rc = -1;
+	if (!l || !scratch)
+		why_set(why, wsz, "%s", "out of memory");
+	else if (!strcmp(name, "TlsCipherSuite"))
+		rc = build_ciphers(l, value, 0, scratch, why, wsz);
+	else if (!strcmp(name, "TlsDhParamFile"))
+		rc = part_dh(l, value, scratch, why, wsz);
+	else if (!strcmp(name, "TlsCertFile"))
+		rc = part_cert(l, value, scratch, why, wsz);
+	else
+		rc = part_cas(l, value, why, wsz);
+	ERR_clear_error();
+	SSL_CTX_free(scratch);
+	if (l)
+		live_free(l);
+	return rc;
 }
 
 int tls_server_apply(const struct tls_params *p, char *why, size_t wsz)
@@ -352,6 +438,88 @@ void tls_server_cleanup(void)
 	live_put(old);
 }
 
+/* ---- client certificates in the log ---- */
+
+static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
+static int idx_fd = -1, idx_logged = -1;
+
+static void idx_init(void)
+{
+	idx_fd = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	idx_logged = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+void tls_note_fd(SSL *ssl, int fd)
+{
+	pthread_once(&idx_once, idx_init);
+	if (ssl && idx_fd >= 0)
+		SSL_set_ex_data(ssl, idx_fd, (void *)(intptr_t)(fd + 1));
+}
+
+static void peer_of(SSL *ssl, char *out, size_t sz)
+{
+	int fd = SSL_get_fd(ssl);
+	if (fd < 0 && idx_fd >= 0)
+		fd = (int)(intptr_t)SSL_get_ex_data(ssl, idx_fd) - 1;
+	if (fd >= 0)
+		listen_peer_text(fd, out, sz);
+	else
+		snprintf(out, sz, "?");
+}
+
+/* "CN=x,O=y" (RFC 2253, printable ASCII only). */
+static void name_text(X509_NAME *n, char *out, size_t sz)
+{
+	out[0] = '\0';
+	BIO *b = BIO_new(BIO_s_mem());
+	if (!b)
+		return;
+	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	char *p;
+	long len = BIO_get_mem_data(b, &p);
+	size_t j = 0;
+	for (long i = 0; i < len && j + 1 < sz; i++)
+		out[j++] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
+	out[j] = '\0';
+	BIO_free(b);
+}
+
+static int on_verify(int ok, X509_STORE_CTX *xc)
+{
+	if (ok)
+		return 1;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xc, SSL_get_ex_data_X509_STORE_CTX_idx());
+	X509 *x = X509_STORE_CTX_get_current_cert(xc);
+	char peer[128], subj[256] = "";
+	if (x)
+		name_text(X509_get_subject_name(x), subj, sizeof subj);
+	if (ssl)
+		peer_of(ssl, peer, sizeof peer);
+	else
+		snprintf(peer, sizeof peer, "?");
+	log_warn("tls %s: client certificate refused: %s (depth %d, subject %s)", peer,
+		 X509_verify_cert_error_string(X509_STORE_CTX_get_error(xc)), X509_STORE_CTX_get_error_depth(xc),
+		 *subj ? subj : "-");
+	return 0;
+}
+
+static void on_info(const SSL *cssl, int where, int ret)
+{
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	SSL *ssl = (SSL *)cssl;
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	if (!x || SSL_get_verify_result(ssl) != X509_V_OK || idx_logged < 0 || SSL_get_ex_data(ssl, idx_logged))
+		return;
+	SSL_set_ex_data(ssl, idx_logged, (void *)1);
+	char peer[128], subj[256], iss[256];
+	peer_of(ssl, peer, sizeof peer);
+	name_text(X509_get_subject_name(x), subj, sizeof subj);
+	name_text(X509_get_issuer_name(x), iss, sizeof iss);
+	log_info("tls %s: client certificate verified: subject=%s issuer=%s", peer, subj, iss);
+}
+
 /* At each ClientHello, before the version and the cipher are chosen: the
  * parameters current now. */
 static int on_client_hello(SSL *ssl, int *al, void *arg)
@@ -365,7 +533,8 @@ static int on_client_hello(SSL *ssl, int *al, void *arg)
 	if (!l)
 		return SSL_CLIENT_HELLO_SUCCESS;
 	int ok = SSL_set_min_proto_version(ssl, l->minv) == 1 && SSL_set_max_proto_version(ssl, l->maxv) == 1 &&
-		 SSL_set_cipher_list(ssl, l->ciphers) == 1;
+		 SSL_set_cipher_list(ssl, l->ciphers) == 1 &&
+		 (!l->suites13 || SSL_set_ciphersuites(ssl, l->suites13) == 1);
 	if (l->prefer)
 		SSL_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	else
@@ -377,9 +546,24 @@ static int on_client_hello(SSL *ssl, int *al, void *arg)
 			ok = 0;
 		}
 	}
+	if (ok && l->cert) {
+		/* only this identity: none of the context's may be chosen */
+		SSL_certs_clear(ssl);
+		ok = SSL_use_cert_and_key(ssl, l->cert, l->key, l->chain, 1) == 1;
+	}
+	if (ok && l->request && l->cas) {
+		STACK_OF(X509_NAME) *names = SSL_dup_CA_list(l->ca_names);
+		ok = names && SSL_set1_verify_cert_store(ssl, l->cas) == 1;
+		if (ok)
+			SSL_set_client_CA_list(ssl, names);
+		else
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+		SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, on_verify);
+	}
 	SSL_set_verify_depth(ssl, l->depth);
 	live_put(l);
 	if (!ok) {
+		ERR_clear_error();
 		*al = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
@@ -388,6 +572,7 @@ static int on_client_hello(SSL *ssl, int *al, void *arg)
 
 SSL_CTX *tls_server_ctx(const char *certfile, const char *keyfile)
 {
+	pthread_once(&idx_once, idx_init);
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
 		return NULL;
@@ -395,6 +580,9 @@ SSL_CTX *tls_server_ctx(const char *certfile, const char *keyfile)
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_client_hello_cb(ctx, on_client_hello, NULL);
+	SSL_CTX_set_info_callback(ctx, on_info);
+	/* sessions resumed while client certificates are asked for need it */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tern", 4);
 	if (SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, keyfile, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {

@@ -111,9 +111,10 @@ def test_listeners_are_the_listen_settings(server, c):
     assert r.raw == b"+OK: command successful\r\n<server-pop3-listener-sslcontrol#> "
     tls = show_attrs(cli.cmd("SHOW"))
     assert tls["allowedVersions"] == "(tls1_2 tls1_3)"
-    assert tls["certFile"] == f'"{srv.root}/tls/server.crt"'
+    assert tls["certFile"] == '"tls/server.crt"'
     cli.err("SET allowedVersions (tls1_1 tls1_2)", None, "server-pop3-listener-sslcontrol")
-    cli.err("SET certFile /etc/x.pem", "Attribute certFile is read-only", "server-pop3-listener-sslcontrol")
+    cli.err("SET certFile /etc/x.pem", "Invalid value for certFile (/etc/x.pem: a path relative to the data root, "
+            "without '..')", "server-pop3-listener-sslcontrol")
     cli.ok("SET allowedVersions (tls1_2 tls1_3) requestClientAuth no")
     cli.ok("DONE", "server-pop3-listener")
     r = cli.cmd("COMMIT")

@@ -103,7 +103,7 @@ def test_show_layout_and_help(server, cli):
         ("cipherSuite", '"DEFAULT"'),
         ("preferServerCipherSuiteOrder", "yes"),
         ("useEphemeralKey", "yes"),
-        ("certFile", f'"{server.root}/tls/server.crt"'),
+        ("certFile", '"tls/server.crt"'),
         ("caFile", '"none"'),
         ("dhParamFile", '"none"'),
         ("requestClientAuth", "no"),
@@ -239,10 +239,11 @@ def test_bad_values_refused_nothing_stored(server, cli, c, tls_defaults):
     cli.ok("UPDATE Listener 0.0.0.0:995")
     cli.ok("CONFIG SSLCONTROL", CTX)
     for cmd, text in (
-        ("SET useEphemeralKey no", None),
-        ("SET caFile /etc/ssl/ca.pem", None),
-        ("SET requestClientAuth yes", None),
-        ("SET certFile /etc/x.pem", "Attribute certFile is read-only"),
+        ("SET useEphemeralKey maybe", "Invalid value for useEphemeralKey (yes or no)"),
+        ("SET caFile /etc/ssl/ca.pem",
+         "Invalid value for caFile (/etc/ssl/ca.pem: a path relative to the data root, without '..')"),
+        ("SET certFile /etc/x.pem",
+         "Invalid value for certFile (/etc/x.pem: a path relative to the data root, without '..')"),
     ):
         cli.err(cmd, text, CTX)
     attrs = show_attrs(cli.cmd("SHOW"))
@@ -308,4 +309,10 @@ def test_controller_server_tab_checks_tls_values(server, c):
         r = c.upload(("cfgfileset", "server.tab"), rows)
         assert r.code < 0, (name, r)
         assert server_tab(c) == before
+    # each value good, the whole not: client certificates asked for without CAs
+    rows = [l for l in lines if not l.startswith('"TlsRequestClientAuth"')] + ['"TlsRequestClientAuth"\t"1"']
+    r = c.upload(("cfgfileset", "server.tab"), rows)
+    assert r.code < 0, r
+    assert server_tab(c) == before
+    assert "server.tab refused: the TLS parameters are not usable (requestClientAuth yes needs a caFile" in server.log
     assert handshake(server.smtps_port, **TLS12)[0] == "TLSv1.2"
