@@ -468,6 +468,9 @@ def test_show_and_reset_send_quota(server, c, cli, d):
     cli.ok("COMMIT", "domain")
     cli.ok("UPDATE Account alice")
     cli.ok("CONFIG Limits", "domain-account-limits")
+    help_text = cli.ok("HELP").raw.decode()
+    assert "SHOW sendQuota - Print what the account has sent" in help_text
+    assert "RESET sendQuota - Zero the account's send counters" in help_text
     q = send_quota(cli)
     assert q == {"sentMessages": "0", "sentMessagesCount": "2", "sentRecipients": "0", "sentRecipientsCount": "5",
                  "sentSize": "0", "sentMessagesSize": "0", "sentMessagesInterval": "3600", "intervalStart": '""',
