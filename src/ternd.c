@@ -511,6 +511,7 @@ int main(int argc, char **argv)
 	env.queue = outbound_ops(ob);
 	struct evloop *lp = evloop_new();
 	struct smtp_server *smtp = smtp_server_new(&env, lp, io, dl, tls);
+	env.sends = smtp_server_sends(smtp);
 	struct pop3_server *pop3 = pop3_server_new(&env, lp, io, tls);
 	for (int i = 0; i < nmls; i++) {
 		bool is_smtp = mls[i].service < SVC_POP3;
@@ -538,6 +539,7 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	poplink_stop(links);
 	env.services = NULL;
+	env.sends = NULL;
 	evloop_halt(lp);
 	workq_free(io);
 	smtp_server_free(smtp);

@@ -19,6 +19,8 @@
 #include "../store/directory.h"
 #include "errors.h"
 
+struct send_counters;
+
 struct admin_env {
 	char *root;      /* data root, absolute */
 	int rootfd;      /* open directory descriptor of the root */
@@ -33,6 +35,9 @@ struct admin_env {
 	const struct queue_ops *queue;
 	/* Starting and stopping services (NULL outside the daemon). */
 	const struct service_ops *services;
+	/* SMTP's sending-limit counters (smtp/send_limits.h; NULL when SMTP
+	 * is not running): the CLI's SHOW/RESET sendQuota. */
+	struct send_counters *sends;
 };
 
 /* What the daemon offers the admin core to start and stop its services

@@ -389,8 +389,29 @@ static int group_row(void *arg, const char *const *f, int n)
 /* The domain's admin limits on a variable change: an account's quota
  * (MaxMBSize) stays under the ceiling; turning a list into a group (the
  * CliKind variable), or back, needs room under the other kind's limit. */
+/* The message-count and per-folder quotas (resolve.h) take a decimal
+ * number up to 4294967295; Limits.pop3ConnectionCount 0 or 1 (the CLI
+ * accepts the same). */
+static bool quota_var_ok(const char *name, const char *value)
+{
+	static const char *const nums[] = {"MaxMessages", "FolderMaxMessages", "FolderMaxMBSize"};
+	bool num = false;
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+		num = num || !strcmp(name, nums[i]);
+	if (!value || (!num && strcmp(name, "Limits.pop3ConnectionCount")))
+		return true;
+	if (!num)
+		return !strcmp(value, "0") || !strcmp(value, "1");
+	size_t n = strlen(value);
+	if (n == 0 || n > 10 || strspn(value, "0123456789") != n)
+		return false;
+	return strtoull(value, NULL, 10) <= 4294967295ULL;
+}
+
 static enum tern_err vars_limits(struct dir_conn *c, struct vars_set *v, const char *name, const char *value)
 {
+	if (!quota_var_ok(name, value))
+		return TERN_E_INVALID;
 	if (v->r.u.type == 'U' && !strcmp(name, "MaxMBSize"))
 		return admin_limits_check_quota(&v->lim, value, NULL, 0);
 	if (v->r.u.type == 'M' && !strcmp(name, "CliKind")) {

@@ -116,8 +116,9 @@ enum cli_attr_flags {
 	CLI_AF_NOSET = 1 << 1,  /* read-only */
 	CLI_AF_DOMAIN = 1 << 2, /* the value is a domain name */
 	CLI_AF_ACCOUNT = 1 << 3, /* the value is an account name */
-	CLI_AF_WHY = 1 << 4      /* key NULL: SET takes only `fixed` (none if NULL) and a refusal gives
+	CLI_AF_WHY = 1 << 4,     /* key NULL: SET takes only `fixed` (none if NULL) and a refusal gives
 				  * the help text as the reason; listed by HELP even when NOSET */
+	CLI_AF_EXPLAIN = 1 << 5  /* a number out of range is refused with the help text as the reason */
 };
 
 /* An attribute of a context, for SET, SHOW and RESET.

@@ -11,8 +11,10 @@
  *
  * Attribute values: see struct cli_attr in cli.h. Account attributes are
  * account variables (contact info as "ContactInfo.<attr>", the quota
- * totalMessageSize as XMail's MaxMBSize, both in KB), so what the CLI sets
- * is what the controller's uservars shows and what delivery enforces.
+ * totalMessageSize as XMail's MaxMBSize in KB, totalMessageCount as
+ * MaxMessages, the per-folder messageCount/messageSize as
+ * FolderMaxMessages/FolderMaxMBSize), so what the CLI sets is what the
+ * controller's uservars shows and what delivery enforces.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -119,7 +121,7 @@ static const struct cli_attr contact_attrs[] = {
 static const struct cli_attr quota_attrs[] = {
 	{"totalMessageSize", CLI_AT_NUMBER, "MaxMBSize", NULL, 0, 4294967295LL, "0", 0,
 	 "Mailbox size limit in KB over all folders, 0 = none (5 GB = 5242880); the MaxMBSize variable."},
-	CLI_QUOTA_REFUSED_ATTRS,
+	CLI_QUOTA_ATTRS(""),
 	QUOTA_LATER("quotaLimitThreshold"),
 	QUOTA_LATER("quotaLimitNotificationEnabled"),
 	QUOTA_LATER("quotaSendMessageThreshold"),
@@ -523,7 +525,8 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 		errno = 0;
 		long long x = strtoll(v, &end, 10);
 		if (!isdigit((unsigned char)v[0]) || *end || errno || x < a->min || x > a->max) {
-			cli_err(s, "Invalid value for %s (a number from %lld to %lld)", name, a->min, a->max);
+			cli_err(s, "Invalid value for %s (a number from %lld to %lld)%s%s", name, a->min, a->max,
+				(a->flags & CLI_AF_EXPLAIN) ? ". " : "", (a->flags & CLI_AF_EXPLAIN) ? a->help : "");
 			return false;
 		}
 		snprintf(norm, nsz, "%lld", x);
@@ -1571,7 +1574,10 @@ static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
 	if (!a->key || (a->flags & CLI_AF_NOSET)) {
 		char name[64];
 		cli_attr_name(a, name, sizeof name);
-		cli_err(s, "%s is not supported by this server yet", name);
+		if ((a->flags & CLI_AF_WHY) && a->help)
+			cli_err(s, "%s cannot be reset. %s", name, a->help);
+		else
+			cli_err(s, "%s is not supported by this server yet", name);
 		return;
 	}
 	/* Back to the domain's default for new accounts (userdef.tab). */

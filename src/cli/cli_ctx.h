@@ -37,18 +37,34 @@ int cli_var_row(void *arg, const char *const *f, int n); /* rows (name, value) i
  * Returns the new n. */
 int cli_services_vars(const char *services, const char **vars, int n);
 
-/* The quota attributes Tern cannot honour (it keeps one folder per
- * mailbox and limits only its size, totalMessageSize): SET answers -ERR
- * with the reason. Shared by the account Quotas context and the domain's
- * accountDefaultQuotas. */
-#define CLI_QUOTA_REFUSED(n, what)                                                                       \
-	{n, CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW,             \
-	 "Not supported: Tern has no " what "; only totalMessageSize limits a mailbox."}
-#define CLI_QUOTA_REFUSED_ATTRS                                                                          \
-	CLI_QUOTA_REFUSED("mboxCount", "folders (one mailbox per account)"),                               \
-		CLI_QUOTA_REFUSED("totalMessageCount", "message-count quotas"),                            \
-		CLI_QUOTA_REFUSED("messageCount", "folders or per-folder message counts"),                 \
-		CLI_QUOTA_REFUSED("messageSize", "folders or per-folder size quotas")
+/* The quota attributes beside totalMessageSize, shared by the account
+ * Quotas context (k "") and the domain's accountDefaultQuotas (k "def:",
+ * the domain's userdef.tab). Values are account variables that delivery
+ * enforces (see src/deliver/resolve.h): totalMessageCount is MaxMessages,
+ * the per-folder messageCount/messageSize are FolderMaxMessages and
+ * FolderMaxMBSize; Tern keeps one folder per account (the Maildir inbox),
+ * so those limit it and the tighter of total and per-folder applies.
+ * mboxCount cannot be set (one folder). */
+#define CLI_QUOTA_NUM(n, k, var, h) {n, CLI_AT_NUMBER, k var, NULL, 0, 4294967295LL, "0", 0, h}
+#define CLI_QUOTA_ATTRS(k)                                                                                      \
+	CLI_QUOTA_NUM("totalMessageCount", k, "MaxMessages",                                                    \
+		      "Maximum number of messages in the account, 0 = none; the next message is refused at RCPT " \
+		      "(452 4.2.2) and a copy that does not fit at delivery is frozen (the MaxMessages variable)."), \
+		CLI_QUOTA_NUM("messageCount", k, "FolderMaxMessages",                                           \
+			      "Message limit per folder, 0 = none. Tern has one folder per account (the inbox), " \
+			      "so it limits that folder; the tighter of this and totalMessageCount applies "     \
+			      "(FolderMaxMessages)."),                                                            \
+		CLI_QUOTA_NUM("messageSize", k, "FolderMaxMBSize",                                              \
+			      "Size limit per folder in KB, 0 = none. Tern has one folder per account (the "      \
+			      "inbox), so it limits that folder; the tighter of this and totalMessageSize "       \
+			      "applies (FolderMaxMBSize)."),                                                      \
+		{"mboxCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW,     \
+		 "Not supported: Tern keeps a single folder per account (the Maildir inbox; there is no IMAP), so " \
+		 "the number of folders is always 1."}
+
+/* SHOW sendQuota / RESET sendQuota of an account's Limits (cli_sendquota.c). */
+void cli_h_show_sendquota(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_reset_sendquota(struct cli_session *s, const struct cli_parsed *p);
 
 /* errors and the log */
 void cli_commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name);

@@ -26,7 +26,7 @@
 #define LIM(n, max, h) {n, CLI_AT_NUMBER, "lim:" n, NULL, 0, max, "0", 0, h}
 #define NO(n, h) {n, CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW, h}
 #define NO_FOLDERS "Not supported: Tern's mailboxes have no folders."
-#define NO_COUNTS "Not supported: Tern's quotas limit size only, not message counts."
+#define NO_COUNTS "Not supported: there is no ceiling for message-count quotas (totalMessageCount is set per account)."
 #define NO_ML "Not supported: Tern's mailing lists have no mailbox to limit."
 #define NO_PF "Not supported: Tern has no public folders."
 #define NO_SUB "Not supported: Tern has no subdomains."

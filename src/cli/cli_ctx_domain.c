@@ -10,8 +10,13 @@
  *                         ReceiveEnable (smtpIn: delivery), PopEnable
  *                         (pop3: POP3 login) and SmtpSendEnable (smtpOut:
  *                         MAIL FROM of the authenticated account), in the
- *                         same commit; pop3ConnectionCount is always 1,
- *                         IMAP and webmail attributes are refused;
+ *                         same commit; pop3ConnectionCount is 1 or 0
+ *                         (Limits.pop3ConnectionCount "0": POP3 refuses
+ *                         the login; more than 1 is refused, the RFC 1939
+ *                         maildrop lock allows one session), IMAP and
+ *                         webmail attributes are refused; SHOW/RESET
+ *                         sendQuota read and zero SMTP's send counters
+ *                         (cli_sendquota.c);
  *   domain defaults       the domain's userdef.tab (what new accounts
  *                         start with, what RESET <attr> goes back to); in
  *                         the domain frame under keys "def:<variable>",
@@ -59,8 +64,10 @@
 		LIMIT_NUM("sentMessagesInterval", k, 1, "3600",                                                 \
 			  "Length of that interval in seconds (a fixed window from the first message; the "     \
 			  "counts are kept in memory and start afresh when the server restarts)."),             \
-		{"pop3ConnectionCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, "1", CLI_AF_WHY,                      \
-		 "Always 1: Tern allows one POP3 session per mailbox (the RFC 1939 maildrop lock)."},           \
+		{"pop3ConnectionCount", CLI_AT_NUMBER, k "Limits.pop3ConnectionCount", NULL, 0, 1, "1",        \
+		 CLI_AF_EXPLAIN,                                                                                \
+		 "POP3 sessions at a time: 1, or 0 to refuse the account's POP3 logins. No more than 1: POP3 " \
+		 "locks the maildrop exclusively (RFC 1939), so a second session is always refused."},         \
 		{"imapConnectionCount", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW, \
 		 "Not supported: Tern has no IMAP service."},                                                   \
 		{"webmailAttSize", CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW,    \
@@ -72,7 +79,7 @@ static const struct cli_attr def_limit_attrs[] = {LIMIT_ATTRS("def:")};
 static const struct cli_attr def_quota_attrs[] = {
 	{"totalMessageSize", CLI_AT_NUMBER, "def:MaxMBSize", NULL, 0, 4294967295LL, "0", 0,
 	 "Mailbox size limit in KB new accounts start with, 0 = none (MaxMBSize in userdef.tab)."},
-	CLI_QUOTA_REFUSED_ATTRS,
+	CLI_QUOTA_ATTRS("def:"),
 };
 
 static const struct cli_attr group_attrs[] = {
@@ -723,6 +730,10 @@ static const struct cli_cmd domain_cmds[] = {
 	 "Hand the changes to the parent (applied at its COMMIT) and return to it."},
 	{IN(LIMITS), "RESET", {{CLI_ARG_POS, NULL, "attr", false}}, CLI_PENDING | CLI_DISRUPTIVE, h_reset_limit,
 	 "Go back to the domain's default value for new accounts."},
+	{IN(LIMITS), "SHOW sendQuota", {{0}}, CLI_READS, cli_h_show_sendquota,
+	 "Print what the account has sent in its current interval against each send limit."},
+	{IN(LIMITS), "RESET sendQuota", {{0}}, CLI_CHANGES | CLI_DISRUPTIVE, cli_h_reset_sendquota,
+	 "Zero the account's send counters, so that it may send again at once. Acts at once."},
 
 	/* groups */
 	{IN(DOMAIN), "LIST Groups", WILD("wildcard (ex: group*)"), CLI_READS, h_list_groups,

@@ -219,24 +219,35 @@ static void return_header(const struct envelope *env, const char *rcpt, struct b
 }
 
 /* Stage a Maildir copy in tmp/ (fsync'd), to be renamed into new/ once
- * marked. A full mailbox (MaxMBSize, counting copies being delivered) is
- * not written: the copy is frozen for the admin instead. */
+ * marked. A full mailbox (size or message-count quota, counting copies
+ * being delivered) is not written: the copy is frozen for the admin
+ * instead. */
 static int maildir_stage(struct run *r, const struct mailbox_ref *m, const char *rcpt, const char *key)
 {
 	struct deliver *dl = r->dl;
 	struct buf h = BUF_INIT;
 	return_header(r->env, rcpt, &h);
 	uint64_t need = h.len + r->body_size;
-	struct delivery_gate g = {.receive = true, .max_bytes = 0};
+	struct delivery_gate g = {.receive = true, .max_bytes = 0, .max_count = 0};
 	if (r->c)
 		resolve_gate(r->c, m->id, &g);
-	if (g.max_bytes > 0) {
-		if (mailstore_reserve(dl->env->rootfd, m->domain, m->dir, need, (uint64_t)g.max_bytes) < 0) {
-			char self[600];
+	if (g.max_bytes > 0 || g.max_count > 0) {
+		int over = mailstore_reserve(dl->env->rootfd, m->domain, m->dir, need, (uint64_t)g.max_bytes,
+					     (uint64_t)g.max_count);
+		if (over) {
+			char self[600], why[120];
 			snprintf(self, sizeof self, "%s@%s", m->name, m->domain);
-			log_warn("deliver %s: <%s> -> %s: mailbox over quota (MaxMBSize %lld KB); message kept in spool/held",
-				 r->env->id, rcpt, self, (long long)(g.max_bytes / 1024));
-			addr_add(&r->full, self, "mailbox over quota (MaxMBSize)");
+			if (over == MAILSTORE_OVER_COUNT)
+				snprintf(why, sizeof why, "%s %lld messages",
+					 g.count_by_folder ? "FolderMaxMessages" : "MaxMessages", (long long)g.max_count);
+			else
+				snprintf(why, sizeof why, "%s %lld KB", g.size_by_folder ? "FolderMaxMBSize" : "MaxMBSize",
+					 (long long)(g.max_bytes / 1024));
+			log_warn("deliver %s: <%s> -> %s: mailbox over quota (%s); message kept in spool/held", r->env->id,
+				 rcpt, self, why);
+			char reason[160];
+			snprintf(reason, sizeof reason, "mailbox over quota (%s)", why);
+			addr_add(&r->full, self, reason);
 			buf_free(&h);
 			return 0;
 		}

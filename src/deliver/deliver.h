@@ -16,9 +16,11 @@
  * (progress.h): a run after a crash skips what was marked, so no copy is
  * made twice, and nothing acknowledged is lost.
  *
- * MaxMBSize is checked again when a copy is stored (RCPT could not see
- * messages accepted at the same time): a copy that would take the mailbox
- * over its quota is not stored; the message is frozen in spool/held as
+ * The quotas (MaxMBSize, MaxMessages and the per-folder FolderMaxMBSize,
+ * FolderMaxMessages; see resolve.h) are checked again when a copy is
+ * stored (RCPT could not see messages accepted at the same time), with a
+ * reservation per copy so that concurrent deliveries cannot overshoot: a
+ * copy that would take the mailbox over a quota is not stored; the message is frozen in spool/held as
  * ID-q for that mailbox with a log line ("mailbox over quota"), and an
  * admin can submit it again (frozsubmit) once there is room. That copy
  * carries "O mailbox": it is only stored, the account's other rules

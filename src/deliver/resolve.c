@@ -132,24 +132,57 @@ void resolved_free(struct resolved *r)
 	memset(r, 0, sizeof *r);
 }
 
+int64_t quota_tighter(int64_t a, int64_t b)
+{
+	if (a <= 0)
+		return b > 0 ? b : 0;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/* A quota variable: its leading decimal number (as strtoll reads it);
+ * negative or none counts as no limit, huge ones are capped. */
+static int64_t quota_number(const char *v)
+{
+	long long x = strtoll(v, NULL, 10);
+	if (x < 0)
+		return 0;
+	return x > (INT64_MAX >> 11) ? (INT64_MAX >> 11) : x;
+}
+
+struct gate_read {
+	struct delivery_gate *g;
+	int64_t kb, folder_kb, count, folder_count;
+};
+
 static int gate_var(void *arg, const char *const *f, int n)
 {
 	(void)n;
-	struct delivery_gate *g = arg;
+	struct gate_read *gr = arg;
 	if (!strcmp(f[0], "ReceiveEnable"))
-		g->receive = strcmp(f[1], "0") != 0;
+		gr->g->receive = strcmp(f[1], "0") != 0;
 	else if (!strcmp(f[0], "MaxMBSize"))
-		g->max_bytes = strtoll(f[1], NULL, 10) * 1024;
+		gr->kb = quota_number(f[1]);
+	else if (!strcmp(f[0], "FolderMaxMBSize"))
+		gr->folder_kb = quota_number(f[1]);
+	else if (!strcmp(f[0], "MaxMessages"))
+		gr->count = quota_number(f[1]);
+	else if (!strcmp(f[0], "FolderMaxMessages"))
+		gr->folder_count = quota_number(f[1]);
 	return 0;
 }
 
 void resolve_gate(struct dir_conn *c, int64_t account_id, struct delivery_gate *g)
 {
 	g->receive = true;
-	g->max_bytes = 0;
-	dir_uservar_list(c, account_id, gate_var, g);
-	if (g->max_bytes < 0)
-		g->max_bytes = 0;
+	struct gate_read gr = {g, 0, 0, 0, 0};
+	dir_uservar_list(c, account_id, gate_var, &gr);
+	int64_t kb = quota_tighter(gr.kb, gr.folder_kb);
+	g->max_bytes = kb * 1024;
+	g->max_count = quota_tighter(gr.count, gr.folder_count);
+	g->size_by_folder = kb && kb != gr.kb;
+	g->count_by_folder = g->max_count && g->max_count != gr.count;
 }
 
 struct closed_check {
@@ -220,7 +253,7 @@ bool resolve_list_receives(struct dir_conn *c, const char *addr)
 		return true;
 	if (u.type != 'M')
 		return true;
-	struct delivery_gate g = {true, 0};
-	dir_uservar_list(c, u.id, gate_var, &g);
+	struct delivery_gate g;
+	resolve_gate(c, u.id, &g);
 	return g.receive;
 }

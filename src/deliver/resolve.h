@@ -36,11 +36,23 @@ struct resolved {
 
 enum resolve_kind resolve_rcpt(struct dir_conn *c, const char *addr, struct resolved *out);
 void resolved_free(struct resolved *r);
-/* The account variables that gate delivery. */
+/* The account variables that gate delivery. The quotas:
+ *   MaxMBSize          KB over all folders (the CLI's totalMessageSize)
+ *   MaxMessages        messages over all folders (totalMessageCount)
+ *   FolderMaxMBSize    KB per folder (messageSize)
+ *   FolderMaxMessages  messages per folder (messageCount)
+ * (0, negative or absent = no limit; the leading number of the value counts.)
+ * Tern keeps one folder per account (the Maildir inbox), so the per-folder
+ * limits apply to it and the effective limit is the tighter of the total
+ * and the per-folder one. */
 struct delivery_gate {
 	bool receive;       /* ReceiveEnable (default 1) */
-	int64_t max_bytes;  /* MaxMBSize in bytes, 0 = no limit */
+	int64_t max_bytes;  /* effective size limit in bytes, 0 = no limit */
+	int64_t max_count;  /* effective message-count limit, 0 = no limit */
+	bool size_by_folder, count_by_folder; /* the per-folder limit is the tighter one */
 };
+/* The tighter of two limits where 0 means none. */
+int64_t quota_tighter(int64_t a, int64_t b);
 void resolve_gate(struct dir_conn *c, int64_t account_id, struct delivery_gate *g);
 /* May this sender post to addr? Always true unless addr is a mailing list
  * with ClosedML=1; then the envelope sender must be a member with W, or

@@ -235,20 +235,28 @@ static enum tern_err tx_last_login(struct dir_conn *c, void *arg)
 	return dir_user_set_login(c, u->id, (int64_t)time(NULL), u->ip);
 }
 
-/* PopEnable (XMail): "0" closes POP3 to the account; absent means open. */
+/* PopEnable (XMail): "0" closes POP3 to the account; absent means open.
+ * Limits.pop3ConnectionCount (the CLI's account limit): "0" refuses POP3
+ * logins too; 1 (or absent) is the one session the maildrop lock allows. */
+struct pop_access {
+	bool on, sessions;
+};
+
 static int pop_enable_var(void *arg, const char *const *f, int n)
 {
-	bool *on = arg;
+	struct pop_access *pa = arg;
 	if (n >= 2 && !strcmp(f[0], "PopEnable"))
-		*on = strcmp(f[1], "0") != 0;
+		pa->on = strcmp(f[1], "0") != 0;
+	else if (n >= 2 && !strcmp(f[0], "Limits.pop3ConnectionCount"))
+		pa->sessions = strcmp(f[1], "0") != 0;
 	return 0;
 }
 
-static bool pop_enabled(struct dir_conn *c, int64_t id)
+static struct pop_access pop_access_of(struct dir_conn *c, int64_t id)
 {
-	bool on = true;
-	dir_uservar_list(c, id, pop_enable_var, &on);
-	return on;
+	struct pop_access pa = {true, true};
+	dir_uservar_list(c, id, pop_enable_var, &pa);
+	return pa;
 }
 
 static void job_run(void *arg)
@@ -275,12 +283,18 @@ static void job_run(void *arg)
 			     dir_domain_resolve(c, dom, real, sizeof real) && dir_user_get(c, real, local, &u) &&
 			     u.type == 'U' && admin_password_matches(c, &u, s->job_pass);
 		secret_wipe(s->job_pass, sizeof s->job_pass);
+		struct pop_access pa = {true, true};
+		if (ok)
+			pa = pop_access_of(c, u.id);
 		if (!ok) {
 			sleep(1);
 		} else if (!dir_domain_enabled(c, u.domain)) {
 			s->job_rc = -5; /* the account's domain is disabled (data kept) */
 			snprintf(s->user, sizeof s->user, "%s@%s", u.name, u.domain);
-		} else if (!pop_enabled(c, u.id) || !(domain_services_get(env->rootfd, u.domain) & DOMSVC_POP3)) {
+		} else if (!pa.sessions) {
+			s->job_rc = -6; /* pop3ConnectionCount 0 */
+			snprintf(s->user, sizeof s->user, "%s@%s", u.name, u.domain);
+		} else if (!pa.on || !(domain_services_get(env->rootfd, u.domain) & DOMSVC_POP3)) {
 			/* Every login path (USER/PASS, APOP, AUTH PLAIN) comes here;
 			 * checked only once the credentials are right. */
 			s->job_rc = -4;
@@ -401,6 +415,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 		} else if (s->job_rc == -5) {
 			log_warn("pop3 %s: login of %s refused, its domain is disabled", s->peer, s->user);
 			reply(s, "-ERR [AUTH] The domain of this account is disabled");
+		} else if (s->job_rc == -6) {
+			log_warn("pop3 %s: login of %s refused, its pop3ConnectionCount limit is 0", s->peer, s->user);
+			reply(s, "-ERR [AUTH] No POP3 sessions are allowed for this account (pop3ConnectionCount 0)");
 		} else if (s->job_rc == -4) {
 			log_warn("pop3 %s: login of %s refused, POP3 is disabled for the account (PopEnable=0 or pop3 "
 				 "not among its domain's services)", s->peer, s->user);

@@ -61,6 +61,7 @@ bool send_limits_active(const struct send_limits *l)
 struct slot {
 	int64_t id;
 	int64_t start, end; /* ms, monotonic */
+	int64_t serial;     /* which window this is (refunds go to their own window only) */
 	int64_t msgs, rcpts, bytes;
 	int next; /* bucket chain or free list, -1 = end */
 };
@@ -72,6 +73,7 @@ struct send_counters {
 	int *bucket;
 	int nbuckets; /* power of two */
 	int free_head;
+	int64_t serials; /* windows opened so far */
 };
 
 static int64_t now_ms(void)
@@ -167,6 +169,7 @@ static struct slot *open_window(struct send_counters *sc, int64_t id, int64_t in
 	sc->free_head = e->next;
 	memset(e, 0, sizeof *e);
 	e->id = id;
+	e->serial = ++sc->serials;
 	e->start = now;
 	e->end = now + interval_ms;
 	int b = bucket_of(sc, id);
@@ -228,7 +231,7 @@ enum send_verdict send_counters_charge(struct send_counters *sc, int64_t id, con
 		e->msgs += msgs;
 		e->rcpts += rcpts;
 		e->bytes += bytes;
-		*t = (struct send_ticket){id, e->start, msgs, rcpts, bytes};
+		*t = (struct send_ticket){id, e->serial, msgs, rcpts, bytes};
 	}
 	*retry_r = retry_secs(e, now);
 	pthread_mutex_unlock(&sc->mu);
@@ -244,7 +247,7 @@ void send_counters_refund(struct send_counters *sc, const struct send_ticket *t)
 		struct slot *e = &sc->slots[i];
 		if (e->id != t->id)
 			continue;
-		if (e->start == t->window) {
+		if (e->serial == t->window) {
 			e->msgs = e->msgs > t->msgs ? e->msgs - t->msgs : 0;
 			e->rcpts = e->rcpts > t->rcpts ? e->rcpts - t->rcpts : 0;
 			e->bytes = e->bytes > t->bytes ? e->bytes - t->bytes : 0;
@@ -252,4 +255,42 @@ void send_counters_refund(struct send_counters *sc, const struct send_ticket *t)
 		break;
 	}
 	pthread_mutex_unlock(&sc->mu);
+}
+
+void send_counters_usage(struct send_counters *sc, int64_t id, int64_t interval, struct send_usage *u)
+{
+	memset(u, 0, sizeof *u);
+	if (interval <= 0)
+		interval = SEND_DEFAULT_INTERVAL;
+	int64_t now = now_ms();
+	pthread_mutex_lock(&sc->mu);
+	struct slot *e = find(sc, id, interval * 1000, now);
+	if (e) {
+		u->open = true;
+		u->msgs = e->msgs;
+		u->rcpts = e->rcpts;
+		u->bytes = e->bytes;
+		u->started = (int64_t)time(NULL) - (now - e->start) / 1000;
+		u->remaining = retry_secs(e, now);
+	}
+	pthread_mutex_unlock(&sc->mu);
+}
+
+bool send_counters_reset(struct send_counters *sc, int64_t id)
+{
+	bool was = false;
+	pthread_mutex_lock(&sc->mu);
+	for (int *pp = &sc->bucket[bucket_of(sc, id)]; *pp >= 0; pp = &sc->slots[*pp].next) {
+		struct slot *e = &sc->slots[*pp];
+		if (e->id != id)
+			continue;
+		int i = *pp;
+		*pp = e->next;
+		e->next = sc->free_head;
+		sc->free_head = i;
+		was = now_ms() < e->end;
+		break;
+	}
+	pthread_mutex_unlock(&sc->mu);
+	return was;
 }

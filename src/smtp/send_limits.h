@@ -49,7 +49,7 @@ bool send_limits_active(const struct send_limits *l);
 enum send_verdict { SEND_OK, SEND_OVER_MSGS, SEND_OVER_RCPTS, SEND_OVER_SIZE, SEND_FULL };
 
 struct send_ticket {
-	int64_t id, window; /* window start (ms) the charge went to */
+	int64_t id, window; /* the window the charge went to */
 	int64_t msgs, rcpts, bytes;
 };
 
@@ -66,5 +66,19 @@ enum send_verdict send_counters_charge(struct send_counters *sc, int64_t id, con
 				       int64_t msgs, int64_t rcpts, int64_t bytes, int64_t *retry_r,
 				       struct send_ticket *t);
 void send_counters_refund(struct send_counters *sc, const struct send_ticket *t);
+
+/* What the account has used in its current window (the CLI's SHOW
+ * sendQuota); interval is its limit's, in seconds. */
+struct send_usage {
+	bool open;                 /* a window is open */
+	int64_t msgs, rcpts, bytes;
+	int64_t started;           /* wall clock (seconds since the epoch) */
+	int64_t remaining;         /* seconds until the window ends */
+};
+void send_counters_usage(struct send_counters *sc, int64_t id, int64_t interval, struct send_usage *u);
+/* Zero the account's counters (RESET sendQuota): its window is closed, the
+ * next message opens a new one, and a refund for the old window is
+ * ignored. true if a window was open. */
+bool send_counters_reset(struct send_counters *sc, int64_t id);
 
 #endif

@@ -28,5 +28,7 @@ struct smtp_server *smtp_server_new(struct admin_env *env, struct evloop *lp, st
 /* Accept function for evloop_listen(); the listener's service id is the kind. */
 void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *srv);
 void smtp_server_free(struct smtp_server *srv);
+/* The server's sending-limit counters (send_limits.h), for the admin. */
+struct send_counters *smtp_server_sends(struct smtp_server *srv);
 
 #endif

@@ -666,17 +666,23 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 			count_error(s);
 			return;
 		}
-		if (g.max_bytes > 0) {
+		if (g.max_bytes > 0 || g.max_count > 0) {
 			uint64_t used, n;
 			mailstore_usage(s->srv->env->rootfd, r.local[0].domain, r.local[0].dir, &used, &n);
-			if (s->mail_size > (uint64_t)g.max_bytes) {
+			if (g.max_bytes > 0 && s->mail_size > (uint64_t)g.max_bytes) {
 				resolved_free(&r);
 				reply(s, "552 5.2.2 <%s>: Message larger than the mailbox quota", p.addr);
 				return;
 			}
-			if (used + s->mail_size >= (uint64_t)g.max_bytes) {
+			if (g.max_bytes > 0 && used + s->mail_size >= (uint64_t)g.max_bytes) {
 				resolved_free(&r);
 				reply(s, "452 4.2.2 <%s>: Mailbox full", p.addr);
+				return;
+			}
+			/* the message-count quota (totalMessageCount, messageCount) */
+			if (g.max_count > 0 && n >= (uint64_t)g.max_count) {
+				resolved_free(&r);
+				reply(s, "452 4.2.2 <%s>: Mailbox full (message count quota)", p.addr);
 				return;
 			}
 		}
@@ -1180,6 +1186,11 @@ struct smtp_server *smtp_server_new(struct admin_env *env, struct evloop *lp, st
 	if (!srv->host[0] && gethostname(srv->host, sizeof srv->host - 1) < 0)
 		snprintf(srv->host, sizeof srv->host, "localhost");
 	return srv;
+}
+
+struct send_counters *smtp_server_sends(struct smtp_server *srv)
+{
+	return srv->sends;
 }
 
 void smtp_server_free(struct smtp_server *srv)

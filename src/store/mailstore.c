@@ -36,7 +36,8 @@ struct mbcache {
 	bool valid[2];
 	struct timespec mt[2];
 	uint64_t bytes[2], count[2];
-	uint64_t reserved; /* copies being delivered */
+	uint64_t reserved;   /* bytes of the copies being delivered */
+	uint64_t reserved_n; /* how many copies are being delivered */
 	/* The last totals, readable without the lock (RCPT checks on the
 	 * event loop do not wait for a delivery or a POP3 session holding it). */
 	uint64_t last_bytes, last_count;
@@ -186,20 +187,31 @@ uint64_t mailstore_scans(void)
 	return __atomic_load_n(&cache_scans, __ATOMIC_RELAXED);
 }
 
-int mailstore_reserve(int rootfd, const char *domain, const char *dir, uint64_t bytes, uint64_t max_bytes)
+int mailstore_reserve(int rootfd, const char *domain, const char *dir, uint64_t bytes, uint64_t max_bytes,
+		      uint64_t max_count)
 {
 	char rel[700];
 	md_rel(domain, dir, rel, sizeof rel);
 	struct mbcache *e = cache_entry(rel);
 	pthread_mutex_lock(&e->mu);
 	validate(e, rootfd);
-	int rc = -1;
-	if (e->bytes[0] + e->bytes[1] + e->reserved + bytes <= max_bytes) {
+	int rc = 0;
+	if (max_bytes && e->bytes[0] + e->bytes[1] + e->reserved + bytes > max_bytes)
+		rc = MAILSTORE_OVER_SIZE;
+	else if (max_count && e->count[0] + e->count[1] + e->reserved_n + 1 > max_count)
+		rc = MAILSTORE_OVER_COUNT;
+	if (rc == 0) {
 		e->reserved += bytes;
-		rc = 0;
+		e->reserved_n++;
 	}
 	pthread_mutex_unlock(&e->mu);
 	return rc;
+}
+
+static void unreserve(struct mbcache *e, uint64_t bytes)
+{
+	e->reserved = e->reserved > bytes ? e->reserved - bytes : 0;
+	e->reserved_n = e->reserved_n ? e->reserved_n - 1 : 0;
 }
 
 void mailstore_release(const char *domain, const char *dir, uint64_t bytes)
@@ -208,7 +220,7 @@ void mailstore_release(const char *domain, const char *dir, uint64_t bytes)
 	md_rel(domain, dir, rel, sizeof rel);
 	struct mbcache *e = cache_entry(rel);
 	pthread_mutex_lock(&e->mu);
-	e->reserved = e->reserved > bytes ? e->reserved - bytes : 0;
+	unreserve(e, bytes);
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -231,7 +243,7 @@ struct mailstore_change *mailstore_change_begin(int rootfd, const char *mdrel)
 
 void mailstore_change_unreserve(struct mailstore_change *c, uint64_t bytes)
 {
-	c->e->reserved = c->e->reserved > bytes ? c->e->reserved - bytes : 0;
+	unreserve(c->e, bytes);
 }
 
 static uint64_t add_delta(uint64_t v, int64_t d)

@@ -20,11 +20,17 @@ void mailstore_usage(int rootfd, const char *domain, const char *dir, uint64_t *
 void mailstore_usage_exact(int rootfd, const char *domain, const char *dir, uint64_t *bytes_r, uint64_t *count_r);
 /* Directory counts done so far (tests, benchmarks). */
 uint64_t mailstore_scans(void);
-/* Delivery's quota check: reserve bytes for a copy about to be stored
- * when usage + copies being stored + bytes stays within max_bytes (0),
- * else -1. Released with mailstore_release() once the copy is in place
- * (and counted) or abandoned. */
-int mailstore_reserve(int rootfd, const char *domain, const char *dir, uint64_t bytes, uint64_t max_bytes);
+/* Delivery's quota check: reserve one copy of bytes about to be stored
+ * when the mailbox stays within its quotas counting the copies being
+ * stored by others: usage + reserved + bytes <= max_bytes and messages +
+ * reserved copies + 1 <= max_count (0 = no such limit). 0, or
+ * MAILSTORE_OVER_SIZE / MAILSTORE_OVER_COUNT (nothing reserved). Released
+ * with mailstore_release() (or mailstore_change_unreserve()) once the copy
+ * is in place (and counted) or abandoned. */
+#define MAILSTORE_OVER_SIZE (-1)
+#define MAILSTORE_OVER_COUNT (-2)
+int mailstore_reserve(int rootfd, const char *domain, const char *dir, uint64_t bytes, uint64_t max_bytes,
+		      uint64_t max_count);
 void mailstore_release(const char *domain, const char *dir, uint64_t bytes);
 /* Tern changing a Maildir (mdrel "domains/D/U/Maildir"): begin locks the
  * mailbox's cache entry, end applies the changes in bytes and messages to
@@ -32,7 +38,8 @@ void mailstore_release(const char *domain, const char *dir, uint64_t bytes);
 struct mailstore_change;
 struct mailstore_change *mailstore_change_begin(int rootfd, const char *mdrel);
 /* Between begin and end: the copy counted by this change was reserved
- * (mailstore_reserve) - drop the reservation with the same lock. */
+ * (mailstore_reserve) - drop the reservation (its bytes and the one copy)
+ * with the same lock. */
 void mailstore_change_unreserve(struct mailstore_change *c, uint64_t bytes);
 void mailstore_change_end(struct mailstore_change *c, int64_t dbytes_new, int64_t dcount_new, int64_t dbytes_cur,
 			  int64_t dcount_cur);

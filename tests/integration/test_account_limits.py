@@ -9,7 +9,8 @@ controller's uservars) enforced by the services:
 - services: without pop3 POP3 refuses every login path (PopEnable=0),
   without smtpOut MAIL FROM of the account gets 550 5.7.1
   (SmtpSendEnable=0), without smtpIn the account receives nothing;
-- pop3ConnectionCount is fixed at 1, imapConnectionCount and
+- pop3ConnectionCount is 1 or 0 (more is refused: one session per
+  maildrop; 0 is tested in test_cli_quotas.py), imapConnectionCount and
   webmailAttSize are refused (no IMAP or webmail service)."""
 
 import base64
@@ -426,9 +427,9 @@ def test_fixed_and_refused_attributes(server, cli, c, acc, where):
     assert attrs["pop3ConnectionCount"] == "1"
     assert "imapConnectionCount" not in attrs and "webmailAttSize" not in attrs
     cli.ok("SET pop3ConnectionCount 1")
-    cli.err("SET pop3ConnectionCount 2", "Invalid value for pop3ConnectionCount. Always 1: Tern allows one "
-            "POP3 session per mailbox (the RFC 1939 maildrop lock).", ctx)
-    cli.err("SET pop3ConnectionCount 0", None, ctx)
+    cli.err("SET pop3ConnectionCount 2", "Invalid value for pop3ConnectionCount (a number from 0 to 1). POP3 "
+            "sessions at a time: 1, or 0 to refuse the account's POP3 logins. No more than 1: POP3 locks the "
+            "maildrop exclusively (RFC 1939), so a second session is always refused.", ctx)
     cli.err("SET imapConnectionCount 5",
             "imapConnectionCount cannot be set. Not supported: Tern has no IMAP service.", ctx)
     cli.err("SET webmailAttSize 1024",
@@ -436,12 +437,10 @@ def test_fixed_and_refused_attributes(server, cli, c, acc, where):
     # a refused pair spoils the whole SET: nothing of it is kept
     cli.err("SET sentMessagesCount 9 imapConnectionCount 5", None, ctx)
     assert show_attrs(cli.cmd("SHOW"))["sentMessagesCount"] == "0"
-    if where == "account":
-        cli.err("RESET pop3ConnectionCount", None, ctx)
     # HELP tells what each does
     r = cli.cmd("HELP")
     help_text = r.raw.decode()
-    assert "SET [pop3ConnectionCount <number>] - Always 1: Tern allows one POP3 session per mailbox" in help_text
+    assert "SET [pop3ConnectionCount <number>] - POP3 sessions at a time: 1, or 0" in help_text
     assert "SET [imapConnectionCount <number>] - Not supported: Tern has no IMAP service." in help_text
     assert "SET [webmailAttSize <number>] - Not supported: Tern has no webmail service." in help_text
     assert re.search(r"SET \[sentMessagesCount <number>\] - [^\r]*450 4\.7\.1", help_text)
@@ -450,14 +449,15 @@ def test_fixed_and_refused_attributes(server, cli, c, acc, where):
     cli.ok("DONE")
     cli.ok("COMMIT")
     v = uservars(c, acc.dom, "alice")
-    assert not any(k in v for k in ("Limits.pop3ConnectionCount", "Limits.imapConnectionCount",
-                                    "Limits.webmailAttSize")), v
+    assert not any(k in v for k in ("Limits.imapConnectionCount", "Limits.webmailAttSize")), v
     if where == "defaults":
         tab = "\n".join(c.listing("cfgfileget", f"domains/{acc.dom}/userdef.tab"))
         assert '"Limits.sentMessagesCount"\t"5"' in tab
-        assert "ConnectionCount" not in tab and "webmailAttSize" not in tab
+        assert '"Limits.pop3ConnectionCount"\t"1"' in tab
+        assert "imapConnectionCount" not in tab and "webmailAttSize" not in tab
     else:
         assert v["Limits.sentMessagesCount"] == "5"
+        assert v["Limits.pop3ConnectionCount"] == "1"
 
 
 def test_one_pop3_session_per_mailbox(server, acc):

@@ -220,7 +220,8 @@ def test_bad_values_and_unsupported_attributes(cli, c, dom):
     cli.err("SET maxFolderRecipients 5",
             "maxFolderRecipients cannot be set. Not supported: Tern has no public folders.")
     cli.err("SET maxAccountMessageCountQuota 100",
-            "maxAccountMessageCountQuota cannot be set. Not supported: Tern's quotas limit size only, not message counts.")
+            "maxAccountMessageCountQuota cannot be set. Not supported: there is no ceiling for message-count quotas "
+            "(totalMessageCount is set per account).")
     cli.err("SET maxAccountFolderCountQuota 10",
             "maxAccountFolderCountQuota cannot be set. Not supported: Tern's mailboxes have no folders.")
     cli.err("SET maxAccountClasses 1", "maxAccountClasses cannot be set. Not supported: Tern has no account classes.")

@@ -154,8 +154,8 @@ def test_attribute_errors(acct, dom):
     acct.err("SET totalMessageSize lots", "Invalid value for totalMessageSize (a number from 0 to 4294967295)")
     acct.err("SET totalMessageSize -5", "Invalid value for totalMessageSize (a number from 0 to 4294967295)")
     acct.err("SET totalMessageSize 99999999999", "Invalid value for totalMessageSize (a number from 0 to 4294967295)")
-    acct.err("SET mboxCount 5", "mboxCount cannot be set. Not supported: Tern has no folders (one mailbox per "
-             "account); only totalMessageSize limits a mailbox.")
+    acct.err("SET mboxCount 5", "mboxCount cannot be set. Not supported: Tern keeps a single folder per account "
+             "(the Maildir inbox; there is no IMAP), so the number of folders is always 1.")
     acct.err("RESET nothing", "Unknown attribute nothing")
     acct.ok("BACK", "domain-account")
     acct.err("SET accountType premium", "Invalid value for accountType (this server supports only basic)")

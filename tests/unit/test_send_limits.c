@@ -86,6 +86,47 @@ static void test_window_ends_and_full_table(void **state)
 	send_counters_free(sc);
 }
 
+/* SHOW sendQuota's figures and RESET sendQuota: usage of the open window,
+ * zeroed by a reset, which also voids a refund for the old window. */
+static void test_usage_and_reset(void **state)
+{
+	(void)state;
+	struct send_counters *sc = send_counters_new(4);
+	struct send_limits l = lim(2, 0, 0, 60);
+	struct send_ticket t1, t2;
+	struct send_usage u;
+	int64_t retry;
+	send_counters_usage(sc, 5, 60, &u);
+	assert_false(u.open);
+	assert_int_equal(u.msgs, 0);
+	assert_false(send_counters_reset(sc, 5));
+	time_t before = time(NULL);
+	assert_int_equal(send_counters_charge(sc, 5, &l, 1, 3, 2048, &retry, &t1), SEND_OK);
+	assert_int_equal(send_counters_charge(sc, 5, &l, 1, 1, 100, &retry, &t2), SEND_OK);
+	assert_int_equal(send_counters_check(sc, 5, &l, 1, 0, 0, &retry), SEND_OVER_MSGS);
+	send_counters_usage(sc, 5, 60, &u);
+	assert_true(u.open);
+	assert_int_equal(u.msgs, 2);
+	assert_int_equal(u.rcpts, 4);
+	assert_int_equal(u.bytes, 2148);
+	assert_true(u.started >= before - 1 && u.started <= time(NULL));
+	assert_true(u.remaining > 0 && u.remaining <= 60);
+	/* another account's usage is its own */
+	send_counters_usage(sc, 6, 60, &u);
+	assert_false(u.open);
+	assert_true(send_counters_reset(sc, 5));
+	send_counters_usage(sc, 5, 60, &u);
+	assert_false(u.open);
+	assert_int_equal(u.msgs + u.rcpts + u.bytes, 0);
+	assert_int_equal(send_counters_check(sc, 5, &l, 1, 0, 0, &retry), SEND_OK);
+	assert_int_equal(send_counters_charge(sc, 5, &l, 1, 1, 1, &retry, &t2), SEND_OK);
+	/* a refund of a charge from before the reset takes nothing away */
+	send_counters_refund(sc, &t1);
+	send_counters_usage(sc, 5, 60, &u);
+	assert_int_equal(u.msgs, 1);
+	send_counters_free(sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +134,7 @@ int main(void)
 		cmocka_unit_test(test_each_limit),
 		cmocka_unit_test(test_refund),
 		cmocka_unit_test(test_window_ends_and_full_table),
+		cmocka_unit_test(test_usage_and_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
