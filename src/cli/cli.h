@@ -91,6 +91,9 @@ enum cli_ctx {
 	CLI_CTX_ADMIN_LIMITS, /* domain-adminLimits */
 	CLI_CTX_ACC_POP3,   /* server-pop3-access-control */
 	CLI_CTX_RULE_POP3,  /* server-pop3-access-control-allowrule */
+	CLI_CTX_LRULE_CLI,    /* server-cli-listener-allowrule */
+	CLI_CTX_LRULE_SMTPIN, /* server-smtpIncoming-listener-allowrule */
+	CLI_CTX_LRULE_POP3,   /* server-pop3-listener-allowrule */
 	CLI_CTX__COUNT
 };
 
@@ -378,7 +381,7 @@ struct cli_session {
 	bool have_last_filter;
 };
 
-void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls);
+void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls, const char *laddr);
 
 /* Replies, for handlers: the status line of the command (the prompt is
  * added by the session); data lines go to s->c before it. */
