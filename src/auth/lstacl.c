@@ -12,9 +12,24 @@
 #include "../admin/admin.h"
 #include "../store/directory.h"
 
+/* Setting names take letters, digits and "-_.,:" only: "[::1]:7000" is
+ * written "::1.7000", "127.0.0.1:7000" "127.0.0.1.7000" (the port after
+ * the last dot; canonical addresses keep keys unique). */
 void lstacl_key(char *out, size_t sz, const char *scope, const char *laddr)
 {
-	snprintf(out, sz, "%s@%s", scope, laddr);
+	char host[LSTACL_KEY_MAX];
+	const char *colon = strrchr(laddr, ':');
+	const char *h = laddr;
+	size_t hl = colon ? (size_t)(colon - laddr) : strlen(laddr);
+	if (*h == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof host)
+		hl = sizeof host - 1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(out, sz, "%s.%s.%s", scope, host, colon ? colon + 1 : "0");
 }
 
 void lstacl_addr(char *out, size_t sz, int family, const char *host, int port)

@@ -8,7 +8,9 @@
  *
  * Stored in the directory store (durable transactions), keyed by the
  * service's scope ("cli", "smtp", "pop3") and the listener's canonical
- * address ("127.0.0.1:7000", "[::1]:7000"), as <scope>@<address>:
+ * address ("127.0.0.1:7000", "[::1]:7000"), as <scope>.<host>.<port>
+ * ("cli.127.0.0.1.7000", "cli.::1.7000": setting-name characters only,
+ * so the settings also travel through server.tab and snapshots):
  *   setting  Listener.<key>            "enable maxConn interval maxInt peerMax peerInterval peerMaxInt"
  *   setting  ListenerRuleLimits.<key>  the allow rules' limits, <P>AccRuleLimits format
  *   access map <key>                   the rules: ALLOW / DENY rows, ALLOW-OFF / DENY-OFF when disabled
@@ -48,7 +50,7 @@ struct lstacl_rule {
 
 #define LSTACL_KEY_MAX 120
 
-/* "<scope>@<laddr>" */
+/* "<scope>.<host>.<port>" of a canonical listener address */
 void lstacl_key(char *out, size_t sz, const char *scope, const char *laddr);
 /* The canonical address of a bound listener: "a.b.c.d:port", "[v6]:port". */
 void lstacl_addr(char *out, size_t sz, int family, const char *host, int port);

@@ -193,7 +193,7 @@ static void push_listener(struct cli_session *s, const struct cli_parsed *p, boo
 				   acl.limits.peer_max_conns, acl.limits.peer_interval, acl.limits.peer_max_interval};
 	for (int i = 0; i < NLIMITS; i++) {
 		char k[8], val[32];
-		snprintf(k, sizeof k, "@m%d", i);
+		snprintf(k, sizeof k, "@m%c", (char)('0' + i));
 		snprintf(val, sizeof val, "%ld", lim[i]);
 		cli_kv_set(&f->base, k, val);
 	}

@@ -22,6 +22,7 @@ import pytest
 
 from cliclient import CliClient, show_attrs, table_rows
 from conftest import REPO
+from ctrlclient import check
 
 COMMITTED = "committing changes and switching back to previous context"
 ACCESS_DENIED_CLI = b"-ERR: Access denied for your address, closing connection\r\n"
@@ -216,7 +217,7 @@ def test_listener_disabled_is_not_opened_after_restart(fresh_server):
     poplib.POP3("127.0.0.1", srv.pop3_port, timeout=10).quit()
 
 
-def test_listener_rules_follow_set_address_and_go_with_remove(server):
+def test_listener_rules_follow_set_address_and_go_with_remove(server, c):
     srv = server
     cli = srv.cli()
     cli.ok("CONFIG SERVER")
@@ -240,6 +241,12 @@ def test_listener_rules_follow_set_address_and_go_with_remove(server):
     assert table_rows(cli.cmd("LIST AllowRules")) == ["10.2.0.0/16 | yes | 100 | 3 | 2"]
     assert show_attrs(cli.cmd("SHOW"))["maxIntervalConnections"] == "9"
     cli.ok("BACK", "server-smtpIncoming")
+    # the listener's settings are in server.tab under its new address, and the file goes back unchanged
+    tab = c.listing("cfgfileget", "server.tab")
+    assert '"Listener.smtp.127.0.0.1.40002"\t"1 0 60 9 0 60 0"' in tab
+    assert '"ListenerRuleLimits.smtp.127.0.0.1.40002"\t"10.2.0.0/16 3 60 0 2 60 0"' in tab
+    assert not any("127.0.0.1.40001" in line for line in tab)
+    check(c.upload(("cfgfileset", "server.tab"), tab), 0)
     # the old address starts empty when added again
     cli.ok(f"ADD Listener {a}")
     cli.ok("COMMIT")
