@@ -370,3 +370,40 @@ def test_listener_rows_are_in_the_reference():
         assert add["enters"] == f"<server-{svc}-listener-allowrule#>"
         rule = ctxs[f"<server-{svc}-listener-allowrule#>"]
         assert {a["name"] for a in rule["attributes"]} >= {"ipSet", "enable", "priority", "maxConnections"}
+
+
+def test_smtp_relay_allow_rule_disabled_leaves_the_relay_networks(server, c):
+    def relay_nets():
+        for line in c.listing("cfgfileget", "server.tab"):
+            name, value = [f.strip('"') for f in line.split("\t")]
+            if name == "SmtpRelayNetworks":
+                return value.split(",")
+        return []
+
+    cli = server.cli()
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG SMTP-INCOMING")
+    cli.ok("CONFIG AccessControl")
+    cli.ok("ADD AllowRule 10.78.0.0/16")
+    cli.ok("SET enable no")
+    cli.ok("DONE")
+    cli.ok("DONE")
+    cli.ok("COMMIT", "server")
+    assert "10.78.0.0/16" not in relay_nets()                  # disabled: no relaying for it
+    cli.ok("CONFIG SMTP-INCOMING")
+    cli.ok("CONFIG AccessControl")
+    assert "10.78.0.0/16 | no | 100 | - | -" in table_rows(cli.cmd("LIST AllowRules"))
+    cli.ok("UPDATE AllowRule 10.78.0.0/16")
+    assert show_attrs(cli.cmd("SHOW"))["enable"] == "no"
+    cli.ok("SET enable yes")
+    cli.ok("DONE")
+    cli.ok("DONE")
+    cli.ok("COMMIT", "server")
+    assert "10.78.0.0/16" in relay_nets()
+    cli.ok("CONFIG SMTP-INCOMING")
+    cli.ok("CONFIG AccessControl")
+    cli.ok("REMOVE AllowRule 10.78.0.0/16")
+    cli.ok("DONE")
+    cli.ok("COMMIT", "server")
+    assert "10.78.0.0/16" not in relay_nets()
+    cli.close()
