@@ -278,6 +278,22 @@ int cli_listener_drops(struct cli_session *s, const struct svc *v, char (*drops)
 	return n;
 }
 
+/* Is a listener other than addr in the lists enabled? */
+static bool other_enabled(struct cli_session *s, const struct svc *v, char *const lists[2], const char *addr)
+{
+	bool found = false;
+	for (int i = 0; i < 2 && !found; i++) {
+		char *copy = xstrdup(lists[i]);
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ", ", &save); t && !found; t = strtok_r(NULL, ", ", &save)) {
+			char c[128];
+			found = addr_norm(t, c, sizeof c) && strcmp(c, addr) != 0 && lstacl_enabled(s->ctx.rd, v->ipmap, c);
+		}
+		free(copy);
+	}
+	return found;
+}
+
 /* COMMIT of a listener: its entry in the service's listener lists and its
  * access control, stored at once in one transaction (and in the service's
  * pending copy). Address and enable changes take effect at the next start;
@@ -327,6 +343,14 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 	/* the access control: enable, limits, rules (the frames above handed theirs up with DONE) */
 	struct lstacl *acl = xcalloc(1, sizeof *acl);
 	acl->enable = strcmp(cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "enable"), tmp, sizeof tmp), "0") != 0;
+	if (!acl->enable && !strcmp(v->ipmap, "cli") && !other_enabled(s, v, vals, to)) {
+		cli_err(s, "The last enabled CLI listener cannot be disabled: after the next start nobody could "
+			   "connect to the CLI");
+		free(acl);
+		free(vals[0]);
+		free(vals[1]);
+		return;
+	}
 	long *lim[NLIMITS] = {&acl->limits.max_conns,	   &acl->limits.interval,      &acl->limits.max_interval,
 			      &acl->limits.peer_max_conns, &acl->limits.peer_interval, &acl->limits.peer_max_interval};
 	static const char *const lnames[NLIMITS] = {"maxConnections",	  "timeInterval",     "maxIntervalConnections",

@@ -407,3 +407,25 @@ def test_smtp_relay_allow_rule_disabled_leaves_the_relay_networks(server, c):
     cli.ok("COMMIT", "server")
     assert "10.78.0.0/16" not in relay_nets()
     cli.close()
+
+
+def test_last_enabled_cli_listener_cannot_be_disabled(fresh_server):
+    srv = fresh_server
+    cli = srv.cli()
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG CLI")
+    rows = table_rows(cli.cmd("LIST Listeners"))
+    addrs = [r.split(" | ")[0] for r in rows]
+    assert len(addrs) >= 2
+    for a in addrs[1:]:
+        cli.ok(f"REMOVE Listener {a}")
+    cli.ok("COMMIT", "server")
+    cli.ok("CONFIG CLI")
+    assert [r.split(" | ")[0] for r in table_rows(cli.cmd("LIST Listeners"))] == addrs[:1]
+    cli.ok(f"UPDATE Listener {addrs[0]}")
+    cli.ok("SET enable no")
+    cli.err("COMMIT", "The last enabled CLI listener cannot be disabled: after the next start nobody could "
+            "connect to the CLI", "server-cli-listener")
+    cli.ok("BACK", "server-cli")
+    assert table_rows(cli.cmd("LIST Listeners")) == [f"{addrs[0]} | yes | {rows[0].split(' | ')[2]}"]
+    cli.close()
