@@ -52,11 +52,16 @@ static void setting_name(char *out, size_t sz, const char *what, const char *sco
 	snprintf(out, sz, "%s.%s", what, key);
 }
 
-bool lstacl_load(struct dir_conn *rd, const char *scope, const char *laddr, struct lstacl *acl)
+void lstacl_defaults(struct lstacl *acl)
 {
 	memset(acl, 0, sizeof *acl);
 	acl->enable = true;
 	acl->limits.interval = acl->limits.peer_interval = 60;
+}
+
+bool lstacl_load(struct dir_conn *rd, const char *scope, const char *laddr, struct lstacl *acl)
+{
+	lstacl_defaults(acl);
 	char name[200], val[200];
 	setting_name(name, sizeof name, "Listener", scope, laddr);
 	bool found = false;

@@ -54,7 +54,9 @@ struct lstacl_rule {
 void lstacl_key(char *out, size_t sz, const char *scope, const char *laddr);
 /* The canonical address of a bound listener: "a.b.c.d:port", "[v6]:port". */
 void lstacl_addr(char *out, size_t sz, int family, const char *host, int port);
-/* Defaults into acl; true when something is stored for the listener. */
+/* Nothing stored: enabled, no limits (windows of 60 s), no rules. */
+void lstacl_defaults(struct lstacl *acl);
+/* What is stored for the listener (or the defaults) into acl; true when something is stored. */
 bool lstacl_load(struct dir_conn *rd, const char *scope, const char *laddr, struct lstacl *acl);
 /* A listener not explicitly disabled is enabled. */
 bool lstacl_enabled(struct dir_conn *rd, const char *scope, const char *laddr);

@@ -185,7 +185,7 @@ static void push_listener(struct cli_session *s, const struct cli_parsed *p, boo
 	/* its access control (a new listener starts from nothing stored) */
 	struct lstacl acl;
 	if (create)
-		lstacl_load(s->ctx.rd, "", "", &acl);
+		lstacl_defaults(&acl);
 	else
 		lstacl_load(s->ctx.rd, v->ipmap, addr, &acl);
 	cli_kv_set(&f->base, "@enable", acl.enable ? "1" : "0");
@@ -240,7 +240,6 @@ static void h_remove_listener(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
-
 /* The listeners the service frame's pending lists drop (stored in either
  * list, in neither pending one): their access control goes at the
  * service's COMMIT. */
@@ -254,8 +253,7 @@ int cli_listener_drops(struct cli_session *s, const struct svc *v, char (*drops)
 		char key[80];
 		snprintf(key, sizeof key, "set:%s", names[i]);
 		const struct cli_kv *kv = cli_kv_find(&f->edits, key);
-		if (kv)
-			changed = true;
+		changed = changed || kv;
 		if (kv)
 			snprintf(pend[i], sizeof pend[i], "%s", kv->v ? kv->v : "");
 		else
