@@ -1,15 +1,16 @@
 /*
  * cli_ctx_server - the server context and the service contexts of the
- * services Tern has (cli, smtpIncoming, smtpOutgoing, pop3), their
- * listeners and access control.
+ * services Tern has (cli, smtpIncoming, smtpOutgoing, pop3) and their
+ * access control.
  *
  * Everything here is a setting of the registry (src/admin/settings.c), the
  * same ones the daemon and the controller's server.tab read; a service's
  * COMMIT applies its settings and rules in one transaction
  * (admin_cli_server_commit). Keys in frames:
  *   "set:<Setting>"          a setting's pending value (listener lists too);
- *   "rule:allow:<ipSet>"     an allow rule's priority (NULL: removed);
- *   "rule:deny:<ipSet>"      a deny rule's priority.
+ *   "rule:allow:<ipSet>"     an allow rule's "priority limits [off]" (NULL: removed);
+ *   "rule:deny:<ipSet>"      a deny rule's "priority [off]" (off: disabled,
+ *                            stored as ALLOW-OFF/DENY-OFF rows, skipped when matching).
  * Access control maps onto what exists: the CLI service's rules are the
  * access map "cli" (checked when a CLI connection arrives), POP3's the map
  * "pop3"; SMTP-Incoming's allow rules are SmtpRelayNetworks (who may relay
