@@ -34,6 +34,7 @@
 #include "admin/admin.h"
 #include "admin/settings.h"
 #include "core/dns.h"
+#include "auth/lstacl.h"
 #include "auth/rehash.h"
 #include "core/fsutil.h"
 #include "core/listen.h"
@@ -68,7 +69,7 @@ static void session(int fd, const struct listener *l)
 	if (l->service == SVC_CTRL)
 		ctrl_session_run(&ctrl_srv, fd, l->tls);
 	else if (l->service == SVC_CLI)
-		cli_session_run(&cli_srv, fd, l->tls);
+		cli_session_run(&cli_srv, fd, l->tls, l->addr);
 	else
 		close(fd);
 }
@@ -219,8 +220,22 @@ static int first_admin(struct admin_env *env, struct dir_conn *c)
 	return 0;
 }
 
-static int add_listeners(struct listener *ls, int *n, const char *list, int offset, int service, bool tls,
-			 const char *what)
+/* The access-control scope of a listening service (auth/lstacl.h); NULL: none. */
+static const char *scope_of(int service)
+{
+	if (service == SVC_CLI)
+		return "cli";
+	if (service == SVC_SMTP || service == SVC_SUBMISSION || service == SVC_SMTPS)
+		return "smtp";
+	if (service == SVC_POP3 || service == SVC_POP3S)
+		return "pop3";
+	return NULL;
+}
+
+/* Bind the addresses of list, except the listeners disabled through the
+ * CLI (SET enable no: kept in the configuration, not opened). */
+static int add_listeners(struct dir_conn *c, struct listener *ls, int *n, const char *list, int offset, int service,
+			 bool tls, const char *what)
 {
 	struct listen_addr a[LISTEN_MAX_ADDRS];
 	int k = listen_parse_list(list, offset, a, LISTEN_MAX_ADDRS);
@@ -229,6 +244,12 @@ static int add_listeners(struct listener *ls, int *n, const char *list, int offs
 		return -1;
 	}
 	for (int i = 0; i < k; i++) {
+		char addr[80];
+		lstacl_addr(addr, sizeof addr, a[i].family, a[i].host, a[i].port);
+		if (scope_of(service) && !lstacl_enabled(c, scope_of(service), addr)) {
+			log_info("not listening on %s for %s: the listener is disabled", addr, what);
+			continue;
+		}
 		int fd = listen_bind(&a[i]);
 		if (fd < 0) {
 			log_err("cannot listen on %s port %d for %s: %s", a[i].host, a[i].port, what, strerror(errno));
@@ -238,6 +259,7 @@ static int add_listeners(struct listener *ls, int *n, const char *list, int offs
 		l->fd = fd;
 		l->service = service;
 		l->tls = tls;
+		snprintf(l->addr, sizeof l->addr, "%s", addr);
 		snprintf(l->desc, sizeof l->desc, "%s %s%s%s:%d", what, a[i].family == 10 ? "[" : "", a[i].host,
 			 a[i].family == 10 ? "]" : "", a[i].port);
 		log_info("listening: %s", l->desc);
@@ -429,9 +451,9 @@ int main(int argc, char **argv)
 		settings_get(c, "CtrlsListen", ctrls_list, sizeof ctrls_list);
 	}
 	int off = dev ? offset : 0;
-	if (add_listeners(ls, &nls, ctrl_list, off, SVC_CTRL, false, "controller") < 0)
+	if (add_listeners(c, ls, &nls, ctrl_list, off, SVC_CTRL, false, "controller") < 0)
 		return 1;
-	if (tls && add_listeners(ls, &nls, ctrls_list, off, SVC_CTRL, true, "controller-tls") < 0)
+	if (tls && add_listeners(c, ls, &nls, ctrls_list, off, SVC_CTRL, true, "controller-tls") < 0)
 		return 1;
 	/* The admin CLI: thread-per-session like the controller. */
 	char cli_list[512], clis_list[512];
@@ -442,9 +464,9 @@ int main(int argc, char **argv)
 		settings_get(c, "CliListen", cli_list, sizeof cli_list);
 		settings_get(c, "CliTlsListen", clis_list, sizeof clis_list);
 	}
-	if (add_listeners(ls, &nls, cli_list, off, SVC_CLI, false, "cli") < 0)
+	if (add_listeners(c, ls, &nls, cli_list, off, SVC_CLI, false, "cli") < 0)
 		return 1;
-	if (tls && add_listeners(ls, &nls, clis_list, off, SVC_CLI, true, "cli-tls") < 0)
+	if (tls && add_listeners(c, ls, &nls, clis_list, off, SVC_CLI, true, "cli-tls") < 0)
 		return 1;
 	/* Mail services: bound now (before dropping privileges), served by the
 	 * event loop. */
@@ -469,7 +491,7 @@ int main(int argc, char **argv)
 			snprintf(list, sizeof list, "%s", mail[i].dev);
 		else
 			settings_get(c, mail[i].setting, list, sizeof list);
-		if (add_listeners(mls, &nmls, list, off, mail[i].service, mail[i].tls, mail[i].what) < 0)
+		if (add_listeners(c, mls, &nmls, list, off, mail[i].service, mail[i].tls, mail[i].what) < 0)
 			return 1;
 	}
 	if (!dev && geteuid() == 0) {

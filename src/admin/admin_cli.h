@@ -130,6 +130,7 @@ struct admin_cli_rule {
 	const char *ipset; /* addr or addr/len */
 	bool allow;
 	int priority; /* lower is evaluated first */
+	bool off;     /* disabled: stored (ALLOW-OFF / DENY-OFF), skipped when matching */
 };
 
 struct admin_cli_server_edit {
@@ -138,6 +139,10 @@ struct admin_cli_server_edit {
 	const char *ipmap; /* non-NULL: replace this access map with rules */
 	const struct admin_cli_rule *rules;
 	int nrules;
+	/* listeners removed from the service: their access control goes too (auth/lstacl.h) */
+	const char *lst_scope;
+	const char *const *lst_drop;
+	int nlst_drop;
 };
 
 /* Apply settings (checked against the registry) and access rules in one
@@ -149,7 +154,7 @@ enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_
 /* Access-map precedence (higher wins) of a CLI priority (lower first), and back. */
 #define ADMIN_CLI_PREC(prio) (100000 - (prio))
 
-/* The rules of an access map: rows addr, mask, ALLOW|DENY, precedence. */
+/* The rules of an access map: rows addr, mask, ALLOW|DENY (-OFF: disabled), precedence. */
 enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_row_fn fn, void *arg);
 
 /* ---- admin users and groups (AACL, admin_cli_aacl.c) ----

@@ -8,6 +8,7 @@
 
 #include "admin_cli.h"
 #include "settings.h"
+#include "../auth/lstacl.h"
 
 static void set_detail(char *detail_r, size_t dsz, const char *what)
 {
@@ -49,10 +50,13 @@ static enum tern_err tx_server_commit(struct dir_conn *c, void *arg)
 		for (int i = 0; !e && i < ed->nrules; i++) {
 			char addr[128], mask[64];
 			rule_parts(ed->rules[i].ipset, addr, sizeof addr, mask, sizeof mask);
-			e = dir_ipmap_append(c, ed->ipmap, addr, mask, ed->rules[i].allow ? "ALLOW" : "DENY",
-					     ADMIN_CLI_PREC(ed->rules[i].priority));
+			const char *action = ed->rules[i].allow ? (ed->rules[i].off ? "ALLOW-OFF" : "ALLOW")
+								: (ed->rules[i].off ? "DENY-OFF" : "DENY");
+			e = dir_ipmap_append(c, ed->ipmap, addr, mask, action, ADMIN_CLI_PREC(ed->rules[i].priority));
 		}
 	}
+	for (int i = 0; !e && i < ed->nlst_drop; i++)
+		e = lstacl_tx_drop(c, ed->lst_scope, ed->lst_drop[i]);
 	return e;
 }
 

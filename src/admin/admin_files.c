@@ -596,13 +596,16 @@ static int ipmap_row(void *arg, const char *const *f, int n)
 {
 	(void)n;
 	struct ipmap_eval *ev = arg;
+	bool allow = !strcasecmp(f[2], "ALLOW");
+	if (!allow && strcasecmp(f[2], "DENY") != 0)
+		return 0; /* a disabled rule (ALLOW-OFF, DENY-OFF): kept, never matches */
 	if (!admin_ipmap_rule_matches(f[0], f[1], ev->peer))
 		return 0;
 	long prec = strtol(f[3], NULL, 10);
 	if (!ev->matched || prec >= ev->best) {
 		ev->matched = true;
 		ev->best = prec;
-		ev->allow = !strcasecmp(f[2], "ALLOW");
+		ev->allow = allow;
 	}
 	return 0;
 }

@@ -11,8 +11,9 @@
 #include "../admin/admin.h"
 #include "../admin/settings.h"
 #include "../core/xmalloc.h"
+#include "lstacl.h"
 
-#define SCOPES 64 /* the services and their allow rules with limits */
+#define SCOPES 128 /* the services, listeners and their allow rules with limits */
 #define PEER_SLOTS 1024
 
 struct window {
@@ -27,7 +28,7 @@ struct peer {
 };
 
 struct scope {
-	char name[96];
+	char name[200];
 	long active;
 	struct window w;
 	struct peer peers[PEER_SLOTS];
@@ -64,7 +65,7 @@ static struct scope *scope_find(const char *name, bool create)
 		}
 	/* full: take over an idle rule's table (its rate windows start again) */
 	for (int i = 0; i < SCOPES; i++)
-		if (strchr(scopes[i]->name, ':') && scopes[i]->active == 0) {
+		if (strchr(scopes[i]->name, '/') && scopes[i]->active == 0) { /* "scope:ipset/len" */
 			memset(scopes[i], 0, sizeof *scopes[i]);
 			snprintf(scopes[i]->name, sizeof scopes[i]->name, "%s", name);
 			return scopes[i];
@@ -158,7 +159,10 @@ bool connlimit_rule_parse(const char *entry, char *ipset, size_t sz, struct conn
 	int used = 0;
 	if (sscanf(entry, " %127s %ld %ld %ld %ld %ld %ld %n", set, &cf->max_conns, &cf->interval, &cf->max_interval,
 		   &cf->peer_max_conns, &cf->peer_interval, &cf->peer_max_interval, &used) != 7 ||
-	    entry[used] != '\0' || strlen(set) >= sz)
+	    strlen(set) >= sz)
+		return false;
+	cf->off = !strcmp(entry + used, "off");
+	if (entry[used] != '\0' && !cf->off)
 		return false;
 	snprintf(ipset, sz, "%s", set);
 	return true;
@@ -169,21 +173,51 @@ static bool conf_any(const struct connlimit_conf *cf)
 	return cf->max_conns > 0 || cf->max_interval > 0 || cf->peer_max_conns > 0 || cf->peer_max_interval > 0;
 }
 
-/* The peer's allow rule (the first entry holding it) if it has limits. */
-static bool rule_of(struct dir_conn *rd, const char *prefix, const char *peer, char *ipset, size_t sz,
-		    struct connlimit_conf *cf)
+/* The peer's allow rule in list (AccRuleLimits format): the first
+ * enabled entry holding it, if it has limits. */
+static bool rule_of(const char *rules, const char *peer, char *ipset, size_t sz, struct connlimit_conf *cf)
 {
-	char key[96], list[4096];
-	snprintf(key, sizeof key, "%sAccRuleLimits", prefix);
-	settings_get(rd, key, list, sizeof list);
+	char list[4096];
+	snprintf(list, sizeof list, "%s", rules);
 	char *save = NULL;
 	for (char *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
-		if (!connlimit_rule_parse(e, ipset, sz, cf))
+		if (!connlimit_rule_parse(e, ipset, sz, cf) || cf->off)
 			continue;
 		if (admin_ipmap_rule_matches(ipset, "", peer))
 			return conf_any(cf);
 	}
 	return false;
+}
+
+/* One level (service or listener): its own limits under scope, then the
+ * limits of the peer's allow rule under "scope:ipset". */
+static enum connlimit_verdict admit_level(const char *scope, const char *peer, const struct connlimit_conf *own,
+					  const char *rules, char *rule_r, size_t rsz, bool *held, bool *rule_held)
+{
+	time_t now = time(NULL);
+	enum connlimit_verdict v = connlimit_enter(scope, peer, own, now);
+	if (v != CONNLIMIT_OK)
+		return v;
+	*held = true;
+	char ipset[64];
+	struct connlimit_conf cf;
+	if (rule_of(rules, peer, ipset, sizeof ipset, &cf)) {
+		char rs[300];
+		snprintf(rs, sizeof rs, "%s:%s", scope, ipset);
+		v = connlimit_enter(rs, peer, &cf, now);
+		if (v == CONNLIMIT_MAX)
+			v = CONNLIMIT_RULE_MAX;
+		else if (v == CONNLIMIT_RATE)
+			v = CONNLIMIT_RULE_RATE;
+		if (v != CONNLIMIT_OK) {
+			connlimit_leave(scope, peer);
+			*held = false;
+			return v;
+		}
+		snprintf(rule_r, rsz, "%s", ipset);
+		*rule_held = true;
+	}
+	return CONNLIMIT_OK;
 }
 
 enum connlimit_verdict connlimit_admit(struct dir_conn *rd, const char *prefix, const char *scope, const char *peer,
@@ -194,40 +228,41 @@ enum connlimit_verdict connlimit_admit(struct dir_conn *rd, const char *prefix, 
 	snprintf(t->peer, sizeof t->peer, "%s", peer);
 	struct connlimit_conf cf;
 	conf_load(rd, prefix, &cf);
-	time_t now = time(NULL);
-	enum connlimit_verdict v = connlimit_enter(scope, peer, &cf, now);
-	if (v != CONNLIMIT_OK)
-		return v;
-	t->held = true;
-	char ipset[64];
-	if (rule_of(rd, prefix, peer, ipset, sizeof ipset, &cf)) {
-		char rs[96];
-		snprintf(rs, sizeof rs, "%s:%s", scope, ipset);
-		v = connlimit_enter(rs, peer, &cf, now);
-		if (v == CONNLIMIT_MAX)
-			v = CONNLIMIT_RULE_MAX;
-		else if (v == CONNLIMIT_RATE)
-			v = CONNLIMIT_RULE_RATE;
-		if (v != CONNLIMIT_OK) {
-			connlimit_release(t);
-			return v;
-		}
-		snprintf(t->rule, sizeof t->rule, "%s", ipset);
-		t->rule_held = true;
-	}
-	return CONNLIMIT_OK;
+	char key[96], rules[4096];
+	snprintf(key, sizeof key, "%sAccRuleLimits", prefix);
+	settings_get(rd, key, rules, sizeof rules);
+	return admit_level(scope, peer, &cf, rules, t->rule, sizeof t->rule, &t->held, &t->rule_held);
+}
+
+enum connlimit_verdict connlimit_admit_listener(struct dir_conn *rd, const char *scope, const char *laddr,
+						const char *peer, struct connlimit_ticket *t)
+{
+	struct lstacl acl;
+	if (!laddr || !*laddr || !lstacl_load(rd, scope, laddr, &acl))
+		return CONNLIMIT_OK; /* nothing stored for this listener */
+	snprintf(t->lscope, sizeof t->lscope, "%s@%s", scope, laddr);
+	if (!t->peer[0])
+		snprintf(t->peer, sizeof t->peer, "%s", peer);
+	return admit_level(t->lscope, peer, &acl.limits, acl.rule_limits, t->lrule, sizeof t->lrule, &t->lheld,
+			   &t->lrule_held);
 }
 
 void connlimit_release(struct connlimit_ticket *t)
 {
+	char rs[300];
+	if (t->lrule_held) {
+		snprintf(rs, sizeof rs, "%s:%s", t->lscope, t->lrule);
+		connlimit_leave(rs, t->peer);
+	}
+	if (t->lheld)
+		connlimit_leave(t->lscope, t->peer);
 	if (t->rule_held) {
-		char rs[96];
 		snprintf(rs, sizeof rs, "%s:%s", t->scope, t->rule);
 		connlimit_leave(rs, t->peer);
 	}
 	if (t->held)
 		connlimit_leave(t->scope, t->peer);
-	t->held = t->rule_held = false;
+	t->held = t->rule_held = t->lheld = t->lrule_held = false;
 }
 
 const char *connlimit_text(enum connlimit_verdict v)

@@ -28,6 +28,7 @@ struct dir_conn;
 struct connlimit_conf {
 	long max_conns, interval, max_interval;
 	long peer_max_conns, peer_interval, peer_max_interval;
+	bool off; /* a disabled allow rule (entry ending in " off"): skipped when matching */
 };
 
 enum connlimit_verdict {
@@ -43,15 +44,24 @@ enum connlimit_verdict {
 struct connlimit_ticket {
 	char scope[16], rule[64], peer[64];
 	bool held, rule_held;
+	/* the listener level (connlimit_admit_listener) */
+	char lscope[112], lrule[64];
+	bool lheld, lrule_held;
 };
 
 /* scope: "cli", "smtp", "pop3"; prefix: "Cli", "Smtp", "Pop3". */
 enum connlimit_verdict connlimit_admit(struct dir_conn *rd, const char *prefix, const char *scope, const char *peer,
 				       struct connlimit_ticket *t);
+/* The same at the level of the listener that accepted the connection
+ * (scope "cli", laddr its canonical address "127.0.0.1:7000"): the
+ * listener's six limits and its allow rules' limits (auth/lstacl.h), in
+ * the same ticket; call after connlimit_admit() succeeded. */
+enum connlimit_verdict connlimit_admit_listener(struct dir_conn *rd, const char *scope, const char *laddr,
+						const char *peer, struct connlimit_ticket *t);
 void connlimit_release(struct connlimit_ticket *t);
 /* A short English reason for a refusal (for the protocol's reply). */
 const char *connlimit_text(enum connlimit_verdict v);
-/* One entry of <Prefix>AccRuleLimits: "ipset n n n n n n". */
+/* One entry of <Prefix>AccRuleLimits: "ipset n n n n n n [off]". */
 bool connlimit_rule_parse(const char *entry, char *ipset, size_t sz, struct connlimit_conf *cf);
 
 /* The counters themselves (scope any name; the ones above use them). */

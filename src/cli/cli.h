@@ -91,6 +91,9 @@ enum cli_ctx {
 	CLI_CTX_ADMIN_LIMITS, /* domain-adminLimits */
 	CLI_CTX_ACC_POP3,   /* server-pop3-access-control */
 	CLI_CTX_RULE_POP3,  /* server-pop3-access-control-allowrule */
+	CLI_CTX_LRULE_CLI,    /* server-cli-listener-allowrule */
+	CLI_CTX_LRULE_SMTPIN, /* server-smtpIncoming-listener-allowrule */
+	CLI_CTX_LRULE_POP3,   /* server-pop3-listener-allowrule */
 	CLI_CTX__COUNT
 };
 
@@ -392,7 +395,7 @@ struct cli_session {
 	struct cli_ml ml;
 };
 
-void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls);
+void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls, const char *laddr);
 
 /* Multi-line input (spec 6.8): a handler starts it (its reply is the
  * "+OK: enter the text" line, no prompt); the session hands it every line

@@ -1,23 +1,24 @@
 /*
  * cli_ctx_server - the server context and the service contexts of the
- * services Tern has (cli, smtpIncoming, smtpOutgoing, pop3), their
- * listeners and access control.
+ * services Tern has (cli, smtpIncoming, smtpOutgoing, pop3) and their
+ * access control.
  *
  * Everything here is a setting of the registry (src/admin/settings.c), the
  * same ones the daemon and the controller's server.tab read; a service's
  * COMMIT applies its settings and rules in one transaction
  * (admin_cli_server_commit). Keys in frames:
  *   "set:<Setting>"          a setting's pending value (listener lists too);
- *   "rule:allow:<ipSet>"     an allow rule's priority (NULL: removed);
- *   "rule:deny:<ipSet>"      a deny rule's priority.
+ *   "rule:allow:<ipSet>"     an allow rule's "priority limits [off]" (NULL: removed);
+ *   "rule:deny:<ipSet>"      a deny rule's "priority [off]" (off: disabled,
+ *                            stored as ALLOW-OFF/DENY-OFF rows, skipped when matching).
  * Access control maps onto what exists: the CLI service's rules are the
  * access map "cli" (checked when a CLI connection arrives), POP3's the map
  * "pop3"; SMTP-Incoming's allow rules are SmtpRelayNetworks (who may relay
  * without AUTH) and its deny rules the access map "smtp" (refused with 554
  * when the connection arrives). Each service's access control also holds its connection
  * limits (<P>Acc... settings, checked at accept time by auth/connlimit.c).
- * Listener addresses are read at start-up: a listener change is stored at
- * once and takes effect at the next start (the reply says so).
+ * Listeners (their contexts, addresses and access control) are in
+ * cli_ctx_listener.c; the rule commands here serve both (cli_srv.h).
  * Services Tern does not have (IMAP, WebAdmin, webmail...) get a clear
  * -ERR, never a pretend +OK.
  */
@@ -34,7 +35,9 @@
 #include "../core/log.h"
 #include "../core/tls.h"
 #include "../core/xmalloc.h"
+#include "../auth/lstacl.h"
 #include "cli_ctx.h"
+#include "cli_srv.h"
 
 #define IN(c) CLI_IN(CLI_CTX_##c)
 #define N CLI_N
@@ -87,17 +90,6 @@ static const struct cli_attr pop3_attrs[] = {
 	SETTING_STR("greetingsText", "Pop3Banner", "Text of the greeting (empty: Tern's own; the APOP stamp follows)."),
 };
 
-#define LISTENER_ATTRS(idle_key, lo)                                                                           \
-	{"address", CLI_AT_STRING, "@addr", NULL, 0, 0, "", 0,                                                 \
-	 "Address and port; a change replaces the entry at COMMIT (effective at the next start)."},            \
-		{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Listeners are always enabled; only yes."}, \
-		{"sslEnable", CLI_AT_BOOL, "@ssl", NULL, 0, 0, "0", 0, "Speak TLS from the first byte."},          \
-		SETTING_NUM("idleTimeout", idle_key, lo, 86400, "Idle timeout in seconds (shared by the service's listeners).")
-
-static const struct cli_attr lst_cli_attrs[] = {LISTENER_ATTRS("CliIdleTimeout", 0)};
-static const struct cli_attr lst_smtp_attrs[] = {LISTENER_ATTRS("SmtpTimeout", 5)};
-static const struct cli_attr lst_pop3_attrs[] = {LISTENER_ATTRS("Pop3Timeout", 5)};
-
 /* Connection limits of a service's access control: <P>Acc... settings,
  * checked when a connection arrives (auth/connlimit.c). */
 #define ACC_ATTRS(P)                                                                                           \
@@ -120,7 +112,7 @@ static const struct cli_attr acc_pop3_attrs[] = {ACC_ATTRS("Pop3")};
 static const struct cli_attr rule_attrs[] = {
 	{"ipSet", CLI_AT_STRING, "@ipset", NULL, 0, 0, "", 0,
 	 "Addresses of the rule (addr or addr/len); a change replaces the rule at COMMIT."},
-	{"enable", CLI_AT_CHOICE, NULL, "yes", 0, 0, "yes", 0, "Rules are always enabled; only yes."},
+	{"enable", CLI_AT_BOOL, "@en", NULL, 0, 0, "1", 0, "A disabled rule is kept but skipped when matching."},
 	{"priority", CLI_AT_NUMBER, "@prio", NULL, 0, 100000, "100", 0, "Evaluation order (lower first)."},
 	/* the rule's connection limits (<P>AccRuleLimits), for the peers it holds */
 	{"maxConnections", CLI_AT_NUMBER, "@l0", NULL, 0, 1000000, "0", 0,
@@ -136,9 +128,8 @@ static const struct cli_attr rule_attrs[] = {
 	 "Maximum new connections per window from one client IP of the rule (0 = unlimited)."},
 };
 
-/* An allow rule's value in a rule set: "priority l0 .. l5" (the limits in
- * rule_attrs order); a deny rule's: "priority". */
-#define NLIMITS 6
+/* An allow rule's value in a rule set: "priority l0 .. l5 [off]" (the
+ * limits in rule_attrs order); a deny rule's: "priority [off]". */
 static const long limit_defaults[NLIMITS] = {0, 60, 0, 0, 60, 0};
 
 static void rule_limits(const char *val, long lim[NLIMITS])
@@ -189,10 +180,6 @@ static const struct cli_ctx_reg server_ctxs[] = {
 	{CLI_CTX_SVC_SMTPOUT,
 	 {"smtpOutgoing", "SMTP-Outgoing", "service", smtpout_attrs, N(smtpout_attrs), CLI_CTX_SERVER}},
 	{CLI_CTX_SVC_POP3, {"pop3", "POP3", "service", pop3_attrs, N(pop3_attrs), CLI_CTX_SERVER}},
-	{CLI_CTX_LST_CLI, {"listener", "Listener", "listener", lst_cli_attrs, N(lst_cli_attrs), CLI_CTX_SVC_CLI}},
-	{CLI_CTX_LST_SMTPIN,
-	 {"listener", "Listener", "listener", lst_smtp_attrs, N(lst_smtp_attrs), CLI_CTX_SVC_SMTPIN}},
-	{CLI_CTX_LST_POP3, {"listener", "Listener", "listener", lst_pop3_attrs, N(lst_pop3_attrs), CLI_CTX_SVC_POP3}},
 	{CLI_CTX_ACC_CLI,
 	 {"access-control", "Service Access Control", "access control", acc_cli_attrs, N(acc_cli_attrs),
 	  CLI_CTX_SVC_CLI}},
@@ -205,34 +192,30 @@ static const struct cli_ctx_reg server_ctxs[] = {
 	{CLI_CTX_RULE_CLI, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_CLI}},
 	{CLI_CTX_RULE_SMTPIN, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_SMTPIN}},
 	{CLI_CTX_RULE_POP3, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_ACC_POP3}},
+	{CLI_CTX_LRULE_CLI, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_LST_CLI}},
+	{CLI_CTX_LRULE_SMTPIN, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_LST_SMTPIN}},
+	{CLI_CTX_LRULE_POP3, {"allowrule", "AllowRule", "allow rule", rule_attrs, N(rule_attrs), CLI_CTX_LST_POP3}},
 };
 
 /* ---- services ---- */
 
-struct svc {
-	enum cli_ctx ctx, listener, access, rule;
-	const char *name;
-	const char *plain, *tls; /* listener settings; NULL: no listeners */
-	const char *ipmap;	 /* access map of the rules (NULL: none) */
-	const char *prefix;	 /* of the access-control settings (<P>Acc...) */
-	bool relay;		 /* allow rules = SmtpRelayNetworks; the map holds the deny rules only */
-};
-
 #define NONE CLI_CTX_LOGIN
 static const struct svc svcs[] = {
-	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli", false},
+	{CLI_CTX_SVC_CLI, CLI_CTX_LST_CLI, CLI_CTX_ACC_CLI, CLI_CTX_RULE_CLI, "cli", "CliListen", "CliTlsListen", "cli", "Cli", false,
+	 CLI_CTX_LRULE_CLI},
 	{CLI_CTX_SVC_SMTPIN, CLI_CTX_LST_SMTPIN, CLI_CTX_ACC_SMTPIN, CLI_CTX_RULE_SMTPIN, "smtpIncoming", "SmtpListen",
-	 "SmtpsListen", "smtp", "Smtp", true},
+	 "SmtpsListen", "smtp", "Smtp", true, CLI_CTX_LRULE_SMTPIN},
 	{CLI_CTX_SVC_POP3, CLI_CTX_LST_POP3, CLI_CTX_ACC_POP3, CLI_CTX_RULE_POP3, "pop3", "Pop3Listen", "Pop3sListen",
-	 "pop3", "Pop3", false},
-	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL, false},
+	 "pop3", "Pop3", false, CLI_CTX_LRULE_POP3},
+	{CLI_CTX_SVC_SMTPOUT, NONE, NONE, NONE, "smtpOutgoing", NULL, NULL, NULL, NULL, false, NONE},
 };
 
 static const struct svc *svc_of(enum cli_ctx c)
 {
 	for (size_t i = 0; i < sizeof svcs / sizeof *svcs; i++)
 		if (svcs[i].ctx == c || (svcs[i].listener != NONE && svcs[i].listener == c) ||
-		    (svcs[i].access != NONE && svcs[i].access == c) || (svcs[i].rule != NONE && svcs[i].rule == c))
+		    (svcs[i].access != NONE && svcs[i].access == c) || (svcs[i].rule != NONE && svcs[i].rule == c) ||
+		    (svcs[i].lrule != NONE && svcs[i].lrule == c))
 			return &svcs[i];
 	return NULL;
 }
@@ -379,10 +362,6 @@ static void h_reset(struct cli_session *s, const struct cli_parsed *p)
 
 /* ---- rules (access control) ---- */
 
-struct rule_set {
-	struct cli_kvlist kv; /* "rule:allow:<ipset>" -> priority */
-};
-
 static int ipmap_row(void *arg, const char *const *f, int n)
 {
 	struct rule_set *rs = arg;
@@ -390,17 +369,62 @@ static int ipmap_row(void *arg, const char *const *f, int n)
 		return 0;
 	char key[300], prio[32];
 	bool has_len = strchr(f[0], '/') != NULL;
-	snprintf(key, sizeof key, "rule:%s:%s%s%s", strcasecmp(f[2], "ALLOW") ? "deny" : "allow", f[0],
+	snprintf(key, sizeof key, "rule:%s:%s%s%s", strncasecmp(f[2], "ALLOW", 5) ? "deny" : "allow", f[0],
 		 has_len ? "" : "/", has_len ? "" : f[1]);
-	snprintf(prio, sizeof prio, "%ld", 100000 - strtol(f[3], NULL, 10));
+	snprintf(prio, sizeof prio, "%ld%s", 100000 - strtol(f[3], NULL, 10), strchr(f[2], '-') ? " off" : "");
 	cli_kv_set(&rs->kv, key, prio);
 	return 0;
 }
 
-/* Stored rules of a service, then every pending change up to the top frame. */
+static bool rule_off(const char *val)
+{
+	size_t n = val ? strlen(val) : 0;
+	return n >= 3 && !strcmp(val + n - 3, "off");
+}
+
+/* Attach the limits of list (<P>AccRuleLimits format) to the allow rules of rs. */
+static void attach_limits(struct rule_set *rs, const char *limits)
+{
+	char list[4096], ipset[64];
+	snprintf(list, sizeof list, "%s", limits);
+	char *save = NULL;
+	for (char *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+		struct connlimit_conf cf;
+		char rk[300], val[200];
+		if (!connlimit_rule_parse(e, ipset, sizeof ipset, &cf))
+			continue;
+		snprintf(rk, sizeof rk, "rule:allow:%s", ipset);
+		const struct cli_kv *kv = cli_kv_find(&rs->kv, rk);
+		if (!kv || !kv->v)
+			continue;
+		snprintf(val, sizeof val, "%ld %ld %ld %ld %ld %ld %ld%s", strtol(kv->v, NULL, 10), cf.max_conns, cf.interval,
+			 cf.max_interval, cf.peer_max_conns, cf.peer_interval, cf.peer_max_interval,
+			 rule_off(kv->v) ? " off" : "");
+		cli_kv_set(&rs->kv, rk, val);
+	}
+}
+
+/* The stored rules as the current context sees them: inside a listener
+ * (or its allow rule) the listener's, elsewhere the service's; then every
+ * pending change from that frame up to the top. */
 static void collect_rules(struct cli_session *s, const struct svc *v, struct rule_set *rs)
 {
 	memset(rs, 0, sizeof *rs);
+	int ld = v->listener != NONE ? depth_of(s, v->listener) : -1;
+	if (ld > 0) {
+		const struct cli_frame *lf = &s->f[ld];
+		if (!lf->create) {
+			struct lstacl acl;
+			lstacl_rules_list(s->ctx.rd, v->ipmap, lf->name, ipmap_row, rs);
+			lstacl_load(s->ctx.rd, v->ipmap, lf->name, &acl);
+			attach_limits(rs, acl.rule_limits);
+		}
+		for (int d = ld; d <= s->depth; d++)
+			for (int i = 0; i < s->f[d].edits.n; i++)
+				if (!strncmp(s->f[d].edits.e[i].k, "rule:", 5))
+					cli_kv_set(&rs->kv, s->f[d].edits.e[i].k, s->f[d].edits.e[i].v);
+		return;
+	}
 	if (v->ipmap)
 		admin_cli_rules_list(&s->ctx, v->ipmap, ipmap_row, rs);
 	if (v->relay) {
@@ -417,23 +441,10 @@ static void collect_rules(struct cli_session *s, const struct svc *v, struct rul
 	}
 	/* the stored limits of the allow rules */
 	if (v->prefix) {
-		char key[64], list[4096], ipset[64];
+		char key[64], list[4096];
 		snprintf(key, sizeof key, "%sAccRuleLimits", v->prefix);
 		settings_get(s->ctx.rd, key, list, sizeof list);
-		char *save = NULL;
-		for (char *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
-			struct connlimit_conf cf;
-			char rk[300], val[200];
-			if (!connlimit_rule_parse(e, ipset, sizeof ipset, &cf))
-				continue;
-			snprintf(rk, sizeof rk, "rule:allow:%s", ipset);
-			const struct cli_kv *kv = cli_kv_find(&rs->kv, rk);
-			if (!kv || !kv->v)
-				continue;
-			snprintf(val, sizeof val, "%ld %ld %ld %ld %ld %ld %ld", strtol(kv->v, NULL, 10), cf.max_conns,
-				 cf.interval, cf.max_interval, cf.peer_max_conns, cf.peer_interval, cf.peer_max_interval);
-			cli_kv_set(&rs->kv, rk, val);
-		}
+		attach_limits(rs, list);
 	}
 	int sd = depth_of(s, v->ctx);
 	for (int d = sd > 0 ? sd : s->depth + 1; d <= s->depth; d++)
@@ -501,11 +512,13 @@ static void list_rules(struct cli_session *s, bool allow)
 			snprintf(mc, sizeof mc, "%ld", lim[0]);
 		if (lim[3] > 0)
 			snprintf(pmc, sizeof pmc, "%ld", lim[3]);
+		const char *en = rule_off(rs.kv.e[i].v) ? "no" : "yes";
 		if (allow)
-			snprintf(line, sizeof line, "%s | yes | %ld | %s | %s", rs.kv.e[i].k + strlen(prefix),
+			snprintf(line, sizeof line, "%s | %s | %ld | %s | %s", rs.kv.e[i].k + strlen(prefix), en,
 				 strtol(rs.kv.e[i].v, NULL, 10), mc, pmc);
 		else
-			snprintf(line, sizeof line, "%s | yes | %s", rs.kv.e[i].k + strlen(prefix), rs.kv.e[i].v);
+			snprintf(line, sizeof line, "%s | %s | %ld", rs.kv.e[i].k + strlen(prefix), en,
+				 strtol(rs.kv.e[i].v, NULL, 10));
 		cli_list_row(s, line);
 	}
 	cli_kv_free(&rs.kv);
@@ -563,7 +576,8 @@ static bool rule_check(struct cli_session *s, bool allow, const char *in, char *
 static void push_rule(struct cli_session *s, const char *ipset, const char *prio, bool create)
 {
 	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	struct cli_frame *f = cli_push(s, v->rule);
+	bool in_listener = cli_cur(s)->ctx == v->listener;
+	struct cli_frame *f = cli_push(s, in_listener ? v->lrule : v->rule);
 	if (!f)
 		return;
 	f->create = create;
@@ -573,6 +587,7 @@ static void push_rule(struct cli_session *s, const char *ipset, const char *prio
 		char pv[32];
 		snprintf(pv, sizeof pv, "%ld", strtol(prio, NULL, 10));
 		cli_kv_set(&f->base, "@prio", pv);
+		cli_kv_set(&f->base, "@en", rule_off(prio) ? "0" : "1");
 		long lim[NLIMITS];
 		rule_limits(prio, lim);
 		for (int i = 0; i < NLIMITS; i++) {
@@ -626,23 +641,37 @@ static void h_remove_deny(struct cli_session *s, const struct cli_parsed *p)
 
 static void h_add_deny(struct cli_session *s, const struct cli_parsed *p)
 {
-	/* args: ipSet, enable, priority */
+	/* args: ipSet, enable, priority; UPDATE keeps what is not given */
 	char ipset[160], key[300];
 	bool update = !strncasecmp(p->cmd->words, "UPDATE", 6);
 	if (!rule_check(s, false, p->val[0], ipset, sizeof ipset, update))
 		return;
-	if (p->val[1] && strcasecmp(p->val[1], "yes") != 0) {
-		cli_err(s, "Invalid value for enable (rules are always enabled; only yes)");
+	bool off = false;
+	long prio = 100;
+	if (update) {
+		struct rule_set rs;
+		collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
+		const char *cur = rule_prio(&rs, false, ipset);
+		prio = strtol(cur, NULL, 10);
+		off = rule_off(cur);
+		cli_kv_free(&rs.kv);
+	}
+	if (p->val[1] && strcasecmp(p->val[1], "yes") != 0 && strcasecmp(p->val[1], "no") != 0) {
+		cli_err(s, "Invalid value for enable (yes or no)");
 		return;
 	}
+	if (p->val[1])
+		off = !strcasecmp(p->val[1], "no");
 	char *end = NULL;
-	long prio = p->val[2] ? strtol(p->val[2], &end, 10) : 100;
-	if (p->val[2] && (!*p->val[2] || *end || prio < 0 || prio > 100000)) {
-		cli_err(s, "Invalid value for priority (a number from 0 to 100000)");
-		return;
+	if (p->val[2]) {
+		prio = strtol(p->val[2], &end, 10);
+		if (!*p->val[2] || *end || prio < 0 || prio > 100000) {
+			cli_err(s, "Invalid value for priority (a number from 0 to 100000)");
+			return;
+		}
 	}
-	char pv[32];
-	snprintf(pv, sizeof pv, "%ld", prio);
+	char pv[40];
+	snprintf(pv, sizeof pv, "%ld%s", prio, off ? " off" : "");
 	snprintf(key, sizeof key, "rule:deny:%s", ipset);
 	cli_kv_set(&cli_cur(s)->edits, key, pv);
 	cli_ok(s);
@@ -656,8 +685,8 @@ static void h_show_rule(struct cli_session *s, const struct cli_parsed *p, bool 
 	struct rule_set rs;
 	collect_rules(s, svc_of(cli_cur(s)->ctx), &rs);
 	const char *val = rule_prio(&rs, allow, ipset);
-	conn_printf(&s->c, "\r\nThe attributes of this %s rule:\r\nipSet = \"%s\"\r\nenable = yes\r\npriority = %ld\r\n",
-		    allow ? "allow" : "deny", ipset, strtol(val, NULL, 10));
+	conn_printf(&s->c, "\r\nThe attributes of this %s rule:\r\nipSet = \"%s\"\r\nenable = %s\r\npriority = %ld\r\n",
+		    allow ? "allow" : "deny", ipset, rule_off(val) ? "no" : "yes", strtol(val, NULL, 10));
 	if (allow) {
 		long lim[NLIMITS];
 		rule_limits(val, lim);
@@ -679,7 +708,8 @@ static void h_show_deny(struct cli_session *s, const struct cli_parsed *p)
 	h_show_rule(s, p, false);
 }
 
-/* DONE of an allow rule: its priority goes to the access control's pending copy. */
+/* DONE of an allow rule: its value goes to the pending copy of the access
+ * control (or of the listener) it belongs to. */
 static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
@@ -690,6 +720,9 @@ static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
 	for (int i = 0; i < NLIMITS && n < sizeof prio; i++)
 		n += (size_t)snprintf(prio + n, sizeof prio - n, " %s",
 				      cli_attr_value(s, s->depth, &rule_attrs[3 + i], tmp, sizeof tmp));
+	const struct cli_attr *ea = cli_attr_find(f->ctx, "enable");
+	if (n < sizeof prio && !strcmp(cli_attr_value(s, s->depth, ea, tmp, sizeof tmp), "0"))
+		snprintf(prio + n, sizeof prio - n, " off");
 	/* SET ipSet: the rule under its new addresses, the old one removed (one COMMIT) */
 	char ipset[160], old_key[300] = "";
 	const struct cli_attr *ia = cli_attr_find(f->ctx, "ipSet");
@@ -715,155 +748,6 @@ static void h_done_rule(struct cli_session *s, const struct cli_parsed *p)
 	if (old_key[0])
 		cli_kv_set(&cli_cur(s)->edits, old_key, NULL);
 	cli_kv_set(&cli_cur(s)->edits, key, prio);
-	cli_ok(s);
-}
-
-/* ---- listeners ---- */
-
-/* ip:port, [ip6]:port or ip6:port (the last colon splits) -> canonical. */
-static bool addr_norm(const char *in, char *out, size_t sz)
-{
-	char tmp[128];
-	if (strlen(in) >= sizeof tmp)
-		return false;
-	if (in[0] != '[' && strchr(in, ':') != strrchr(in, ':')) {
-		const char *c = strrchr(in, ':');
-		snprintf(tmp, sizeof tmp, "[%.*s]%s", (int)(c - in), in, c);
-	} else {
-		snprintf(tmp, sizeof tmp, "%s", in);
-	}
-	struct listen_addr a[1];
-	if (listen_parse_list(tmp, 0, a, 1) != 1)
-		return false;
-	unsigned char bin[16];
-	char host[INET6_ADDRSTRLEN];
-	if (inet_pton(a[0].family, a[0].host, bin) != 1 || !inet_ntop(a[0].family, bin, host, sizeof host))
-		return false;
-	if (a[0].family == AF_INET6)
-		snprintf(out, sz, "[%s]:%d", host, a[0].port);
-	else
-		snprintf(out, sz, "%s:%d", host, a[0].port);
-	return true;
-}
-
-/* Does the listener list contain addr? Optionally rebuild it without addr. */
-static bool list_has(const char *list, const char *addr, struct buf *without)
-{
-	char *copy = xstrdup(list ? list : "");
-	bool found = false;
-	char *save = NULL;
-	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-		char c[128];
-		if (addr_norm(t, c, sizeof c) && !strcmp(c, addr)) {
-			found = true;
-			continue;
-		}
-		if (without)
-			buf_printf(without, "%s%s", without->len ? "," : "", t);
-	}
-	free(copy);
-	return found;
-}
-
-static void h_list_listeners(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	cli_table_begin(s, "The list of listeners:", "address | enable | sslEnable");
-	for (int tls = 0; tls < 2; tls++) {
-		char key[80], tmp[4096];
-		snprintf(key, sizeof key, "set:%s", tls ? v->tls : v->plain);
-		const char *val = lookup(s, key, tmp, sizeof tmp);
-		char *copy = xstrdup(val ? val : "");
-		char *save = NULL;
-		for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-			char c[128], line[200];
-			if (!addr_norm(t, c, sizeof c))
-				continue;
-			snprintf(line, sizeof line, "%s | yes | %s", c, tls ? "yes" : "no");
-			cli_list_row(s, line);
-		}
-		free(copy);
-	}
-	cli_list_end(s, TERN_OK);
-}
-
-/* 1 plain, 2 TLS, 0 none (pending values of the service). */
-static int listener_where(struct cli_session *s, const struct svc *v, const char *addr)
-{
-	char key[80], tmp[4096];
-	snprintf(key, sizeof key, "set:%s", v->plain);
-	if (list_has(lookup(s, key, tmp, sizeof tmp), addr, NULL))
-		return 1;
-	snprintf(key, sizeof key, "set:%s", v->tls);
-	if (list_has(lookup(s, key, tmp, sizeof tmp), addr, NULL))
-		return 2;
-	return 0;
-}
-
-static void push_listener(struct cli_session *s, const struct cli_parsed *p, bool create)
-{
-	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	char addr[128];
-	if (!addr_norm(p->val[0], addr, sizeof addr)) {
-		cli_err(s, "Invalid value for address (ip:port or [ipv6]:port)");
-		return;
-	}
-	int where = listener_where(s, v, addr);
-	if (create && where) {
-		cli_err(s, "Listener %s already exists", addr);
-		return;
-	}
-	if (!create && !where) {
-		cli_err(s, "Listener %s not found", addr);
-		return;
-	}
-	struct cli_frame *f = enter(s, v->listener, addr);
-	if (!f)
-		return;
-	f->create = create;
-	cli_kv_set(&f->base, "@addr", addr);
-	cli_kv_set(&f->base, "@ssl", where == 2 ? "1" : "0");
-	cli_ok(s);
-}
-
-static void h_add_listener(struct cli_session *s, const struct cli_parsed *p)
-{
-	push_listener(s, p, true);
-}
-
-static void h_update_listener(struct cli_session *s, const struct cli_parsed *p)
-{
-	push_listener(s, p, false);
-}
-
-static void h_show_listener(struct cli_session *s, const struct cli_parsed *p)
-{
-	push_listener(s, p, false);
-	if (s->status_err)
-		return;
-	cli_show_frame(s, s->depth, p->val[1]);
-	cli_pop(s);
-}
-
-static void h_remove_listener(struct cli_session *s, const struct cli_parsed *p)
-{
-	const struct svc *v = svc_of(cli_cur(s)->ctx);
-	char addr[128], key[80], tmp[4096];
-	if (!addr_norm(p->val[0], addr, sizeof addr)) {
-		cli_err(s, "Invalid value for address (ip:port or [ipv6]:port)");
-		return;
-	}
-	int where = listener_where(s, v, addr);
-	if (!where) {
-		cli_err(s, "Listener %s not found", addr);
-		return;
-	}
-	snprintf(key, sizeof key, "set:%s", where == 2 ? v->tls : v->plain);
-	struct buf rest = BUF_INIT;
-	list_has(lookup(s, key, tmp, sizeof tmp), addr, &rest);
-	cli_kv_set(&cli_cur(s)->edits, key, rest.data ? rest.data : "");
-	buf_free(&rest);
 	cli_ok(s);
 }
 
@@ -904,91 +788,6 @@ static void tls_reload(struct cli_session *s)
 		cli_detail_add(s, "TLS settings applied to new connections");
 }
 
-/* COMMIT of a listener: stored at once (and in the service's pending copy). */
-static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	struct cli_frame *f = cli_cur(s);
-	const struct svc *v = svc_of(f->ctx);
-	char tmp[200], to[128];
-	const struct cli_attr *sa = cli_attr_find(f->ctx, "sslEnable");
-	bool tls = !strcmp(cli_attr_value(s, s->depth, sa, tmp, sizeof tmp), "1");
-	/* SET address: the entry moves to the new address (which must be free) */
-	if (!addr_norm(cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "address"), tmp, sizeof tmp), to, sizeof to)) {
-		cli_err(s, "Invalid value for address (ip:port or [ipv6]:port)");
-		return;
-	}
-	if (strcmp(to, f->name) != 0 && listener_where(s, v, to)) {
-		cli_err(s, "Listener %s already exists", to);
-		return;
-	}
-	/* new stored lists */
-	const char *names[2] = {v->plain, v->tls};
-	char *vals[2];
-	for (int i = 0; i < 2; i++) {
-		char cur[4096];
-		settings_get(s->ctx.rd, names[i], cur, sizeof cur);
-		struct buf b = BUF_INIT;
-		list_has(cur, f->name, &b);
-		if (i == (tls ? 1 : 0))
-			buf_printf(&b, "%s%s", b.len ? "," : "", to);
-		vals[i] = xstrndup(b.data ? b.data : "", b.len);
-		buf_free(&b);
-	}
-	const char *pairs[6 + 2 * N(ssl_attrs)] = {names[0], vals[0], names[1], vals[1], NULL, NULL};
-	int np = 2;
-	const struct cli_kv *idle = NULL;
-	const struct cli_attr *ia = cli_attr_find(f->ctx, "idleTimeout");
-	idle = cli_kv_find(&f->edits, ia->key);
-	if (idle) {
-		pairs[4] = ia->key + 4;
-		pairs[5] = idle->v;
-		np = 3;
-	}
-	int ntls = tls_edits(s, f, pairs + 2 * np);
-	if (ntls < 0) {
-		free(vals[0]);
-		free(vals[1]);
-		return;
-	}
-	np += ntls;
-	struct admin_cli_server_edit ed = {.settings = pairs, .nsettings = np};
-	char detail[200];
-	enum tern_err e = admin_cli_server_commit(&s->ctx, &ed, detail, sizeof detail);
-	if (!e && ntls)
-		tls_reload(s);
-	if (e) {
-		cli_commit_failed(s, e, "Listener", f->name);
-	} else {
-		cli_detail_add(s, "%s listener %s%s%s %s (%s): %s=%s %s=%s%s%s%s; effective at the next start", v->name,
-			       f->name, strcmp(to, f->name) ? " -> " : "", strcmp(to, f->name) ? to : "",
-			       f->create ? "added" : "changed", tls ? "TLS" : "plain", names[0], vals[0],
-			       names[1], vals[1], idle ? " " : "", idle ? pairs[4] : "", idle ? "=changed" : "");
-		char name[256];
-		snprintf(name, sizeof name, "%s", f->name);
-		cli_pop(s);
-		/* the service's view follows: stored values, and pending lists edited the same way */
-		struct cli_frame *sf = cli_cur(s);
-		for (int i = 0; i < 2; i++) {
-			char key[80];
-			snprintf(key, sizeof key, "set:%s", names[i]);
-			cli_kv_set(&sf->base, key, vals[i]);
-			const struct cli_kv *kv = cli_kv_find(&sf->edits, key);
-			if (kv) {
-				struct buf b = BUF_INIT;
-				list_has(kv->v, name, &b);
-				if (i == (tls ? 1 : 0))
-					buf_printf(&b, "%s%s", b.len ? "," : "", to);
-				cli_kv_set(&sf->edits, key, b.data ? b.data : "");
-				buf_free(&b);
-			}
-		}
-		cli_ok_text(s, CLI_COMMIT_TEXT);
-	}
-	free(vals[0]);
-	free(vals[1]);
-}
-
 static void h_config_ssl(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
@@ -1002,10 +801,47 @@ static void h_config_ssl(struct cli_session *s, const struct cli_parsed *p)
 
 /* ---- COMMIT of the server and of services ---- */
 
+/* Evaluation order: priority, then allow before deny, so that in the
+ * access map (where the later row wins a tie of precedence) a deny rule
+ * beats an allow rule of the same priority. */
 static int rule_cmp(const void *a, const void *b)
 {
 	const struct admin_cli_rule *x = a, *y = b;
-	return x->priority - y->priority;
+	if (x->priority != y->priority)
+		return x->priority - y->priority;
+	return (int)y->allow - (int)x->allow;
+}
+
+/* rs as rules in evaluation order (rules: room for rs->kv.n); count. */
+static int rules_sorted(struct rule_set *rs, struct admin_cli_rule *rules)
+{
+	int n = 0;
+	for (int i = 0; i < rs->kv.n; i++) {
+		if (!rs->kv.e[i].v)
+			continue;
+		bool allow = !strncmp(rs->kv.e[i].k, "rule:allow:", 11);
+		rules[n++] = (struct admin_cli_rule){rs->kv.e[i].k + (allow ? 11 : 10), allow,
+						     (int)strtol(rs->kv.e[i].v, NULL, 10), rule_off(rs->kv.e[i].v)};
+	}
+	qsort(rules, (size_t)n, sizeof *rules, rule_cmp);
+	return n;
+}
+
+/* The allow rules' limits in evaluation order (<P>AccRuleLimits format,
+ * disabled ones marked off); false when no rule has a limit. */
+static bool limits_list(struct rule_set *rs, const struct admin_cli_rule *rules, int n, struct buf *out)
+{
+	bool any = false;
+	for (int i = 0; i < n; i++) {
+		if (!rules[i].allow)
+			continue;
+		long lim[NLIMITS];
+		rule_limits(rule_prio(rs, true, rules[i].ipset), lim);
+		any = any || lim[0] > 0 || lim[2] > 0 || lim[3] > 0 || lim[5] > 0;
+		buf_printf(out, "%s%s %ld %ld %ld %ld %ld %ld%s", out->len ? "," : "", rules[i].ipset, lim[0], lim[1],
+			   lim[2], lim[3], lim[4], lim[5], rules[i].off ? " off" : "");
+	}
+	return any;
 }
 
 static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
@@ -1040,25 +876,9 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 	if (rules_changed && v) {
 		collect_rules(s, v, &rs);
 		rules = calloc((size_t)rs.kv.n + 1, sizeof *rules);
-		for (int i = 0; i < rs.kv.n; i++) {
-			if (!rs.kv.e[i].v)
-				continue;
-			bool allow = !strncmp(rs.kv.e[i].k, "rule:allow:", 11);
-			rules[nrules++] = (struct admin_cli_rule){rs.kv.e[i].k + (allow ? 11 : 10), allow,
-								  (int)strtol(rs.kv.e[i].v, NULL, 10)};
-		}
-		qsort(rules, (size_t)nrules, sizeof *rules, rule_cmp);
+		nrules = rules_sorted(&rs, rules);
 		/* the allow rules' limits, in evaluation order (none: empty) */
-		bool any = false;
-		for (int i = 0; i < nrules; i++) {
-			if (!rules[i].allow)
-				continue;
-			long lim[NLIMITS];
-			rule_limits(rule_prio(&rs, true, rules[i].ipset), lim);
-			any = any || lim[0] > 0 || lim[2] > 0 || lim[3] > 0 || lim[5] > 0;
-			buf_printf(&limits, "%s%s %ld %ld %ld %ld %ld %ld", limits.len ? "," : "", rules[i].ipset, lim[0],
-				   lim[1], lim[2], lim[3], lim[4], lim[5]);
-		}
+		bool any = limits_list(&rs, rules, nrules, &limits);
 		snprintf(limits_key, sizeof limits_key, "%sAccRuleLimits", v->prefix);
 		pairs[2 * np] = limits_key;
 		pairs[2 * np + 1] = any && limits.data ? limits.data : "";
@@ -1067,10 +887,11 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		ed.rules = rules;
 		ed.nrules = nrules;
 		if (v->relay) {
-			/* allow rules: the relay networks; the map keeps the deny rules */
+			/* enabled allow rules: the relay networks; the map keeps the deny rules
+			 * and the disabled allow rules */
 			int nd = 0;
 			for (int i = 0; i < nrules; i++) {
-				if (rules[i].allow)
+				if (rules[i].allow && !rules[i].off)
 					buf_printf(&nets, "%s%s", nets.len ? "," : "", rules[i].ipset);
 				else
 					rules[nd++] = rules[i];
@@ -1081,6 +902,15 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 			ed.nsettings = ++np;
 		}
 	}
+	/* listeners the new lists no longer hold: their access control goes too */
+	char drops[2 * LISTEN_MAX_ADDRS][80];
+	const char *drop_ptrs[2 * LISTEN_MAX_ADDRS];
+	int ndrops = v && v->plain ? cli_listener_drops(s, v, drops, 2 * LISTEN_MAX_ADDRS) : 0;
+	for (int i = 0; i < ndrops; i++)
+		drop_ptrs[i] = drops[i];
+	ed.lst_scope = v ? v->ipmap : NULL;
+	ed.lst_drop = drop_ptrs;
+	ed.nlst_drop = ndrops;
 	char detail[200];
 	enum tern_err e = admin_cli_server_commit(&s->ctx, &ed, detail, sizeof detail);
 	if (e) {
@@ -1096,6 +926,8 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 			cli_detail_add(s, " %s=%s", pairs[2 * i], pairs[2 * i + 1] ? pairs[2 * i + 1] : "(default)");
 		if (ed.ipmap)
 			cli_detail_add(s, " access map %s: %d rule(s)", ed.ipmap, ed.nrules);
+		for (int i = 0; i < ndrops; i++)
+			cli_detail_add(s, " listener %s removed with its access control", drops[i]);
 		cli_pop(s);
 		cli_ok_text(s, CLI_COMMIT_TEXT);
 	}
@@ -1109,11 +941,9 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 /* ---- the table ---- */
 
 #define SERVICES (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_SMTPOUT) | IN(SVC_POP3))
-#define WITH_LISTENERS (IN(SVC_CLI) | IN(SVC_SMTPIN) | IN(SVC_POP3))
 #define LISTENERS (IN(LST_CLI) | IN(LST_SMTPIN) | IN(LST_POP3))
 #define ACCESS (IN(ACC_CLI) | IN(ACC_SMTPIN) | IN(ACC_POP3))
 #define RULES (IN(RULE_CLI) | IN(RULE_SMTPIN) | IN(RULE_POP3))
-#define ADDR_ARG {CLI_ARG_POS, "address", "address", false}
 #define IPSET_ARG {CLI_ARG_POS, "ipSet", "ipRange", false}
 #define NO_SERVICE(w) {IN(SERVER), "CONFIG " w, {{0}}, CLI_NOHELP, h_no_service, "Not a service of this server."}
 
@@ -1152,30 +982,7 @@ static const struct cli_cmd server_cmds[] = {
 	 "Stop the service now until START Service or a restart: new connections are refused (SMTP-Outgoing: "
 	 "no delivery attempts, the queue is kept); open sessions go on."},
 
-	/* listeners */
-	{WITH_LISTENERS, "LIST Listeners", {{0}}, CLI_READS, h_list_listeners,
-	 "Table of the service's listeners, pending changes included."},
-	{IN(SVC_CLI), "ADD Listener", {ADDR_ARG}, CLI_PENDING | CLI_ENTERS(LST_CLI) | CLI_CREATES, h_add_listener,
-	 "Start adding a listener (ip:port or [ipv6]:port) and enter it; stored at its COMMIT."},
-	{IN(SVC_SMTPIN), "ADD Listener", {ADDR_ARG}, CLI_PENDING | CLI_ENTERS(LST_SMTPIN) | CLI_CREATES,
-	 h_add_listener, "Start adding a listener (ip:port or [ipv6]:port) and enter it; stored at its COMMIT."},
-	{IN(SVC_POP3), "ADD Listener", {ADDR_ARG}, CLI_PENDING | CLI_ENTERS(LST_POP3) | CLI_CREATES, h_add_listener,
-	 "Start adding a listener (ip:port or [ipv6]:port) and enter it; stored at its COMMIT."},
-	{IN(SVC_CLI), "UPDATE Listener", {ADDR_ARG}, CLI_READS | CLI_ENTERS(LST_CLI), h_update_listener,
-	 "Enter a listener."},
-	{IN(SVC_SMTPIN), "UPDATE Listener", {ADDR_ARG}, CLI_READS | CLI_ENTERS(LST_SMTPIN), h_update_listener,
-	 "Enter a listener."},
-	{IN(SVC_POP3), "UPDATE Listener", {ADDR_ARG}, CLI_READS | CLI_ENTERS(LST_POP3), h_update_listener,
-	 "Enter a listener."},
-	{WITH_LISTENERS, "REMOVE Listener", {ADDR_ARG}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_listener,
-	 "Remove a listener (applied at the service's COMMIT, effective at the next start)."},
-	{WITH_LISTENERS, "SHOW Listener", {ADDR_ARG, CLI_SHOW_ATTR}, CLI_READS, h_show_listener,
-	 "Print a listener's attributes."},
-	{LISTENERS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
-	{LISTENERS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the listener's attributes."},
-	{LISTENERS, "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_listener,
-	 "Store the listener (effective at the next start) and its TLS parameters (effective for new connections at "
-	 "once), and return to the service."},
+	/* listeners: cli_ctx_listener.c; their TLS parameters */
 	{LISTENERS, "CONFIG SSLCONTROL", {{0}}, CLI_READS | CLI_ENTERS(SSLCONTROL), h_config_ssl,
 	 "Enter the TLS parameters (shared by every TLS endpoint; stored at the listener's COMMIT, applied to new "
 	 "connections at once)."},
@@ -1234,3 +1041,91 @@ static const struct cli_cmd server_cmds[] = {
 };
 
 const struct cli_part cli_part_server = {server_ctxs, N(server_ctxs), server_cmds, N(server_cmds)};
+
+/* ---- shared with cli_ctx_listener.c (cli_srv.h) ---- */
+
+const struct svc *cli_srv_svc_of(enum cli_ctx c)
+{
+	return svc_of(c);
+}
+
+int cli_srv_depth_of(struct cli_session *s, enum cli_ctx c)
+{
+	return depth_of(s, c);
+}
+
+const char *cli_srv_lookup(struct cli_session *s, const char *key, char *tmp, size_t sz)
+{
+	return lookup(s, key, tmp, sz);
+}
+
+struct cli_frame *cli_srv_enter(struct cli_session *s, enum cli_ctx c, const char *name)
+{
+	return enter(s, c, name);
+}
+
+bool cli_srv_ipset_norm(const char *in, char *out, size_t sz)
+{
+	return ipset_norm(in, out, sz);
+}
+
+void cli_srv_rule_limits(const char *val, long lim[NLIMITS])
+{
+	rule_limits(val, lim);
+}
+
+bool cli_srv_rule_off(const char *val)
+{
+	return rule_off(val);
+}
+
+void cli_srv_collect_rules(struct cli_session *s, struct rule_set *rs)
+{
+	collect_rules(s, svc_of(cli_cur(s)->ctx), rs);
+}
+
+const char *cli_srv_rule_prio(struct rule_set *rs, bool allow, const char *ipset)
+{
+	return rule_prio(rs, allow, ipset);
+}
+
+bool cli_srv_limits_list(struct rule_set *rs, const struct admin_cli_rule *rules, int n, struct buf *out)
+{
+	return limits_list(rs, rules, n, out);
+}
+
+int cli_srv_rules_sorted(struct rule_set *rs, struct admin_cli_rule *rules)
+{
+	return rules_sorted(rs, rules);
+}
+
+int cli_srv_tls_edits(struct cli_session *s, const struct cli_frame *f, const char **out)
+{
+	return tls_edits(s, f, out);
+}
+
+void cli_srv_tls_reload(struct cli_session *s)
+{
+	tls_reload(s);
+}
+
+int cli_srv_ntls_attrs(void)
+{
+	return N(ssl_attrs);
+}
+
+#define EXPORT_HANDLER(name)                                                   \
+	void cli_srv_##name(struct cli_session *s, const struct cli_parsed *p) \
+	{                                                                      \
+		name(s, p);                                                    \
+	}
+EXPORT_HANDLER(h_list_allow)
+EXPORT_HANDLER(h_list_deny)
+EXPORT_HANDLER(h_add_allow)
+EXPORT_HANDLER(h_update_allow)
+EXPORT_HANDLER(h_remove_allow)
+EXPORT_HANDLER(h_show_allow)
+EXPORT_HANDLER(h_add_deny)
+EXPORT_HANDLER(h_remove_deny)
+EXPORT_HANDLER(h_show_deny)
+EXPORT_HANDLER(h_done_rule)

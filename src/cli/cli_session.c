@@ -13,6 +13,7 @@
 #include "../admin/admin_cli.h"
 #include "../admin/settings.h"
 #include "../auth/connlimit.h"
+#include "../auth/lstacl.h"
 #include "../auth/ratelimit.h"
 #include "../core/listen.h"
 #include "../core/log.h"
@@ -506,7 +507,7 @@ static void serve(struct cli_session *s)
 	}
 }
 
-void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
+void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls, const char *laddr)
 {
 	struct cli_session *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -537,13 +538,15 @@ void cli_session_run(struct cli_server *srv, int fd, bool implicit_tls)
 	}
 	/* The CLI service's access control (CONFIG SERVER / CONFIG CLI /
 	 * CONFIG AccessControl): no rule = everybody. */
-	if (!admin_ipmap_allows(rd, "cli", s->c.peer)) {
+	if (!admin_ipmap_allows(rd, "cli", s->c.peer) || !lstacl_allows(rd, "cli", laddr, s->c.peer)) {
 		log_warn("cli: peer=%s refused by the CLI access rules", s->c.peer);
 		conn_puts(&s->c, "-ERR: Access denied for your address, closing connection\r\n");
 		goto out;
 	}
 	/* its connection limits (CONFIG AccessControl: maxConnections...) */
 	enum connlimit_verdict v = connlimit_admit(rd, "Cli", "cli", s->c.peer, &acc);
+	if (v == CONNLIMIT_OK) /* and those of the listener it came in by (auth/lstacl.h) */
+		v = connlimit_admit_listener(rd, "cli", laddr, s->c.peer, &acc);
 	if (v != CONNLIMIT_OK) {
 		log_warn("cli: peer=%s refused: %s", s->c.peer, connlimit_text(v));
 		conn_printf(&s->c, "-ERR: %s, closing connection\r\n", connlimit_text(v));

@@ -21,6 +21,7 @@
 extern const struct cli_part cli_part_core;
 extern const struct cli_part cli_part_domain;
 extern const struct cli_part cli_part_server;
+extern const struct cli_part cli_part_listener;
 extern const struct cli_part cli_part_dnr;
 extern const struct cli_part cli_part_aacl;
 extern const struct cli_part cli_part_snapshots;
@@ -32,6 +33,7 @@ static const struct cli_part *const parts[] = {
 	&cli_part_core,
 	&cli_part_domain,
 	&cli_part_server,
+	&cli_part_listener,
 	&cli_part_dnr,
 	&cli_part_aacl,
 	&cli_part_snapshots,

@@ -30,6 +30,7 @@ struct listener {
 	int service; /* caller's service id */
 	bool tls;    /* implicit TLS */
 	char desc[96];
+	char addr[80]; /* the configured address it was bound to, canonical ("127.0.0.1:7000", "[::1]:7000") */
 };
 
 typedef void (*listen_session_fn)(int fd, const struct listener *l);

@@ -26,6 +26,7 @@
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
 #include "../auth/connlimit.h"
+#include "../auth/lstacl.h"
 #include "../auth/sasl.h"
 #include "../core/evloop.h"
 #include "../core/listen.h"
@@ -824,7 +825,7 @@ void pop3_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	/* the access control (CONFIG POP3 / CONFIG AccessControl): its rules (no rule = everybody) */
-	if (!admin_ipmap_allows(srv->rd, "pop3", s->peer)) {
+	if (!admin_ipmap_allows(srv->rd, "pop3", s->peer) || !lstacl_allows(srv->rd, "pop3", l->addr, s->peer)) {
 		log_warn("pop3 %s: connection refused by the POP3 access rules", s->peer);
 		reply(s, "-ERR Access denied for your address, closing connection");
 		close_after_flush(s);
@@ -832,6 +833,8 @@ void pop3_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	}
 	/* and its connection limits */
 	enum connlimit_verdict v = connlimit_admit(srv->rd, "Pop3", "pop3", s->peer, &s->acc);
+	if (v == CONNLIMIT_OK) /* and those of the listener it came in by (auth/lstacl.h) */
+		v = connlimit_admit_listener(srv->rd, "pop3", l->addr, s->peer, &s->acc);
 	if (v != CONNLIMIT_OK) {
 		log_warn("pop3 %s: connection refused: %s", s->peer, connlimit_text(v));
 		reply(s, "-ERR %s, closing connection", connlimit_text(v));

@@ -23,6 +23,7 @@
 #include "../admin/settings.h"
 #include "../auth/challenge.h"
 #include "../auth/connlimit.h"
+#include "../auth/lstacl.h"
 #include "../auth/sasl.h"
 #include "../core/evloop.h"
 #include "../core/listen.h"
@@ -1154,7 +1155,7 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	}
 	/* the access control's deny rules (CONFIG SMTP-Incoming / CONFIG AccessControl; access map smtp):
 	 * 554 at the greeting (RFC 5321 3.1) and the connection is closed */
-	if (!admin_ipmap_allows(rd, "smtp", s->peer)) {
+	if (!admin_ipmap_allows(rd, "smtp", s->peer) || !lstacl_allows(rd, "smtp", l->addr, s->peer)) {
 		log_warn("smtp %s: connection refused by the SMTP access rules", s->peer);
 		reply(s, "554 5.7.1 %s Access denied for your address, closing connection", srv->host);
 		close_after_flush(s);
@@ -1162,6 +1163,8 @@ void smtp_accept(struct evloop *lp, int fd, const struct listener *l, void *arg)
 	}
 	/* the access control's connection limits (CONFIG SMTP-Incoming / CONFIG AccessControl) */
 	enum connlimit_verdict v = connlimit_admit(rd, "Smtp", "smtp", s->peer, &s->acc);
+	if (v == CONNLIMIT_OK) /* and those of the listener it came in by (auth/lstacl.h) */
+		v = connlimit_admit_listener(rd, "smtp", l->addr, s->peer, &s->acc);
 	if (v != CONNLIMIT_OK) {
 		log_warn("smtp %s: connection refused: %s", s->peer, connlimit_text(v));
 		reply(s, "421 4.7.0 %s %s, closing connection", srv->host, connlimit_text(v));

@@ -43,7 +43,7 @@ def test_smtp_deny_rule_refuses_peer_with_554(fresh_server):
     enter_smtp_access(cli)
     cli.ok("ADD DenyRule 127.0.0.1 priority 10")
     cli.err("ADD DenyRule 127.0.0.1", "DenyRule 127.0.0.1/32 already exists")
-    cli.err("ADD DenyRule 10.0.0.1 enable no", "Invalid value for enable (rules are always enabled; only yes)")
+    cli.err("ADD DenyRule 10.0.0.1 enable maybe", "Invalid value for enable (yes or no)")
     cli.err("ADD DenyRule 10.0.0.1 priority x", "Invalid value for priority (a number from 0 to 100000)")
     cli.err("ADD DenyRule 300.0.0.1", "Invalid value for ipSet (addr or addr/len)")
     assert table_rows(cli.cmd("LIST DenyRules")) == ["127.0.0.1/32 | yes | 10"]
