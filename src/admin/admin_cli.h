@@ -225,9 +225,14 @@ enum tern_err admin_cli_snapshot_read(struct admin_ctx *ctx, const char *name, c
 /* Names of the files a snapshot holds, for SHOW. */
 const char *const *admin_cli_snapshot_files(void);
 
+/* Names of a snapshot's files (tables, then files/REL), one per row. */
+enum tern_err admin_cli_snapshot_file_names(struct admin_ctx *ctx, const char *name, dir_row_fn fn, void *arg);
+
 struct admin_cli_restore_report {
-	char before[160]; /* the snapshot saved first */
+	char before[160]; /* the snapshot saved first ("" when refused) */
 	int settings, domains, aliasdomains, aliases, exaliases, vars, skipped;
+	int admins, perms, rules, files, files_removed; /* format 2 */
+	char detail[300]; /* why a restore was refused (admin limits) */
 };
 
 enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, struct admin_cli_restore_report *r);
