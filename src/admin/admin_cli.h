@@ -206,8 +206,17 @@ enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);
  *
  * What a restore brings back (additive: nothing that exists now is
  * deleted, no mailbox is touched):
- *   - the server settings (server.tab) and the controller's access map
- *     (ctrl.ipmap.tab): replaced by the snapshot's;
+ *   - the server settings (server.tab) and the access maps (ctrl, and
+ *     from format 2 cli, pop3, smtp): replaced by the snapshot's;
+ *   - format 2 (snapshot_parts.h): admin accounts deleted since (with
+ *     their saved password), the permission records and AACL attributes
+ *     of the admin users/groups the snapshot has (those created since keep
+ *     theirs), and the configuration files (config_files.h): the root's
+ *     replaced as a set, a domain's/account's only for domains/accounts
+ *     the snapshot holds, after the store's transaction;
+ *   - refused (TERN_E_OVER_CEILING / TERN_E_LIMIT_REACHED, the reason in
+ *     the report's detail, nothing changed) when it would set a quota
+ *     above, or make lists/groups exceed, the limits in force after it;
  *   - domains, alias domains, aliases and external aliases the snapshot
  *     has and the store lacks (a deleted domain comes back, with its alias
  *     domains, aliases and catch-all);
@@ -216,7 +225,8 @@ enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);
  * Accounts and lists deleted since are not recreated: snapshots hold no
  * passwords (their mailboxes are in the trash). Before changing anything
  * the restore saves the current configuration as a snapshot labelled
- * "before-restore-<version>", so it can itself be undone. One transaction. */
+ * "before-restore-<version>", so it can itself be undone. One transaction
+ * for the store. */
 
 /* rows: name, version, created, admin, peer (oldest first) */
 enum tern_err admin_cli_snapshot_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);

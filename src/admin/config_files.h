@@ -4,9 +4,9 @@
  * snapshots and come back with RESTORE ConfigSnapshot) and which are not.
  *
  * A pattern is a path relative to the root, compared component by
- * component with fnmatch() ('*' never crosses a '/'); a pattern ending in a
- * "/ **" (without the space) covers everything below its directory. The first matching entry
- * wins. To add a configuration file: add one line to the table in
+ * component with fnmatch() ('*' never crosses a '/'); a pattern whose last
+ * component is two stars covers everything below its directory. The first
+ * matching entry wins. To add a configuration file: add one line to the table in
  * config_files.c (class CFG_FILE for a plain file copied as it is;
  * CFG_STORE when the data lives in tern.db and is rendered as a table
  * of the snapshot). The integration test test_cli_snapshots_files.py walks
