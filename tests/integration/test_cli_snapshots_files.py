@@ -293,7 +293,7 @@ def classify(table, rel):
         tree = pp[-1] == "**"
         if tree:
             pp = pp[:-1]
-        if len(parts) < len(pp) or (not tree and len(parts) != len(pp)) or (tree and len(parts) == len(pp)):
+        if len(parts) < len(pp) or (not tree and len(parts) != len(pp)):
             continue
         if all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, pp)):
             return cls
