@@ -361,3 +361,32 @@ def test_every_file_of_a_configured_root_is_classified(fresh_server):
                (os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root / "domains") for f in fs))
     cli.close()
     c.close()
+
+
+def test_restore_turning_lists_into_groups_past_the_limit_refused(fresh_server):
+    srv = fresh_server
+    root = Path(srv.root)
+    cli = srv.cli()
+    c = srv.connect()
+    c.ok("domainadd", "g.test")
+    c.ok("useradd", "g.test", "g1", "G1-pw.1", "M")
+    c.ok("uservarsset", "g.test", "g1", "CliKind", "group")
+    old = save(cli, "groups")
+    make_old_format(root / "snapshots" / old)
+    c.ok("uservarsset", "g.test", "g1", "CliKind", "list")
+    c.ok("useradd", "g.test", "g2", "G2-pw.1", "M")
+    c.ok("uservarsset", "g.test", "g2", "CliKind", "group")
+    set_domain(cli, "g.test", "maxGroups 1", sub="adminLimits")
+    snaps = snapshot_names(cli)
+    r = cli.err(f"RESTORE ConfigSnapshot {old}", None, "")
+    assert r.text == (f"Snapshot {old} not restored, nothing changed: domain g.test would have 2, above "
+                      f"maxGroups 1 (CONFIG adminLimits)"), r.raw
+    assert dict(c.records("uservars", "g.test", "g1"))["CliKind"] == "list"
+    assert snapshot_names(cli) == snaps
+    assert "configuration snapshot " + old + " not restored" in srv.log
+    # with room for it, the same restore goes through
+    set_domain(cli, "g.test", "maxGroups 2", sub="adminLimits")
+    restore(cli, old)
+    assert dict(c.records("uservars", "g.test", "g1"))["CliKind"] == "group"
+    cli.close()
+    c.close()
