@@ -453,6 +453,8 @@ static enum tern_err apply_users(struct dir_conn *c, struct parsed *p, void *ext
 	int64_t *kept = xcalloc((size_t)p->n + 1, sizeof *kept);
 	struct grown *grown = xcalloc((size_t)p->n + 1, sizeof *grown);
 	int nkept = 0, ngrown = 0;
+	struct admin_limits lim = {0};
+	char lim_domain[256] = ""; /* whose limits lim holds */
 	enum tern_err e = TERN_OK;
 	for (int i = 0; !e && i < p->n; i++) {
 		struct rec *r = &p->r[i];
@@ -490,8 +492,10 @@ static enum tern_err apply_users(struct dir_conn *c, struct parsed *p, void *ext
 				if (want > 0 && dir_user_id_taken(c, want))
 					want = 0;
 				char *vars = admin_userdef_vars(dr->env, r->f[0]);
-				struct admin_limits lim;
-				admin_limits_get(dr->env, r->f[0], &lim);
+				if (strcasecmp(lim_domain, r->f[0])) { /* uploads come grouped by domain */
+					admin_limits_get(dr->env, r->f[0], &lim);
+					snprintf(lim_domain, sizeof lim_domain, "%s", r->f[0]);
+				}
 				vars = admin_limits_cap_vars(&lim, vars); /* as useradd: within the ceiling */
 				e = dir_user_add(c, r->f[0], r->f[1], r->f[5][0], box.data, box.len, vars, want, &id);
 				free(vars);
