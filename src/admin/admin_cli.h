@@ -211,8 +211,17 @@ enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);
  *
  * What a restore brings back (additive: nothing that exists now is
  * deleted, no mailbox is touched):
- *   - the server settings (server.tab) and the controller's access map
- *     (ctrl.ipmap.tab): replaced by the snapshot's;
+ *   - the server settings (server.tab) and the access maps (ctrl, and
+ *     from format 2 cli, pop3, smtp): replaced by the snapshot's;
+ *   - format 2 (snapshot_parts.h): admin accounts deleted since (with
+ *     their saved password), the permission records and AACL attributes
+ *     of the admin users/groups the snapshot has (those created since keep
+ *     theirs), and the configuration files (config_files.h): the root's
+ *     replaced as a set, a domain's/account's only for domains/accounts
+ *     the snapshot holds, after the store's transaction;
+ *   - refused (TERN_E_OVER_CEILING / TERN_E_LIMIT_REACHED, the reason in
+ *     the report's detail, nothing changed) when it would set a quota
+ *     above, or make lists/groups exceed, the limits in force after it;
  *   - domains, alias domains, aliases and external aliases the snapshot
  *     has and the store lacks (a deleted domain comes back, with its alias
  *     domains, aliases and catch-all);
@@ -221,7 +230,8 @@ enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name);
  * Accounts and lists deleted since are not recreated: snapshots hold no
  * passwords (their mailboxes are in the trash). Before changing anything
  * the restore saves the current configuration as a snapshot labelled
- * "before-restore-<version>", so it can itself be undone. One transaction. */
+ * "before-restore-<version>", so it can itself be undone. One transaction
+ * for the store. */
 
 /* rows: name, version, created, admin, peer (oldest first) */
 enum tern_err admin_cli_snapshot_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg);
@@ -230,9 +240,14 @@ enum tern_err admin_cli_snapshot_read(struct admin_ctx *ctx, const char *name, c
 /* Names of the files a snapshot holds, for SHOW. */
 const char *const *admin_cli_snapshot_files(void);
 
+/* Names of a snapshot's files (tables, then files/REL), one per row. */
+enum tern_err admin_cli_snapshot_file_names(struct admin_ctx *ctx, const char *name, dir_row_fn fn, void *arg);
+
 struct admin_cli_restore_report {
-	char before[160]; /* the snapshot saved first */
+	char before[160]; /* the snapshot saved first ("" when refused) */
 	int settings, domains, aliasdomains, aliases, exaliases, vars, skipped;
+	int admins, perms, rules, files, files_removed; /* format 2 */
+	char detail[300]; /* why a restore was refused (admin limits) */
 };
 
 enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, struct admin_cli_restore_report *r);

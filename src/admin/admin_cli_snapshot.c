@@ -4,7 +4,9 @@
  * A snapshot is a directory ROOT/snapshots/NNNNNN-YYYYMMDDTHHMMSSZ[-label]
  * holding every table view (as cfgfileget renders it: stored secrets are
  * placeholders), uservars.tab with every account's variables
- * ("domain" "user" "name" "value" per line) and a MANIFEST. It is built
+ * ("domain" "user" "name" "value" per line), the format-2 parts
+ * (snapshot_parts.h: the other access maps, admin accounts, permissions
+ * and a copy of every configuration file) and a MANIFEST. It is built
  * in a temporary directory, every file fsync'd, then renamed into place
  * and the parent fsync'd, so a snapshot is either complete or absent.
  * Version numbers only grow; one process lock serialises writers (one
@@ -27,6 +29,7 @@
 #include "../core/tabline.h"
 #include "../core/xmalloc.h"
 #include "admin_cli.h"
+#include "snapshot_parts.h"
 #include "views.h"
 
 #define SNAP_DIR "snapshots"
@@ -198,11 +201,13 @@ enum tern_err admin_cli_config_save(struct admin_ctx *ctx, const char *label, ch
 		if (!e && write_file(rootfd, tmp, "domainstate.tab", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
+	if (!e)
+		e = snapshot_write_parts(ctx, rootfd, tmp);
 	if (!e) {
 		char date[64];
 		admin_format_date(now, date, sizeof date);
 		buf_reset(&b);
-		buf_printf(&b, "version\t%ld\ncreated\t%s\nadmin\t%s\npeer\t%s\nvia\t%s\n", version, date,
+		buf_printf(&b, "version\t%ld\nformat\t%d\ncreated\t%s\nadmin\t%s\npeer\t%s\nvia\t%s\n", version, SNAPSHOT_FORMAT, date,
 			   ctx->admin ? ctx->admin : "-", ctx->peer ? ctx->peer : "-", ctx->via ? ctx->via : "-");
 		if (write_file(rootfd, tmp, "MANIFEST", &b) < 0)
 			e = TERN_E_CREATE_FILE;

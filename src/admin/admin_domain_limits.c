@@ -55,6 +55,28 @@ static bool parse_num(const char *v, int64_t *out)
 	return true;
 }
 
+void admin_limits_parse(const char *text, size_t len, const char *what, struct admin_limits *out)
+{
+	memset(out, 0, sizeof *out);
+	char *copy = xstrndup(text ? text : "", len);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line);
+		while (l && line[l - 1] == '\r')
+			line[--l] = '\0';
+		char *f[3];
+		enum admin_limit lim;
+		int64_t v;
+		if (line[0] == '#' || tab_split(line, f, 3) != 2)
+			continue;
+		if (admin_limit_find(f[0], &lim) && parse_num(f[1], &v))
+			out->v[lim] = v;
+		else
+			log_warn("%s: ignoring the line for %s", what, f[0]);
+	}
+	free(copy);
+}
+
 void admin_limits_get(struct admin_env *env, const char *domain, struct admin_limits *out)
 {
 	memset(out, 0, sizeof *out);
@@ -70,24 +92,8 @@ void admin_limits_get(struct admin_env *env, const char *domain, struct admin_li
 		buf_free(&raw);
 		return;
 	}
-	char *copy = xstrndup(raw.data ? raw.data : "", raw.len);
+	admin_limits_parse(raw.data, raw.len, rel, out);
 	buf_free(&raw);
-	char *save = NULL;
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		size_t l = strlen(line);
-		while (l && line[l - 1] == '\r')
-			line[--l] = '\0';
-		char *f[3];
-		enum admin_limit lim;
-		int64_t v;
-		if (line[0] == '#' || tab_split(line, f, 3) != 2)
-			continue;
-		if (admin_limit_find(f[0], &lim) && parse_num(f[1], &v))
-			out->v[lim] = v;
-		else
-			log_warn("%s: ignoring the line for %s", rel, f[0]);
-	}
-	free(copy);
 }
 
 enum tern_err admin_limits_set(struct admin_ctx *ctx, const char *domain, const struct admin_limits *lim)

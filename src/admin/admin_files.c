@@ -80,6 +80,9 @@ static enum tern_err parse_rel(const char *in, struct rel_path *p)
 	}
 	if (p->n > 0 && protected_name(p->comp[0]))
 		return TERN_E_FORBIDDEN;
+	/* a snapshot's admin accounts hold password hashes (snapshot_parts.h) */
+	if (p->n > 1 && !strcmp(p->comp[0], "snapshots") && !strcmp(p->comp[p->n - 1], "adminusers.tab"))
+		return TERN_E_FORBIDDEN;
 	for (int i = 0; i < p->n; i++)
 		if (!strncmp(p->comp[i], ".tmp.", 5))
 			return TERN_E_FORBIDDEN;

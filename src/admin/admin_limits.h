@@ -54,6 +54,9 @@ bool admin_limit_find(const char *name, enum admin_limit *l_r);
 
 /* The limits of a (real) domain; all 0 when none are set. */
 void admin_limits_get(struct admin_env *env, const char *domain, struct admin_limits *out);
+/* The limits written in text (adminlimits.tab's format); what names it
+ * in warnings about bad lines. */
+void admin_limits_parse(const char *text, size_t len, const char *what, struct admin_limits *out);
 /* Replace the limits of domain (a handled real domain), durably. */
 enum tern_err admin_limits_set(struct admin_ctx *ctx, const char *domain, const struct admin_limits *lim);
 

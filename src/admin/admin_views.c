@@ -14,6 +14,8 @@
 #include "../core/tabline.h"
 #include "../core/tls.h"
 #include "../core/xmalloc.h"
+#include "admin_cli.h"
+#include "admin_limits.h"
 #include "settings.h"
 #include "views.h"
 
@@ -394,11 +396,66 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Records of an upload that add an account ('U') or a list ('M') to a
+ * domain: new ones, and existing ones whose type changes. */
+struct grown {
+	int rec;
+	char type;
+};
+
+/* The domains' admin limits (admin_limits.h) hold for the table as
+ * uploaded: a domain that gains accounts or lists must end within its
+ * limits. TERN_E_LIMIT_REACHED with the first record over the limit. */
+static enum tern_err users_within_limits(struct dir_conn *c, struct admin_env *env, struct parsed *p,
+					 const struct grown *g, int ng)
+{
+	for (int i = 0; i < ng; i++) {
+		const char *d = p->r[g[i].rec].f[0];
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = g[j].type == g[i].type && !strcasecmp(p->r[g[j].rec].f[0], d);
+		if (seen)
+			continue;
+		struct admin_limits lim;
+		admin_limits_get(env, d, &lim);
+		int64_t max, n;
+		if (g[i].type == 'U') {
+			max = lim.v[ADMIN_LIM_ACCOUNTS];
+			n = max ? dir_user_count_kind(c, d, 'U', NULL, NULL, true) : 0;
+		} else {
+			max = lim.v[ADMIN_LIM_MAILLISTS];
+			n = max ? dir_user_count_kind(c, d, 'M', ADMIN_CLI_KIND_VAR, "group", false) : 0;
+		}
+		if (n < 0)
+			return TERN_E_INTERNAL;
+		if (!max || n <= max)
+			continue;
+		/* the records of this domain and type that grew it, in file order */
+		int k = 0, first_over = -1;
+		for (int j = i; j < ng; j++)
+			if (g[j].type == g[i].type && !strcasecmp(p->r[g[j].rec].f[0], d))
+				k++;
+		int64_t allowed = k - (n - max); /* how many of them still fitted */
+		for (int j = i, m = 0; j < ng && first_over < 0; j++)
+			if (g[j].type == g[i].type && !strcasecmp(p->r[g[j].rec].f[0], d) && m++ >= allowed)
+				first_over = g[j].rec;
+		p->bad_line = p->r[first_over >= 0 ? first_over : g[i].rec].line;
+		log_info("upload refused: domain %s would have %lld %s, above %s %lld", d, (long long)n,
+			 g[i].type == 'U' ? "accounts" : "lists", g[i].type == 'U' ? "maxAccounts" : "maxMaillists",
+			 (long long)max);
+		return TERN_E_LIMIT_REACHED;
+	}
+	return TERN_OK;
+}
+
 static enum tern_err apply_users(struct dir_conn *c, struct parsed *p, void *extra)
 {
 	struct dropped *dr = extra;
 	int64_t *kept = xcalloc((size_t)p->n + 1, sizeof *kept);
-	int nkept = 0;
+	struct grown *grown = xcalloc((size_t)p->n + 1, sizeof *grown);
+	int nkept = 0, ngrown = 0;
+	struct admin_limits lim = {0};
+	char lim_domain[256] = ""; /* whose limits lim holds */
 	enum tern_err e = TERN_OK;
 	for (int i = 0; !e && i < p->n; i++) {
 		struct rec *r = &p->r[i];
@@ -423,8 +480,10 @@ static enum tern_err apply_users(struct dir_conn *c, struct parsed *p, void *ext
 					}
 				if (!e && !placeholder)
 					e = dir_user_set_pending(c, u.id, box.data, box.len);
-				if (!e && (u.type == 'M') != (r->f[5][0] == 'M'))
+				if (!e && (u.type == 'M') != (r->f[5][0] == 'M')) {
 					e = dir_user_set_type(c, u.id, r->f[5][0]);
+					grown[ngrown++] = (struct grown){i, r->f[5][0]};
+				}
 				kept[nkept++] = u.id;
 			} else if (placeholder) {
 				p->bad_line = r->line; /* a new account needs a password */
@@ -434,15 +493,22 @@ static enum tern_err apply_users(struct dir_conn *c, struct parsed *p, void *ext
 				if (want > 0 && dir_user_id_taken(c, want))
 					want = 0;
 				char *vars = admin_userdef_vars(dr->env, r->f[0]);
+				if (strcasecmp(lim_domain, r->f[0])) { /* uploads come grouped by domain */
+					admin_limits_get(dr->env, r->f[0], &lim);
+					snprintf(lim_domain, sizeof lim_domain, "%s", r->f[0]);
+				}
+				vars = admin_limits_cap_vars(&lim, vars); /* as useradd: within the ceiling */
 				e = dir_user_add(c, r->f[0], r->f[1], r->f[5][0], box.data, box.len, vars, want, &id);
 				free(vars);
 				kept[nkept++] = id;
+				grown[ngrown++] = (struct grown){i, r->f[5][0]};
 			}
 		}
 		buf_free(&box);
 	}
 	if (e) {
 		free(kept);
+		free(grown);
 		return e;
 	}
 	qsort(kept, (size_t)nkept, sizeof *kept, cmp_i64);
@@ -464,6 +530,9 @@ static enum tern_err apply_users(struct dir_conn *c, struct parsed *p, void *ext
 	}
 	free(all.v);
 	free(kept);
+	if (!e)
+		e = users_within_limits(c, dr->env, p, grown, ngrown);
+	free(grown);
 	return e;
 }
 
@@ -713,7 +782,7 @@ enum tern_err view_replace(struct admin_ctx *ctx, const char *name, const char *
 	struct replace_job j = {.v = v, .p = &p, .dropped = {.env = ctx->env}};
 	if (!e)
 		e = dir_write(ctx->env->dir, tx_replace, &j);
-	if (e == TERN_E_BAD_FILE && bad_line_r)
+	if ((e == TERN_E_BAD_FILE || e == TERN_E_LIMIT_REACHED) && bad_line_r)
 		*bad_line_r = p.bad_line;
 	for (int i = 0; i < j.dropped.n; i++) {
 		char dest[800];

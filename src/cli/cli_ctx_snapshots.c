@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../admin/admin_cli.h"
+#include "../admin/config_files.h"
 #include "cli_ctx.h"
 
 #define IN(c) CLI_IN(CLI_CTX_##c)
@@ -51,6 +52,19 @@ static int one_row(void *arg, const char *const *f, int n)
 	return 0;
 }
 
+struct file_list {
+	struct cli_session *s;
+	int n;
+};
+
+static int file_row(void *arg, const char *const *f, int n)
+{
+	struct file_list *fl = arg;
+	if (n >= 1)
+		conn_printf(&fl->s->c, "%s%s", fl->n++ ? " " : "", f[0]);
+	return fl->s->c.failed ? 1 : 0;
+}
+
 static void h_show_snap(struct cli_session *s, const struct cli_parsed *p)
 {
 	const char *name = p->val[0], *file = p->val[1];
@@ -65,9 +79,8 @@ static void h_show_snap(struct cli_session *s, const struct cli_parsed *p)
 			    "\r\nThe attributes of this snapshot:\r\nname = \"%s\"\r\nversion = %s\r\ncreated = \"%s\"\r\n"
 			    "admin = \"%s\"\r\npeer = \"%s\"\r\nfiles = (",
 			    name, o.version, o.created, o.admin, o.peer);
-		const char *const *f = admin_cli_snapshot_files();
-		for (int i = 0; f[i]; i++)
-			conn_printf(&s->c, "%s%s", i ? " " : "", f[i]);
+		struct file_list fl = {s, 0};
+		admin_cli_snapshot_file_names(&s->ctx, name, file_row, &fl);
 		conn_puts(&s->c, ")\r\n\r\n");
 		cli_ok(s);
 		return;
@@ -109,18 +122,36 @@ static void h_restore_snap(struct cli_session *s, const struct cli_parsed *p)
 	}
 	struct admin_cli_restore_report r;
 	enum tern_err e = admin_cli_config_restore(&s->ctx, name, &r);
+	if (e && r.detail[0]) { /* refused by the admin limits: nothing changed */
+		cli_err(s, "Snapshot %s not restored, nothing changed: %s (CONFIG adminLimits)", name, r.detail);
+		return;
+	}
 	if (e) {
 		cli_commit_failed(s, e, "Snapshot", name);
 		return;
 	}
-	char line[600];
+	char line[800];
 	snprintf(line, sizeof line,
 		 "restored %s (the previous configuration was saved as %s): %d settings, %d domains, %d alias "
-		 "domains, %d aliases, %d external aliases, %d account variables",
-		 name, r.before, r.settings, r.domains, r.aliasdomains, r.aliases, r.exaliases, r.vars);
+		 "domains, %d aliases, %d external aliases, %d account variables, %d admin accounts, %d "
+		 "permission records, %d access rules, %d files written, %d files removed",
+		 name, r.before, r.settings, r.domains, r.aliasdomains, r.aliases, r.exaliases, r.vars, r.admins,
+		 r.perms, r.rules, r.files, r.files_removed);
 	conn_printf(&s->c, "Configuration %s\r\n", line);
-	snprintf(s->log_detail, sizeof s->log_detail, "%s", line);
+	snprintf(s->log_detail, sizeof s->log_detail, "%.590s", line);
 	cli_ok(s);
+}
+
+static void h_list_cfgfiles(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	cli_table_begin(s, "The files of the data root and what they are:", "path | class | content");
+	for (const struct cfg_entry *e = cfg_files_table(); e->pattern && !s->c.failed; e++) {
+		char line[400];
+		snprintf(line, sizeof line, "%s | %s | %s", e->pattern, cfg_class_name(e->cls), e->what);
+		cli_list_row(s, line);
+	}
+	cli_list_end(s, TERN_OK);
 }
 
 static const struct cli_cmd snap_cmds[] = {
@@ -134,8 +165,10 @@ static const struct cli_cmd snap_cmds[] = {
 	 "Print a snapshot's attributes and files, or with file one of its files."},
 	{IN(ROOT), "RESTORE ConfigSnapshot", {{CLI_ARG_POS, "name", "name", false}},
 	 CLI_CHANGES | CLI_DESTRUCTIVE, h_restore_snap,
-	 "Bring back a snapshot's settings, domains, aliases and account variables (saves the current "
-	 "configuration first)."},
+	 "Bring back a snapshot's settings, access maps, admin accounts and permissions, domains, aliases, "
+	 "account variables and configuration files (saves the current configuration first)."},
+	{IN(ROOT), "LIST ConfigFiles", {{0}}, CLI_READS, h_list_cfgfiles,
+	 "Table of the files under the data root: which are configuration (in snapshots) and which not."},
 };
 
 const struct cli_part cli_part_snapshots = {NULL, 0, snap_cmds, CLI_N(snap_cmds)};

@@ -50,7 +50,7 @@ static void do_upload_then(struct ctrl_session *s, enum tern_err pre,
 	if (e == TERN_OK) {
 		int bad_line = 0;
 		e = store(s, argv, data.data ? data.data : "", data.len, &bad_line);
-		if (e == TERN_E_BAD_FILE && bad_line > 0) {
+		if ((e == TERN_E_BAD_FILE || e == TERN_E_LIMIT_REACHED) && bad_line > 0) {
 			char detail[64];
 			snprintf(detail, sizeof detail, "(line %d)", bad_line);
 			ctrl_reply_detail(s, e, detail);

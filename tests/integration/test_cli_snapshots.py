@@ -73,7 +73,8 @@ def test_save_list_show_restore(fresh_server):
     assert r.ok and r.context == ""
     m = re.fullmatch(rf"Configuration restored {name} \(the previous configuration was saved as "
                      rf"(\d{{6}}-\d{{8}}T\d{{6}}Z-before-restore-{name[:6]})\): \d+ settings, 1 domains, "
-                     rf"1 alias domains, (\d+) aliases, 0 external aliases, (\d+) account variables", r.data[0])
+                     rf"1 alias domains, (\d+) aliases, 0 external aliases, (\d+) account variables, 0 admin accounts, "
+                     rf"0 permission records, 0 access rules, \d+ files written, \d+ files removed", r.data[0])
     assert m, r.data
     before = m.group(1)
     # live through the controller
