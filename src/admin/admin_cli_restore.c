@@ -32,7 +32,8 @@ static const char *const files[] = {
 	"extaliases.tab", "ctrl.ipmap.tab", "mailusers.tab",  "pop3links.tab",   "uservars.tab",
 	"domainstate.tab",
 	/* format 2 (snapshot_parts.h) */
-	"cli.ipmap.tab", "pop3.ipmap.tab", "smtp.ipmap.tab", "adminusers.tab",  "aacl.tab", NULL};
+	"cli.ipmap.tab", "pop3.ipmap.tab", "smtp.ipmap.tab", "adminusers.tab",  "aacl.tab",
+	"listeners.ipmap.tab", NULL};
 
 const char *const *admin_cli_snapshot_files(void)
 {
@@ -271,6 +272,8 @@ struct restore {
 	struct table state; /* domainstate.tab: "domain" "disabled" (absent in older snapshots) */
 	int format;	    /* 1: before snapshot_parts.h */
 	struct table maps[3], admins, aacl, users;
+	struct table lmaps; /* listeners.ipmap.tab */
+	bool have_lmaps;
 	struct snap_files files;
 	struct dom_lim *lims;
 	int nlims;
@@ -428,9 +431,44 @@ static enum tern_err restore_admins(struct dir_conn *c, struct restore *rs)
 	return e;
 }
 
+/* A rule's action as stored: ALLOW or DENY, "-OFF" when disabled. */
+static const char *rule_action(const char *a)
+{
+	static const char *const v[] = {"ALLOW", "DENY", "ALLOW-OFF", "DENY-OFF"};
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+		if (!strcasecmp(a, v[i]))
+			return v[i];
+	return "DENY";
+}
+
+/* A listener map's name: "<scope>.<host>.<port>", printable, no tabs. */
+static bool listener_map_ok(const char *m)
+{
+	size_t n = strlen(m);
+	return n > 2 && n < 200 && strchr(m, '.') && admin_value_ok(m) && !strchr(m, '/');
+}
+
+static enum tern_err restore_listener_maps(struct dir_conn *c, struct restore *rs)
+{
+	if (!rs->have_lmaps)
+		return TERN_OK; /* a snapshot from before listeners had rules: left alone */
+	enum tern_err e = dir_ipmap_delete_listeners(c);
+	for (int i = 0; !e && i < rs->lmaps.n; i++) {
+		char **f = rs->lmaps.f[i];
+		if (!listener_map_ok(f[0]) || !admin_ipmap_rule_valid(f[1], f[2])) {
+			rs->r->skipped++;
+			continue;
+		}
+		e = dir_ipmap_append(c, f[0], f[1], f[2], rule_action(f[3]), (int)strtol(f[4], NULL, 10));
+		if (!e)
+			rs->r->rules++;
+	}
+	return e;
+}
+
 static enum tern_err restore_maps(struct dir_conn *c, struct restore *rs)
 {
-	enum tern_err e = TERN_OK;
+	enum tern_err e = restore_listener_maps(c, rs);
 	for (int m = 0; !e && snapshot_extra_maps[m]; m++) {
 		const char *map = snapshot_extra_maps[m];
 		struct table *t = &rs->maps[m];
@@ -441,8 +479,7 @@ static enum tern_err restore_maps(struct dir_conn *c, struct restore *rs)
 				rs->r->skipped++;
 				continue;
 			}
-			e = dir_ipmap_append(c, map, f[0], f[1], strcasecmp(f[2], "ALLOW") ? "DENY" : "ALLOW",
-					     (int)strtol(f[3], NULL, 10));
+			e = dir_ipmap_append(c, map, f[0], f[1], rule_action(f[2]), (int)strtol(f[3], NULL, 10));
 			if (!e)
 				rs->r->rules++;
 		}
@@ -728,6 +765,8 @@ enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, 
 			snprintf(f, sizeof f, "%s.ipmap.tab", snapshot_extra_maps[i]);
 			e = table_load(ctx, name, f, 4, &rs.maps[i]);
 		}
+		if (!e && table_load(ctx, name, "listeners.ipmap.tab", 5, &rs.lmaps) == TERN_OK)
+			rs.have_lmaps = true;
 		if (e || (e = table_load(ctx, name, "adminusers.tab", 3, &rs.admins)) ||
 		    (e = table_load(ctx, name, "aacl.tab", 5, &rs.aacl)) ||
 		    (e = table_load(ctx, name, "mailusers.tab", 6, &rs.users)) ||
@@ -784,6 +823,7 @@ out:
 	table_free(&rs.exaliases);
 	table_free(&rs.uservars);
 	table_free(&rs.state);
+	table_free(&rs.lmaps);
 	for (int i = 0; i < 3; i++)
 		table_free(&rs.maps[i]);
 	table_free(&rs.admins);

@@ -247,6 +247,12 @@ enum tern_err snapshot_write_parts(struct admin_ctx *ctx, int rootfd, const char
 		if (!e && put_file(rootfd, tmp, name, &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
+	if (!e) { /* the listeners' own rules, one file: map, addr, mask, action, prec */
+		buf_reset(&b);
+		e = dir_ipmap_list_listeners(ctx->rd, put_row, &b);
+		if (!e && put_file(rootfd, tmp, "listeners.ipmap.tab", &b) < 0)
+			e = TERN_E_CREATE_FILE;
+	}
 	if (!e) {
 		buf_reset(&b);
 		e = render_admins(ctx, &b);

@@ -91,6 +91,19 @@ enum tern_err dir_ipmap_list(struct dir_conn *c, const char *map, dir_row_fn fn,
 			map);
 }
 
+/* The listeners' maps are named "<scope>.<host>.<port>" (the service maps
+ * have no dot). */
+enum tern_err dir_ipmap_list_listeners(struct dir_conn *c, dir_row_fn fn, void *arg)
+{
+	return dir_rows(c, fn, arg,
+			"SELECT map, addr, mask, action, prec FROM ipmaps WHERE instr(map, '.') > 0 ORDER BY map, id", "");
+}
+
+enum tern_err dir_ipmap_delete_listeners(struct dir_conn *c)
+{
+	return dir_exec(c, "DELETE FROM ipmaps WHERE instr(map, '.') > 0", "");
+}
+
 enum tern_err dir_ipmap_replace_begin(struct dir_conn *c, const char *map)
 {
 	return dir_exec(c, "DELETE FROM ipmaps WHERE map = ?", "s", map);

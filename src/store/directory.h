@@ -167,6 +167,9 @@ enum tern_err dir_poplink_delete_all(struct dir_conn *c);
 /* ---- controller access map ---- */
 /* rows: addr, mask, action, precedence */
 enum tern_err dir_ipmap_list(struct dir_conn *c, const char *map, dir_row_fn fn, void *arg);
+/* The maps of single listeners (names with a dot): rows map, addr, mask, action, prec. */
+enum tern_err dir_ipmap_list_listeners(struct dir_conn *c, dir_row_fn fn, void *arg);
+enum tern_err dir_ipmap_delete_listeners(struct dir_conn *c);
 enum tern_err dir_ipmap_replace_begin(struct dir_conn *c, const char *map);
 enum tern_err dir_ipmap_append(struct dir_conn *c, const char *map, const char *addr, const char *mask,
 			       const char *action, int prec);

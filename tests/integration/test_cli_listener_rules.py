@@ -429,3 +429,37 @@ def test_last_enabled_cli_listener_cannot_be_disabled(fresh_server):
     cli.ok("BACK", "server-cli")
     assert table_rows(cli.cmd("LIST Listeners")) == [f"{addrs[0]} | yes | {rows[0].split(' | ')[2]}"]
     cli.close()
+
+
+def test_snapshot_restores_listener_rules_and_disabled_state(fresh_server):
+    """SAVE CONFIG keeps the listeners' own rules (disabled ones stay disabled);
+    RESTORE brings them back and the daemon enforces them again."""
+    srv = fresh_server
+    v4 = f"127.0.0.1:{srv.cli_port}"
+    cli = srv.cli(family=6)
+    add_live_listener(cli, "CLI", v4)
+    cli.ok(f"UPDATE Listener {v4}", "server-cli-listener")
+    cli.ok("ADD DenyRule 127.0.0.1 priority 10", "server-cli-listener")
+    cli.ok("ADD DenyRule 10.9.0.0/16 enable no priority 20", "server-cli-listener")
+    cli.ok("COMMIT")
+    assert first_line("127.0.0.1", srv.cli_port)[0] == ACCESS_DENIED_CLI
+    cli.back_to_root()
+    cli.ok("SAVE CONFIG listener-rules", "")
+    rows = table_rows(cli.cmd("LIST ConfigSnapshots"))
+    name = next(row.split(" | ")[0] for row in rows if "listener-rules" in row)
+    # both rules removed: 127.0.0.1 gets in again
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG CLI")
+    cli.ok(f"UPDATE Listener {v4}", "server-cli-listener")
+    cli.ok("REMOVE DenyRule 127.0.0.1")
+    cli.ok("REMOVE DenyRule 10.9.0.0/16")
+    cli.ok("COMMIT")
+    srv.cli().close()
+    cli.back_to_root()
+    cli.ok(f"RESTORE ConfigSnapshot {name}", "")
+    assert first_line("127.0.0.1", srv.cli_port)[0] == ACCESS_DENIED_CLI
+    cli.ok("CONFIG SERVER")
+    cli.ok("CONFIG CLI")
+    cli.ok(f"UPDATE Listener {v4}", "server-cli-listener")
+    assert sorted(table_rows(cli.cmd("LIST DenyRules"))) == ["10.9.0.0/16 | no | 20", "127.0.0.1/32 | yes | 10"]
+    cli.close()
