@@ -796,6 +796,16 @@ enum tern_err view_replace(struct admin_ctx *ctx, const char *name, const char *
 	free(j.dropped.label);
 	if (!e && !strcmp(name, "mailusers.tab"))
 		rehash_kick();
+	if (!e && !strcmp(name, "server.tab")) {
+		/* its Tls* values apply to new handshakes at once, as a CLI COMMIT does */
+		struct tls_params tp;
+		char why[400];
+		settings_tls_params(ctx->rd, &tp);
+		if (tls_server_apply(&tp, why, sizeof why) < 0)
+			log_warn("server.tab stored, but its TLS settings are not usable (%s): the previous ones stay "
+				 "in force",
+				 why);
+	}
 	if (!e && !strcmp(name, "domains.tab")) {
 		struct name_set cur = {0};
 		dir_domain_list(ctx->rd, collect_name, &cur);

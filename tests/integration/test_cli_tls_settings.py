@@ -316,3 +316,22 @@ def test_controller_server_tab_checks_tls_values(server, c):
     assert server_tab(c) == before
     assert "server.tab refused: the TLS parameters are not usable (requestClientAuth yes needs a caFile" in server.log
     assert handshake(server.smtps_port, **TLS12)[0] == "TLSv1.2"
+
+
+def test_controller_server_tab_tls_applies_live(fresh_server):
+    """A server.tab upload with other TLS versions is in force for the next
+    handshake (no restart), like a CLI COMMIT; putting the old table back
+    restores the old versions."""
+    srv = fresh_server
+    c = srv.connect()
+    lines = c.listing("cfgfileget", "server.tab")
+    assert handshake(srv.smtps_port, **TLS12)[0] == "TLSv1.2"
+    rows = [l for l in lines if not l.startswith('"TlsAllowedVersions"')] + ['"TlsAllowedVersions"\t"(tls1_3)"']
+    r = c.upload(("cfgfileset", "server.tab"), rows)
+    assert r.code >= 0, r
+    with pytest.raises(ssl.SSLError):
+        handshake(srv.smtps_port, **TLS12)
+    assert handshake(srv.pop3s_port)[0] == "TLSv1.3"
+    r = c.upload(("cfgfileset", "server.tab"), lines)
+    assert r.code >= 0, r
+    assert handshake(srv.smtps_port, **TLS12)[0] == "TLSv1.2"
