@@ -148,6 +148,9 @@ struct admin_cli_server_edit {
 /* Apply settings (checked against the registry) and access rules in one
  * durable transaction. On TERN_E_INVALID detail_r names the setting or
  * rule at fault. */
+/* Store name/value setting pairs in the open transaction: a NULL value or
+ * the default deletes the row. */
+enum tern_err admin_cli_store_settings(struct dir_conn *c, const char *const *pairs, int n);
 enum tern_err admin_cli_server_commit(struct admin_ctx *ctx, const struct admin_cli_server_edit *ed, char *detail_r,
 				      size_t dsz);
 

@@ -12,15 +12,7 @@
 static enum tern_err tx_listener(struct dir_conn *c, void *arg)
 {
 	const struct admin_cli_listener_edit *ed = arg;
-	enum tern_err e = TERN_OK;
-	for (int i = 0; !e && i < ed->nsettings; i++) {
-		const char *name = ed->settings[2 * i], *value = ed->settings[2 * i + 1];
-		const struct setting_def *d = settings_find(name);
-		if (!value || (d && !strcmp(d->def, value)))
-			e = dir_setting_del(c, name);
-		else
-			e = dir_setting_set(c, name, value);
-	}
+	enum tern_err e = admin_cli_store_settings(c, ed->settings, ed->nsettings);
 	if (!e && ed->from && strcmp(ed->from, ed->to) != 0)
 		e = lstacl_tx_drop(c, ed->scope, ed->from);
 	if (!e)

@@ -32,19 +32,25 @@ static void rule_parts(const char *ipset, char *addr, size_t asz, char *mask, si
 	}
 }
 
-static enum tern_err tx_server_commit(struct dir_conn *c, void *arg)
+enum tern_err admin_cli_store_settings(struct dir_conn *c, const char *const *pairs, int n)
 {
-	struct server_commit *sc = arg;
-	const struct admin_cli_server_edit *ed = sc->ed;
 	enum tern_err e = TERN_OK;
-	for (int i = 0; !e && i < ed->nsettings; i++) {
-		const char *name = ed->settings[2 * i], *value = ed->settings[2 * i + 1];
+	for (int i = 0; !e && i < n; i++) {
+		const char *name = pairs[2 * i], *value = pairs[2 * i + 1];
 		const struct setting_def *d = settings_find(name);
 		if (!value || (d && !strcmp(d->def, value)))
 			e = dir_setting_del(c, name);
 		else
 			e = dir_setting_set(c, name, value);
 	}
+	return e;
+}
+
+static enum tern_err tx_server_commit(struct dir_conn *c, void *arg)
+{
+	struct server_commit *sc = arg;
+	const struct admin_cli_server_edit *ed = sc->ed;
+	enum tern_err e = admin_cli_store_settings(c, ed->settings, ed->nsettings);
 	if (!e && ed->ipmap) {
 		e = dir_ipmap_replace_begin(c, ed->ipmap);
 		for (int i = 0; !e && i < ed->nrules; i++) {

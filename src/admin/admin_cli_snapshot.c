@@ -147,13 +147,6 @@ static int state_row(void *arg, const char *const *f, int n)
 	return 0;
 }
 
-static int write_file(int rootfd, const char *dir, const char *name, const struct buf *b)
-{
-	char path[600];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	return fs_write_atomic_at(rootfd, path, b->data ? b->data : "", b->len, 0600);
-}
-
 enum tern_err admin_cli_config_save(struct admin_ctx *ctx, const char *label, char *id_r, size_t sz)
 {
 	if (label && !label_ok(label))
@@ -186,19 +179,19 @@ enum tern_err admin_cli_config_save(struct admin_ctx *ctx, const char *label, ch
 		buf_reset(&b);
 		if ((e = view_render(ctx, *v, &b)))
 			break;
-		if (write_file(rootfd, tmp, *v, &b) < 0)
+		if (snapshot_put_file(rootfd, tmp, *v, &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	if (!e) {
 		buf_reset(&b);
 		e = render_uservars(ctx, &b);
-		if (!e && write_file(rootfd, tmp, "uservars.tab", &b) < 0)
+		if (!e && snapshot_put_file(rootfd, tmp, "uservars.tab", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	if (!e) {
 		buf_reset(&b);
 		e = dir_domain_list_state(ctx->rd, state_row, &b);
-		if (!e && write_file(rootfd, tmp, "domainstate.tab", &b) < 0)
+		if (!e && snapshot_put_file(rootfd, tmp, "domainstate.tab", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	if (!e)
@@ -209,7 +202,7 @@ enum tern_err admin_cli_config_save(struct admin_ctx *ctx, const char *label, ch
 		buf_reset(&b);
 		buf_printf(&b, "version\t%ld\nformat\t%d\ncreated\t%s\nadmin\t%s\npeer\t%s\nvia\t%s\n", version, SNAPSHOT_FORMAT, date,
 			   ctx->admin ? ctx->admin : "-", ctx->peer ? ctx->peer : "-", ctx->via ? ctx->via : "-");
-		if (write_file(rootfd, tmp, "MANIFEST", &b) < 0)
+		if (snapshot_put_file(rootfd, tmp, "MANIFEST", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	buf_free(&b);

@@ -36,7 +36,7 @@ static int put_row(void *arg, const char *const *f, int n)
 	return 0;
 }
 
-static int put_file(int rootfd, const char *dir, const char *name, const struct buf *b)
+int snapshot_put_file(int rootfd, const char *dir, const char *name, const struct buf *b)
 {
 	char path[1200];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -227,7 +227,7 @@ static int copy_one(void *arg, const char *rel, const struct cfg_entry *e)
 		buf_free(&b);
 		return cp->failed;
 	}
-	if (snapshot_mkdirs_for(cp->rootfd, cp->dir, rel) < 0 || put_file(cp->rootfd, cp->dir, rel, &b) < 0) {
+	if (snapshot_mkdirs_for(cp->rootfd, cp->dir, rel) < 0 || snapshot_put_file(cp->rootfd, cp->dir, rel, &b) < 0) {
 		log_err("snapshot: cannot copy %s: %s", rel, strerror(errno));
 		cp->failed = 1;
 	}
@@ -244,19 +244,19 @@ enum tern_err snapshot_write_parts(struct admin_ctx *ctx, int rootfd, const char
 		buf_reset(&b);
 		snprintf(name, sizeof name, "%s.ipmap.tab", snapshot_extra_maps[i]);
 		e = dir_ipmap_list(ctx->rd, snapshot_extra_maps[i], put_row, &b);
-		if (!e && put_file(rootfd, tmp, name, &b) < 0)
+		if (!e && snapshot_put_file(rootfd, tmp, name, &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	if (!e) { /* the listeners' own rules, one file: map, addr, mask, action, prec */
 		buf_reset(&b);
 		e = dir_ipmap_list_listeners(ctx->rd, put_row, &b);
-		if (!e && put_file(rootfd, tmp, "listeners.ipmap.tab", &b) < 0)
+		if (!e && snapshot_put_file(rootfd, tmp, "listeners.ipmap.tab", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	if (!e) {
 		buf_reset(&b);
 		e = render_admins(ctx, &b);
-		if (!e && put_file(rootfd, tmp, "adminusers.tab", &b) < 0)
+		if (!e && snapshot_put_file(rootfd, tmp, "adminusers.tab", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 		if (b.data)
 			secret_wipe(b.data, b.len);
@@ -264,7 +264,7 @@ enum tern_err snapshot_write_parts(struct admin_ctx *ctx, int rootfd, const char
 	if (!e) {
 		buf_reset(&b);
 		e = render_aacl(ctx, &b);
-		if (!e && put_file(rootfd, tmp, "aacl.tab", &b) < 0)
+		if (!e && snapshot_put_file(rootfd, tmp, "aacl.tab", &b) < 0)
 			e = TERN_E_CREATE_FILE;
 	}
 	buf_free(&b);

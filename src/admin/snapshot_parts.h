@@ -8,7 +8,10 @@
  * Files of a format-2 snapshot besides the views, uservars.tab and
  * domainstate.tab:
  *   cli.ipmap.tab, pop3.ipmap.tab, smtp.ipmap.tab
- *                   "addr" "mask" "ALLOW|DENY" prec (as ctrl.ipmap.tab)
+ *                   "addr" "mask" "ALLOW|DENY[-OFF]" prec (as ctrl.ipmap.tab)
+ *   listeners.ipmap.tab
+ *                   "map" "addr" "mask" "ALLOW|DENY[-OFF]" prec: the rules of
+ *                   single listeners (maps named <scope>.<host>.<port>)
  *   adminusers.tab  "name" "hash" "sealed" - the password hash and the copy
  *                   sealed with the data root's key (hex); SHOW prints
  *                   placeholders, the controller's file commands refuse it
@@ -32,6 +35,9 @@ extern const char *const snapshot_extra_maps[]; /* "cli", "pop3", "smtp", NULL *
 /* Write the format-2 parts into the snapshot directory tmp (relative to
  * rootfd). */
 enum tern_err snapshot_write_parts(struct admin_ctx *ctx, int rootfd, const char *tmp);
+
+/* Write b as dir/name under rootfd, atomically (temp, fsync, rename); -1 on error. */
+int snapshot_put_file(int rootfd, const char *dir, const char *name, const struct buf *b);
 
 /* adminusers.tab with the secret columns replaced by placeholders. */
 void snapshot_mask_admins(struct buf *b);
