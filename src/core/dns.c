@@ -37,14 +37,14 @@ static pthread_mutex_t tune_mu = PTHREAD_MUTEX_INITIALIZER;
 static dns_tuning_fn tuning_fn;
 static void *tuning_arg;
 static struct dns_tuning tune_snap = {3000, 2, DNS_CACHE_DEFAULT_SIZE};
-static long tune_at = -1;		      /* when tune_snap was read; -1: never */
+static long long tune_at = -1;	      /* when tune_snap was read (ms); -1: never */
 static int src_cache_size = DNS_CACHE_DEFAULT_SIZE; /* the source's last cache size */
 
-static long mono_now(void)
+static long long mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void dns_set_tuning_source(dns_tuning_fn fn, void *arg)
@@ -69,9 +69,9 @@ void dns_tuning_changed(void)
 static struct dns_tuning stored_tuning(void)
 {
 	pthread_once(&once, lib_init);
-	long now = mono_now();
+	long long now = mono_ms();
 	pthread_mutex_lock(&tune_mu);
-	if (tuning_fn && (tune_at < 0 || now - tune_at >= 1)) {
+	if (tuning_fn && (tune_at < 0 || now - tune_at >= 1000)) {
 		struct dns_tuning t = {3000, 2, DNS_CACHE_DEFAULT_SIZE};
 		tuning_fn(tuning_arg, &t);
 		tune_snap = t;
@@ -300,8 +300,7 @@ static void resolve(const char *servers, const struct dns_tuning *t, const char 
 		key[off - 1] = '\0';
 
 	*r = (struct raw){ARES_ECONNREFUSED, NULL, 0};
-	long now = mono_now();
-	if (dns_cache_get(cache, key, now, &r->status, &r->buf, &r->len))
+	if (dns_cache_get(cache, key, mono_ms(), &r->status, &r->buf, &r->len))
 		return;
 	if (n == 0) {
 		ask(NULL, dflt.timeout_ms > 0 ? dflt.timeout_ms : 3000, dflt.tries > 0 ? dflt.tries : 1, name, qtype, r);
@@ -313,7 +312,7 @@ static void resolve(const char *servers, const struct dns_tuning *t, const char 
 		}
 	}
 	if (final_status(r->status))
-		dns_cache_put(cache, key, mono_now(), dns_answer_ttl(r->buf, r->len, r->status != ARES_SUCCESS),
+		dns_cache_put(cache, key, mono_ms(), dns_answer_ttl(r->buf, r->len, r->status != ARES_SUCCESS),
 			      r->status, r->buf, r->len);
 }
 

@@ -18,7 +18,7 @@ struct entry {
 	struct entry *hnext;       /* hash chain */
 	struct entry *prev, *next; /* LRU list: prev = more recent */
 	uint32_t hash;
-	long expires;
+	long long expires; /* ms */
 	int status;
 	int len;
 	unsigned char *buf;
@@ -179,7 +179,7 @@ void dns_cache_stats(struct dns_cache *c, unsigned long *hits, unsigned long *mi
 	pthread_mutex_unlock(&c->mu);
 }
 
-bool dns_cache_get(struct dns_cache *c, const char *key, long now, int *status, unsigned char **buf, int *len)
+bool dns_cache_get(struct dns_cache *c, const char *key, long long now, int *status, unsigned char **buf, int *len)
 {
 	*buf = NULL;
 	*len = 0;
@@ -208,7 +208,7 @@ bool dns_cache_get(struct dns_cache *c, const char *key, long now, int *status, 
 	return true;
 }
 
-void dns_cache_put(struct dns_cache *c, const char *key, long now, long ttl, int status, const unsigned char *buf,
+void dns_cache_put(struct dns_cache *c, const char *key, long long now, long ttl, int status, const unsigned char *buf,
 		   int len)
 {
 	if (ttl <= 0 || len < 0 || len > DNS_CACHE_MAX_ANSWER)
@@ -218,7 +218,7 @@ void dns_cache_put(struct dns_cache *c, const char *key, long now, long ttl, int
 	struct entry *e = xcalloc(1, sizeof *e + klen + 1);
 	memcpy(e->key, key, klen + 1);
 	e->hash = h;
-	e->expires = now + ttl;
+	e->expires = now + (long long)ttl * 1000;
 	e->status = status;
 	if (len > 0 && buf) {
 		e->buf = xmalloc((size_t)len);

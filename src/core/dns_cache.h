@@ -7,8 +7,8 @@
  * and name, and keeps the answer's bytes and its c-ares status (success,
  * no data, no such name); this file knows nothing of c-ares.
  *
- * Times are seconds of a monotonic clock given by the caller (the unit
- * tests give their own).
+ * Times ("now") are milliseconds of a monotonic clock given by the caller
+ * (the unit tests give their own); TTLs are seconds.
  *
  * TTL policy (dns_answer_ttl): a positive answer lives for the smallest
  * TTL of its answer records, at most DNS_CACHE_MAX_TTL; a negative one
@@ -44,10 +44,10 @@ size_t dns_cache_count(struct dns_cache *c);
 /* A live entry for key: its status, a copy of its answer (*buf malloc'd,
  * the caller frees it; NULL when it has none) and true; it becomes the
  * most recently used. An expired entry is dropped and false returned. */
-bool dns_cache_get(struct dns_cache *c, const char *key, long now, int *status, unsigned char **buf, int *len);
+bool dns_cache_get(struct dns_cache *c, const char *key, long long now, int *status, unsigned char **buf, int *len);
 /* Keep (or replace) key's answer for ttl seconds from now; ttl <= 0, an
  * answer over DNS_CACHE_MAX_ANSWER bytes or a cache of size 0: nothing. */
-void dns_cache_put(struct dns_cache *c, const char *key, long now, long ttl, int status, const unsigned char *buf,
+void dns_cache_put(struct dns_cache *c, const char *key, long long now, long ttl, int status, const unsigned char *buf,
 		   int len);
 
 /* Hits and misses since start (for the log and the benchmark). */
