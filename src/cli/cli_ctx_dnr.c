@@ -318,7 +318,7 @@ static void h_done_ns(struct cli_session *s, const struct cli_parsed *p)
 		return;
 	}
 	struct dns_server_opts o = {.timeout = -1, .retries = -1};
-	snprintf(o.addr, sizeof o.addr, "%s", addr);
+	snprintf(o.addr, sizeof o.addr, "%.127s", addr); /* addr_ok: shorter */
 	const char *tv = cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "timeout"), tmp, sizeof tmp);
 	if (strcmp(tv, "-"))
 		o.timeout = atoi(tv);
