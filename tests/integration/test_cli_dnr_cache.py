@@ -133,6 +133,9 @@ def test_cache_answers_after_change_and_stop_and_emptycache_asks_again(server, c
     assert query_a(cli, "never.c.test").startswith("-ERR: Query failed: temporary failure"), "server still up?"
     cli.ok("EMPTYCACHE")
     assert query_a(cli, "w.c.test").startswith("-ERR: Query failed: temporary failure")
+    # a failure is not kept: the server back, the same names resolve at once
+    with dnsmasq(tmp_path, *zone(600, "--host-record=never.c.test,127.0.0.23"), port=port_of(ns)):
+        assert query_a(cli, "never.c.test") == ["127.0.0.23"]
 
 
 def test_short_ttl_expires_positive_and_negative(cli, tmp_path, reset_dnr):

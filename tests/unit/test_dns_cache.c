@@ -1,6 +1,8 @@
 /* Unit tests: the resolver's answer cache (core/dns_cache): LRU bound,
  * expiry, replacement, resizing, and the TTL policy read from DNS answers
- * (positive: smallest answer TTL, capped; negative per RFC 2308: SOA). */
+ * (positive: smallest answer TTL, capped; negative per RFC 2308: SOA);
+ * and the nameserver entries of DnsServers (core/dns: per-server timeout
+ * and retries). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../../src/core/dns.h"
 #include "../../src/core/dns_cache.h"
 
 static bool has(struct dns_cache *c, const char *key, long long now)
@@ -240,13 +243,42 @@ static void test_malformed_answers(void **state)
 	assert_int_equal(dns_answer_ttl(NULL, 0, false), -1);
 }
 
+static void test_server_entries(void **state)
+{
+	struct dns_server_opts o;
+	char out[300];
+	dns_server_parse("127.0.0.1:5353", &o); /* an entry from before per-server values */
+	assert_string_equal(o.addr, "127.0.0.1:5353");
+	assert_int_equal(o.timeout, -1);
+	assert_int_equal(o.retries, -1);
+	dns_server_format(&o, out, sizeof out);
+	assert_string_equal(out, "127.0.0.1:5353");
+	dns_server_parse("[::1]:53;timeout=2;retries=0", &o);
+	assert_string_equal(o.addr, "[::1]:53");
+	assert_int_equal(o.timeout, 2);
+	assert_int_equal(o.retries, 0);
+	dns_server_format(&o, out, sizeof out);
+	assert_string_equal(out, "[::1]:53;timeout=2;retries=0");
+	dns_server_parse("::1;RETRIES=3", &o);
+	assert_string_equal(o.addr, "::1");
+	assert_int_equal(o.timeout, -1);
+	assert_int_equal(o.retries, 3);
+	dns_server_format(&o, out, sizeof out);
+	assert_string_equal(out, "::1;retries=3");
+	/* bad options are ignored, the address stays */
+	dns_server_parse("10.0.0.1;timeout=x;retries=-1;other=4;timeout=0;;", &o);
+	assert_string_equal(o.addr, "10.0.0.1");
+	assert_int_equal(o.timeout, -1);
+	assert_int_equal(o.retries, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_returns_a_copy),   cmocka_unit_test(test_lru_evicts_least_recently_used),
 		cmocka_unit_test(test_expiry),		     cmocka_unit_test(test_resize_flush_and_zero),
 		cmocka_unit_test(test_positive_ttl),	     cmocka_unit_test(test_negative_ttl_from_soa),
-		cmocka_unit_test(test_malformed_answers),
+		cmocka_unit_test(test_malformed_answers),    cmocka_unit_test(test_server_entries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
