@@ -5,7 +5,8 @@
  * delivery uses; QUERY asks through the server's own resolver
  * (core/dns.c) with that setting, pending changes included.
  * timeout and retries are the DnsTimeout/DnsRetries settings (the
- * resolver of outbound delivery reads them for every look-up); a
+ * resolver reads them at most once a second, at once after a COMMIT
+ * here); a
  * nameserver's own timeout/retries are kept in its DnsServers entry
  * ("ip[:port];timeout=N;retries=N", an entry without them uses the
  * resolver's); cacheSize is DnsCacheSize (the resolver's answer cache,
