@@ -379,8 +379,12 @@ static void h_reset(struct cli_session *s, const struct cli_parsed *p)
 static void h_emptycache(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
+	size_t entries, max;
+	unsigned long hits, misses;
+	dns_cache_info(&entries, &max, &hits, &misses);
 	size_t n = dns_flush_cache();
-	cli_detail_add(s, "resolver cache emptied (%zu answers dropped)", n);
+	cli_detail_add(s, "resolver cache emptied (%zu answers dropped; size %zu; %lu hits, %lu misses since start)", n,
+		       max, hits, misses);
 	cli_ok(s);
 }
 
