@@ -74,6 +74,7 @@ static const struct setting_def defs[] = {
 	{"DnsTimeout", SET_INT, "3", 1, 60,
 	 "seconds the resolver waits for a server's first answer (doubled on each further round)"},
 	{"DnsRetries", SET_INT, "1", 0, 10, "times the resolver asks a server again after a timeout"},
+	{"DnsCacheSize", SET_INT, "1000", 0, 100000, "answers the resolver caches (least recently used go first); 0: none"},
 	{"SmtpOutPort", SET_INT, "25", 1, 65535, "port of the mail exchangers outbound delivery connects to"},
 	{"SmtpOutEnableIPv6", SET_BOOL, "1", 0, 1, "deliver over IPv6 to exchangers that have IPv6 addresses"},
 	{"SmtpOutTimeout", SET_INT, "300", 1, 3600,
@@ -259,5 +260,6 @@ void settings_dns_tuning(void *dir, struct dns_tuning *t)
 	struct dir_conn *c = dir_conn_open(dir);
 	t->timeout_ms = (int)settings_get_int(c, "DnsTimeout") * 1000;
 	t->tries = (int)settings_get_int(c, "DnsRetries") + 1;
+	t->cache_size = (int)settings_get_int(c, "DnsCacheSize");
 	dir_conn_close(c);
 }

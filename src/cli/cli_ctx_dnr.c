@@ -5,8 +5,13 @@
  * delivery uses; QUERY asks through the server's own resolver
  * (core/dns.c) with that setting, pending changes included.
  * timeout and retries are the DnsTimeout/DnsRetries settings (the
- * resolver of outbound delivery reads them for every look-up); cacheSize
- * is always 0 (no cache). COMMIT stores all of them in one transaction.
+ * resolver reads them at most once a second, at once after a COMMIT
+ * here); a
+ * nameserver's own timeout/retries are kept in its DnsServers entry
+ * ("ip[:port];timeout=N;retries=N", an entry without them uses the
+ * resolver's); cacheSize is DnsCacheSize (the resolver's answer cache,
+ * applied at COMMIT; EMPTYCACHE flushes it). COMMIT stores all of them in
+ * one transaction.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -28,8 +33,10 @@ static const struct cli_attr ns_attrs[] = {
 	{"priority", CLI_AT_NUMBER, "@prio", NULL, 1, 32, "", 0,
 	 "Position in the query order; SET moves the entry (the others keep their order)."},
 	{"address", CLI_AT_STRING, "@addr", NULL, 0, 0, "", 0, "Address of the DNS server: ip or ip:port."},
-	{"timeout", CLI_AT_CHOICE, NULL, "-", 0, 0, "-", 0, "Per-server timeouts are not configurable; only -."},
-	{"retries", CLI_AT_CHOICE, NULL, "-", 0, 0, "-", 0, "Per-server retries are not configurable; only -."},
+	{"timeout", CLI_AT_NUMBER, "@timeout", NULL, 1, 60, "-", 0,
+	 "Seconds to wait for this server's first answer, 1-60 (doubled on each retry); - : the resolver's timeout."},
+	{"retries", CLI_AT_NUMBER, "@retries", NULL, 0, 10, "-", 0,
+	 "Times this server is asked again after a timeout, 0-10; - : the resolver's retries."},
 };
 
 static const struct cli_attr dnr_attrs[] = {
@@ -38,8 +45,8 @@ static const struct cli_attr dnr_attrs[] = {
 	 "DnsTimeout, for outbound delivery and QUERY."},
 	{"retries", CLI_AT_NUMBER, "set:DnsRetries", NULL, 0, 10, NULL, 0,
 	 "Times a server is asked again after a timeout, 0-10; DnsRetries."},
-	{"cacheSize", CLI_AT_NUMBER, NULL, "0", 0, 0, "0", CLI_AF_WHY,
-	 "Only 0: the resolver keeps no cache, every look-up asks the nameservers."},
+	{"cacheSize", CLI_AT_NUMBER, "set:DnsCacheSize", NULL, 0, 100000, NULL, 0,
+	 "Answers the resolver caches, 0-100000 (default 1000; 0: no cache); DnsCacheSize, applied at COMMIT."},
 };
 
 static const struct cli_ctx_reg dnr_ctxs[] = {
@@ -94,8 +101,14 @@ static void h_list_ns(struct cli_session *s, const struct cli_parsed *p)
 	int n = split(list, v, 32);
 	cli_table_begin(s, "The list of nameservers:", "priority | address | timeout | retries");
 	for (int i = 0; i < n; i++) {
-		char line[300];
-		snprintf(line, sizeof line, "%d | %s | - | -", i + 1, v[i]);
+		struct dns_server_opts o;
+		dns_server_parse(v[i], &o);
+		char line[300], to[16] = "-", re[16] = "-";
+		if (o.timeout > 0)
+			snprintf(to, sizeof to, "%d", o.timeout);
+		if (o.retries >= 0)
+			snprintf(re, sizeof re, "%d", o.retries);
+		snprintf(line, sizeof line, "%d | %s | %s | %s", i + 1, o.addr, to, re);
 		cli_list_row(s, line);
 	}
 	cli_list_end(s, TERN_OK);
@@ -141,7 +154,8 @@ static bool addr_ok(const char *a)
 	return inet_pton(AF_INET, host, bin) == 1;
 }
 
-static void push_ns(struct cli_session *s, int prio, const char *addr, bool create)
+/* Enter entry prio; entry: its DnsServers entry (NULL when new). */
+static void push_ns(struct cli_session *s, int prio, const char *entry, bool create)
 {
 	struct cli_frame *f = cli_push(s, CLI_CTX_NAMESERVER);
 	if (!f)
@@ -149,9 +163,59 @@ static void push_ns(struct cli_session *s, int prio, const char *addr, bool crea
 	f->create = create;
 	snprintf(f->name, sizeof f->name, "%d", prio);
 	cli_kv_set(&f->base, "@prio", f->name);
-	if (addr)
-		cli_kv_set(&f->base, "@addr", addr);
+	if (entry) {
+		struct dns_server_opts o;
+		char v[16];
+		dns_server_parse(entry, &o);
+		cli_kv_set(&f->base, "@addr", o.addr);
+		if (o.timeout > 0) {
+			snprintf(v, sizeof v, "%d", o.timeout);
+			cli_kv_set(&f->base, "@timeout", v);
+		}
+		if (o.retries >= 0) {
+			snprintf(v, sizeof v, "%d", o.retries);
+			cli_kv_set(&f->base, "@retries", v);
+		}
+	}
 	cli_ok(s);
+}
+
+/* SET in a nameserver entry: "timeout -" / "retries -" put the value back
+ * to the resolver's; the other pairs go through the common SET. */
+static void h_set_ns(struct cli_session *s, const struct cli_parsed *p)
+{
+	if (p->set_first < 0) {
+		cli_h_set(s, p);
+		return;
+	}
+	struct cli_tokens t = *p->t;
+	struct cli_parsed q = *p;
+	q.t = &t;
+	const char *dash[CLI_MAX_ARGS];
+	int nd = 0, o = p->set_first;
+	for (int i = p->set_first; i < p->t->n;) {
+		const char *k = p->t->v[i];
+		if (i + 1 < p->t->n && !p->t->lit[i] && !strcmp(p->t->v[i + 1], "-") &&
+		    (!strcasecmp(k, "timeout") || !strcasecmp(k, "retries"))) {
+			dash[nd++] = !strcasecmp(k, "timeout") ? "@timeout" : "@retries";
+			i += 2;
+			continue;
+		}
+		t.v[o] = p->t->v[i];
+		t.lit[o] = p->t->lit[i];
+		o++;
+		i++;
+	}
+	t.n = o;
+	if (nd == 0 || o > p->set_first) {
+		cli_h_set(s, nd ? &q : p);
+		if (s->status_err)
+			return;
+	}
+	for (int i = 0; i < nd; i++)
+		cli_kv_set(&cli_cur(s)->edits, dash[i], "-");
+	if (o == p->set_first)
+		cli_ok(s);
 }
 
 static void h_add_ns(struct cli_session *s, const struct cli_parsed *p)
@@ -239,7 +303,7 @@ static void h_done_ns(struct cli_session *s, const struct cli_parsed *p)
 	char tmp[300], addr[300];
 	const struct cli_attr *a = cli_attr_find(f->ctx, "address");
 	snprintf(addr, sizeof addr, "%s", cli_attr_value(s, s->depth, a, tmp, sizeof tmp));
-	if (!addr[0] || !addr_ok(addr)) {
+	if (!addr[0] || strpbrk(addr, ",; ") || !addr_ok(addr)) {
 		cli_err(s, addr[0] ? "Invalid value for address (ip or ip:port)" : "Missing required parameter address");
 		return;
 	}
@@ -254,12 +318,22 @@ static void h_done_ns(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Invalid value for priority (a number from 1 to %d)", n);
 		return;
 	}
+	struct dns_server_opts o = {.timeout = -1, .retries = -1};
+	snprintf(o.addr, sizeof o.addr, "%.127s", addr); /* addr_ok: shorter */
+	const char *tv = cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "timeout"), tmp, sizeof tmp);
+	if (strcmp(tv, "-"))
+		o.timeout = atoi(tv);
+	const char *rv = cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "retries"), tmp, sizeof tmp);
+	if (strcmp(rv, "-"))
+		o.retries = atoi(rv);
+	char entry[300];
+	dns_server_format(&o, entry, sizeof entry);
 	cli_pop(s);
 	if (create || to == prio) {
-		rebuild(s, to, addr, create);
+		rebuild(s, to, entry, create);
 	} else { /* a move: out of its place, into the new one (the others keep their order) */
 		rebuild(s, prio, NULL, false);
-		rebuild(s, to, addr, true);
+		rebuild(s, to, entry, true);
 	}
 	cli_ok(s);
 }
@@ -284,8 +358,12 @@ static void h_commit_dnr(struct cli_session *s, const struct cli_parsed *p)
 			cli_commit_failed(s, e, NULL, NULL);
 			return;
 		}
-		for (int i = 0; i < np; i++)
+		for (int i = 0; i < np; i++) {
 			cli_detail_add(s, "%s%s=%s", i ? " " : "", pairs[2 * i], pairs[2 * i + 1]);
+			if (!strcmp(pairs[2 * i], "DnsCacheSize")) /* live: shrinking drops the oldest answers */
+				dns_set_cache_size(atoi(pairs[2 * i + 1]));
+		}
+		dns_tuning_changed();
 	}
 	cli_pop(s);
 	cli_ok_text(s, CLI_COMMIT_TEXT);
@@ -301,7 +379,12 @@ static void h_reset(struct cli_session *s, const struct cli_parsed *p)
 static void h_emptycache(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	/* The resolver keeps no cache: every query asks the servers. */
+	size_t entries, max;
+	unsigned long hits, misses;
+	dns_cache_info(&entries, &max, &hits, &misses);
+	size_t n = dns_flush_cache();
+	cli_detail_add(s, "resolver cache emptied (%zu answers dropped; size %zu; %lu hits, %lu misses since start)", n,
+		       max, hits, misses);
 	cli_ok(s);
 }
 
@@ -417,7 +500,8 @@ static const struct cli_cmd dnr_cmds[] = {
 	{IN(DNR), "REMOVE All", {{0}}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_all,
 	 "Remove every DNS server: the system's resolvers are used (applied at COMMIT)."},
 	{IN(DNR), "SHOW Nameserver", {PRIO_ARG, CLI_SHOW_ATTR}, CLI_READS, h_show_ns, "Print a DNS server entry."},
-	{IN(DNR), "EMPTYCACHE", {{0}}, 0, h_emptycache, "Flush the resolver cache (the resolver keeps none)."},
+	{IN(DNR), "EMPTYCACHE", {{0}}, CLI_CHANGES, h_emptycache,
+	 "Flush the resolver cache: the next look-ups ask the nameservers (logged)."},
 	{IN(DNR),
 	 "QUERY",
 	 {{CLI_ARG_POS, NULL, "A|AAAA|MX|NS|TXT|PTR", false}, {CLI_ARG_POS, NULL, "domain.name|ip.address", false}},
@@ -425,11 +509,12 @@ static const struct cli_cmd dnr_cmds[] = {
 	 h_query,
 	 "Resolve through the server's resolver and print the records."},
 	{IN(DNR), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
-	{IN(DNR), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the resolver settings (timeout, retries, cacheSize)."},
+	{IN(DNR), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show,
+	 "Print the resolver settings (timeout, retries, cacheSize)."},
 	{IN(DNR), "RESET", {{0}}, CLI_PENDING | CLI_DISRUPTIVE, h_reset, "Drop the pending changes of this context."},
 	{IN(DNR), "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_dnr,
 	 "Store the DNS server list and return to the server context."},
-	{IN(NAMESERVER), "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
+	{IN(NAMESERVER), "SET", CLI_SET_ARGS, CLI_PENDING, h_set_ns, NULL},
 	{IN(NAMESERVER), "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the DNS server entry."},
 	{IN(NAMESERVER), "DONE", {{0}}, CLI_LEAVES(DONE), h_done_ns,
 	 "Hand the entry to the resolver context (applied at its COMMIT) and return to it."},

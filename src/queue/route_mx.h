@@ -12,7 +12,7 @@
 #include "smtp_out.h"
 
 struct mx_cfg {
-	char dns[512]; /* resolvers ("" = the system's) */
+	char dns[1024]; /* resolvers, DnsServers ("" = the system's) */
 	int port;      /* SmtpOutPort */
 	bool v6;
 	int timeout;   /* SmtpOutTimeout */
