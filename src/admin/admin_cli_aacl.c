@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "../auth/password.h"
+#include "../core/log.h"
 #include "../core/secret.h"
 #include "../core/xmalloc.h"
 #include "admin_cli.h"
 #include "admin_perms.h"
+#include "admin_rename.h"
 #include "settings.h"
 
 static bool admin_name_ok(const char *n)
@@ -463,4 +465,122 @@ enum tern_err admin_cli_group_del(struct admin_ctx *ctx, const char *name, bool 
 		return TERN_E_RECORD_NOT_FOUND;
 	struct group_save g = {.name = name, .forced = forced};
 	return dir_write(ctx->env->dir, tx_group_del, &g);
+}
+
+/* ---- renames (declared in admin_rename.h) ---- */
+
+struct aacl_rename {
+	const char *old, *new_name;
+};
+
+static enum tern_err rename_settings(struct dir_conn *c, const char *const *prefixes, int n, const char *old,
+				     const char *new_name)
+{
+	enum tern_err e = TERN_OK;
+	for (int i = 0; !e && i < n; i++) {
+		char k1[200], k2[200];
+		snprintf(k1, sizeof k1, "%s.%s", prefixes[i], old);
+		snprintf(k2, sizeof k2, "%s.%s", prefixes[i], new_name);
+		e = dir_setting_rename(c, k1, k2);
+	}
+	return e;
+}
+
+static enum tern_err tx_admin_rename(struct dir_conn *c, void *arg)
+{
+	struct aacl_rename *r = arg;
+	struct dir_admin cur;
+	if (!dir_admin_get(c, r->old, &cur))
+		return TERN_E_RECORD_NOT_FOUND;
+	struct dir_admin other;
+	if (dir_admin_get(c, r->new_name, &other))
+		return TERN_E_USER_EXISTS;
+	static const char *const prefixes[] = {"AaclDescription", "AaclInterfaces", "AaclParents"};
+	enum tern_err e = dir_admin_rename(c, cur.name, r->new_name);
+	if (!e)
+		e = rename_settings(c, prefixes, 3, cur.name, r->new_name);
+	if (!e)
+		e = dir_perm_rename(c, 'u', cur.name, r->new_name);
+	return e;
+}
+
+enum tern_err admin_rename_admin(struct admin_ctx *ctx, const char *old, const char *new_name)
+{
+	if (!admin_name_ok(old))
+		return TERN_E_RECORD_NOT_FOUND;
+	if (!admin_name_ok(new_name))
+		return TERN_E_INVALID;
+	if (!strcmp(old, new_name))
+		return TERN_OK;
+	struct aacl_rename r = {old, new_name};
+	enum tern_err e = dir_write(ctx->env->dir, tx_admin_rename, &r);
+	if (!e)
+		log_info("rename admin user %s -> %s by %s from %s via %s", old, new_name, ctx->admin ? ctx->admin : "-",
+			 ctx->peer ? ctx->peer : "-", ctx->via ? ctx->via : "?");
+	return e;
+}
+
+/* Replace group old by new_name in every parents set of prefix. */
+static enum tern_err rename_in_sets(struct dir_conn *c, const char *prefix, const char *old, const char *new_name)
+{
+	struct settings_scan sets = {.prefix = prefix};
+	enum tern_err e = dir_setting_list(c, scan_row, &sets);
+	for (int i = 0; !e && i < sets.nm.n; i++) {
+		if (!set_has(sets.vals.v[i], old))
+			continue;
+		struct buf out = BUF_INIT;
+		char tmp[512];
+		snprintf(tmp, sizeof tmp, "%s", sets.vals.v[i]);
+		char *save = NULL;
+		bool first = true;
+		buf_putc(&out, '(');
+		for (char *t = strtok_r(tmp, "() ,", &save); t; t = strtok_r(NULL, "() ,", &save)) {
+			buf_printf(&out, "%s%s", first ? "" : " ", strcmp(t, old) ? t : new_name);
+			first = false;
+		}
+		buf_putc(&out, ')');
+		char key[200];
+		snprintf(key, sizeof key, "%s%s", prefix, sets.nm.v[i]);
+		e = dir_setting_set(c, key, out.data);
+		buf_free(&out);
+	}
+	scan_free(&sets);
+	return e;
+}
+
+static enum tern_err tx_group_rename(struct dir_conn *c, void *arg)
+{
+	struct aacl_rename *r = arg;
+	char key[200], v[8];
+	snprintf(key, sizeof key, "AaclGroup.%s", r->old);
+	if (!dir_setting_get(c, key, v, sizeof v))
+		return TERN_E_RECORD_NOT_FOUND;
+	snprintf(key, sizeof key, "AaclGroup.%s", r->new_name);
+	if (dir_setting_get(c, key, v, sizeof v))
+		return TERN_E_USER_EXISTS;
+	static const char *const prefixes[] = {"AaclGroup", "AaclGroupDescription", "AaclGroupParents"};
+	enum tern_err e = rename_settings(c, prefixes, 3, r->old, r->new_name);
+	if (!e)
+		e = rename_in_sets(c, "AaclParents.", r->old, r->new_name);
+	if (!e)
+		e = rename_in_sets(c, "AaclGroupParents.", r->old, r->new_name);
+	if (!e)
+		e = dir_perm_rename(c, 'g', r->old, r->new_name);
+	return e;
+}
+
+enum tern_err admin_rename_admin_group(struct admin_ctx *ctx, const char *old, const char *new_name)
+{
+	if (!admin_name_ok(old))
+		return TERN_E_RECORD_NOT_FOUND;
+	if (!admin_name_ok(new_name))
+		return TERN_E_INVALID;
+	if (!strcmp(old, new_name))
+		return TERN_OK;
+	struct aacl_rename r = {old, new_name};
+	enum tern_err e = dir_write(ctx->env->dir, tx_group_rename, &r);
+	if (!e)
+		log_info("rename admin group %s -> %s by %s from %s via %s", old, new_name,
+			 ctx->admin ? ctx->admin : "-", ctx->peer ? ctx->peer : "-", ctx->via ? ctx->via : "?");
+	return e;
 }

@@ -25,6 +25,7 @@
 #include "../core/xmalloc.h"
 #include "../queue/spool.h"
 #include "../store/mailstore.h"
+#include "../store/mboxlock.h"
 #include "mailproc.h"
 #include "progress.h"
 #include "resolve.h"
@@ -627,7 +628,7 @@ static int publish(struct run *r, const struct progress_mark *pm)
 	return 0;
 }
 
-static void deliver_one(void *arg)
+static void deliver_run(void *arg)
 {
 	struct job *j = arg;
 	struct deliver *dl = j->dl;
@@ -734,6 +735,15 @@ static void deliver_one(void *arg)
 	progress_free(&r.pg);
 	envelope_free(&env);
 	job_finished(dl, j);
+}
+
+/* A whole run holds the moves lock shared: an account or domain rename
+ * (exclusive) never moves a Maildir under a run (store/mboxlock.h). */
+static void deliver_one(void *arg)
+{
+	mbox_use_begin();
+	deliver_run(arg);
+	mbox_use_end();
 }
 
 struct deliver *deliver_start(struct admin_env *env, int threads)

@@ -36,6 +36,7 @@
 #include "../core/xmalloc.h"
 #include "../smtp/smtp_parse.h"
 #include "../store/mailstore.h"
+#include "../store/mboxlock.h"
 #include "pop3.h"
 
 #define POP3_MAX_LINE 512
@@ -48,9 +49,6 @@ struct pop3_server {
 	SSL_CTX *tls;
 	struct dir_conn *rd;
 	struct pop3_session *sessions; /* loop thread only */
-	pthread_mutex_t lock_mu;
-	char **locked;
-	int nlocked;
 };
 
 struct msg {
@@ -103,32 +101,18 @@ static void reply(struct pop3_session *s, const char *fmt, ...)
 	evbuffer_add(o, "\r\n", 2);
 }
 
-/* ---- mailbox locks ---- */
+/* ---- mailbox locks (shared with renames, store/mboxlock.h) ---- */
 
 static bool lock_mailbox(struct pop3_server *srv, const char *key)
 {
-	pthread_mutex_lock(&srv->lock_mu);
-	for (int i = 0; i < srv->nlocked; i++)
-		if (!strcmp(srv->locked[i], key)) {
-			pthread_mutex_unlock(&srv->lock_mu);
-			return false;
-		}
-	srv->locked = xrealloc(srv->locked, (size_t)(srv->nlocked + 1) * sizeof *srv->locked);
-	srv->locked[srv->nlocked++] = xstrdup(key);
-	pthread_mutex_unlock(&srv->lock_mu);
-	return true;
+	(void)srv;
+	return mboxlock_take(key);
 }
 
 static void unlock_mailbox(struct pop3_server *srv, const char *key)
 {
-	pthread_mutex_lock(&srv->lock_mu);
-	for (int i = 0; i < srv->nlocked; i++)
-		if (!strcmp(srv->locked[i], key)) {
-			free(srv->locked[i]);
-			srv->locked[i] = srv->locked[--srv->nlocked];
-			break;
-		}
-	pthread_mutex_unlock(&srv->lock_mu);
+	(void)srv;
+	mboxlock_drop(key);
 }
 
 /* ---- Maildir ---- */
@@ -845,7 +829,6 @@ struct pop3_server *pop3_server_new(struct admin_env *env, struct evloop *lp, st
 	srv->io = io;
 	srv->tls = tls;
 	srv->rd = dir_conn_open(env->dir);
-	pthread_mutex_init(&srv->lock_mu, NULL);
 	return srv;
 }
 
@@ -855,10 +838,6 @@ void pop3_server_free(struct pop3_server *srv)
 		return;
 	while (srv->sessions)
 		session_free(srv->sessions);
-	for (int i = 0; i < srv->nlocked; i++)
-		free(srv->locked[i]);
-	free(srv->locked);
-	pthread_mutex_destroy(&srv->lock_mu);
 	dir_conn_close(srv->rd);
 	free(srv);
 }
