@@ -53,7 +53,8 @@ static const struct cli_attr create_attrs[] = {
 };
 
 static const struct cli_attr domain_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the domain (renaming is not supported)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the domain; SET name renames it at COMMIT (accounts, lists, aliases, "
+	 "directories and permissions follow)."},
 	{"domainLocation", CLI_AT_STRING, "@location", NULL, 0, 0, NULL, CLI_AF_NOSET,
 	 "Where the domain's mailboxes are stored (read-only)."},
 	{"catchAllType", CLI_AT_CHOICE, "@catchAllType", "disabled|account", 0, 0, "disabled", 0,
@@ -65,7 +66,8 @@ static const struct cli_attr domain_attrs[] = {
 };
 
 static const struct cli_attr account_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the account (renaming is not supported)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the account; SET name renames it at COMMIT (its mailbox, aliases and "
+	 "memberships follow)."},
 	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Set the account's password."},
 	{"respectEnforcement", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", CLI_AF_NOSHOW,
 	 "Check the password against a policy; Tern has none, so only 'no'."},
@@ -503,11 +505,7 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 			cli_lower(norm, nsz, v);
 			return true;
 		}
-		if (strcasecmp(v, f->name) != 0) {
-			cli_err(s, "Renaming is not supported by this server yet");
-			return false;
-		}
-		return true;
+		return cli_rename_check(s, f, v, norm, nsz);
 	}
 	switch (a->kind) {
 	case CLI_AT_SECRET:
@@ -635,8 +633,15 @@ void cli_h_set(struct cli_session *s, const struct cli_parsed *p)
 	for (int j = 0; j < k; j++) {
 		/* Not stored: values only accepted (no key, @location), and the
 		 * unchanged name of an existing object. */
-		bool store = attrs[j]->key && strcmp(attrs[j]->key, "@location") != 0 &&
-			     (strcmp(attrs[j]->key, "@name") != 0 || f->ctx == CLI_CTX_DOMAIN_CREATE);
+		bool store = attrs[j]->key && strcmp(attrs[j]->key, "@location") != 0;
+		if (ok && vals[j] && store && !strcmp(attrs[j]->key, "@name") && f->ctx != CLI_CTX_DOMAIN_CREATE) {
+			/* a rename, pending until COMMIT; the current name undoes it */
+			store = false;
+			if (!f->create && strcmp(vals[j], f->name) != 0)
+				cli_kv_set(&f->edits, "@name", vals[j]);
+			else
+				cli_kv_drop(&f->edits, "@name");
+		}
 		if (ok && vals[j] && store)
 			cli_kv_set(&f->edits, attrs[j]->key, vals[j]);
 		free(vals[j]);
@@ -1081,6 +1086,8 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok_text(s, COMMIT_TEXT);
 		return;
 	}
+	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
+		return;
 	const struct cli_kv *type = cli_kv_find(&f->edits, "@catchAllType");
 	const struct cli_kv *acct = cli_kv_find(&f->edits, "@catchAllAccountName");
 	const char *catchall = NULL;
@@ -1411,6 +1418,8 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok_text(s, COMMIT_TEXT);
 		return;
 	}
+	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
+		return;
 	const char *password = NULL;
 	const char **vars = calloc((size_t)f->edits.n * 2 + 10, sizeof *vars);
 	int nvars = 0;

@@ -50,6 +50,19 @@ int cli_services_vars(const char *services, const char **vars, int n);
 		CLI_QUOTA_REFUSED("messageCount", "folders or per-folder message counts"),                 \
 		CLI_QUOTA_REFUSED("messageSize", "folders or per-folder size quotas")
 
+/* renames (cli_rename.c): SET name of an existing object, applied at its
+ * COMMIT (DONE in the AACL) through admin/admin_rename.h */
+/* SET name/email: the new name is valid for the frame's object (norm:
+ * as stored); false after answering -ERR. */
+bool cli_rename_check(struct cli_session *s, const struct cli_frame *f, const char *v, char *norm, size_t nsz);
+/* Apply the frame's pending rename (none: true). false after answering
+ * -ERR, the frame and its edits unchanged. On success f->name is the new
+ * name and the edit is gone. */
+bool cli_rename_apply(struct cli_session *s, struct cli_frame *f);
+/* A subscriber's new address, pending in its list's frame until COMMIT. */
+bool cli_rename_member_pending(struct cli_frame *list, const char *old, const char *new_addr);
+bool cli_rename_members_apply(struct cli_session *s, struct cli_frame *f);
+
 /* errors and the log */
 void cli_commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name);
 void cli_detail_add(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

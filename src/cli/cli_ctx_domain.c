@@ -76,7 +76,8 @@ static const struct cli_attr def_quota_attrs[] = {
 };
 
 static const struct cli_attr group_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the group (read-only)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Name of the group; SET name renames it at COMMIT (aliases and memberships follow)."},
 	{"distributeEmailTo", CLI_AT_CHOICE, NULL, "members", 0, 0, "members", 0,
 	 "Who receives mail sent to the group; only members."},
 	{"receiveEmailFrom", CLI_AT_CHOICE, NULL, "anybody", 0, 0, "anybody", 0,
@@ -88,7 +89,8 @@ static const struct cli_attr group_attrs[] = {
 };
 
 static const struct cli_attr list_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the list (read-only)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Name of the list; SET name renames it at COMMIT (aliases and memberships follow)."},
 	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Password of the list's account."},
 	{"description", CLI_AT_STRING, "ListDescription", NULL, 0, 0, "", 0, "List description."},
 	{"adminEmail", CLI_AT_STRING, "ListAdminEmail", NULL, 0, 0, "", 0, "Address of the list administrator."},
@@ -100,7 +102,8 @@ static const struct cli_attr list_attrs[] = {
 };
 
 static const struct cli_attr list_user_attrs[] = {
-	{"email", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Address of the subscriber (read-only)."},
+	{"email", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Address of the subscriber; SET email (UPDATE User only) changes it at the list's COMMIT."},
 	{"name", CLI_AT_STRING, "@uname", NULL, 0, 0, "", 0, "Display name of the subscriber."},
 };
 
@@ -414,6 +417,9 @@ static void commit_object(struct cli_session *s, const char *kind, const char *t
 		cli_ok_text(s, CLI_COMMIT_TEXT);
 		return;
 	}
+	/* first: the other edits apply to the new names */
+	if (!cli_rename_apply(s, f) || !cli_rename_members_apply(s, f))
+		return;
 	const char *password = NULL;
 	const char **vars = calloc((size_t)f->edits.n * 4 + 4, sizeof *vars);
 	int nvars = 0;
@@ -689,6 +695,20 @@ static void h_done_user(struct cli_session *s, const struct cli_parsed *p)
 	}
 	char addr[256], key[600];
 	snprintf(addr, sizeof addr, "%s", f->name);
+	/* SET email: the address changes at the list's COMMIT */
+	const struct cli_kv *nk = cli_kv_find(&f->edits, "@name");
+	char new_addr[256] = "";
+	if (!f->create && nk && nk->v && strcmp(nk->v, addr) != 0) {
+		snprintf(new_addr, sizeof new_addr, "%s", nk->v);
+		if (has_member(s, l, new_addr)) {
+			cli_err(s, "Cannot change the address of user %s: %s is a subscriber already", addr, new_addr);
+			return;
+		}
+		if (l->edits.n >= CLI_MAX_EDITS) {
+			cli_err(s, "Too many pending changes; COMMIT the list first");
+			return;
+		}
+	}
 	const struct cli_kv *kv = cli_kv_find(&f->edits, "@uname");
 	char *uname = kv && kv->v ? strdup(kv->v) : NULL;
 	bool named = kv != NULL;
@@ -696,6 +716,10 @@ static void h_done_user(struct cli_session *s, const struct cli_parsed *p)
 	cli_pop(s);
 	if (create && !cli_str_remove(&l->alias_del, addr))
 		cli_str_add(&l->alias_add, addr);
+	if (new_addr[0]) {
+		cli_rename_member_pending(l, addr, new_addr);
+		snprintf(addr, sizeof addr, "%s", new_addr); /* its name goes with the new address */
+	}
 	if (named) {
 		snprintf(key, sizeof key, "MemberName.%s", addr);
 		cli_kv_set(&l->edits, key, uname && *uname ? uname : NULL);
