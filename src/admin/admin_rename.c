@@ -63,8 +63,8 @@ static void intent_clear(struct admin_env *env)
 		log_err("rename: cannot remove %s/%s: %s", env->root, ADMIN_RENAME_INTENT, strerror(errno));
 }
 
-/* Move rel_from to rel_to (when rel_from is there and rel_to is not),
- * durably: rename(2) then an fsync of the parent. */
+/* Move from to to (when from is there and to is not), durably: rename(2)
+ * then an fsync of the parent; idempotent, so start-up can run it again. */
 static int move_dir(struct admin_env *env, const char *from, const char *to, const char *parent)
 {
 	if (!exists_at(env->rootfd, from) || exists_at(env->rootfd, to))
@@ -77,6 +77,20 @@ static int move_dir(struct admin_env *env, const char *from, const char *to, con
 	mailstore_forget(from);
 	mailstore_forget(to);
 	return 0;
+}
+
+/* A domain's files: its directory (accounts, userdef.tab, services.tab,
+ * admin limits, mailproc.tab) and its custom-domain table, if any. */
+static int move_domain(struct admin_env *env, const char *old, const char *new_name)
+{
+	char from[300], to[300];
+	snprintf(from, sizeof from, "custdomains/%s.tab", old);
+	snprintf(to, sizeof to, "custdomains/%s.tab", new_name);
+	if (move_dir(env, from, to, "custdomains") < 0)
+		return -1;
+	snprintf(from, sizeof from, "domains/%s", old);
+	snprintf(to, sizeof to, "domains/%s", new_name);
+	return move_dir(env, from, to, "domains");
 }
 
 /* ---- accounts, groups and lists ---- */
@@ -204,8 +218,7 @@ enum tern_err admin_rename_domain(struct admin_ctx *ctx, const char *old, const 
 		return TERN_OK;
 	if (dir_domain_exists(ctx->rd, d.new_name) || dir_aliasdomain_exists(ctx->rd, d.new_name))
 		return TERN_E_DOMAIN_EXISTS;
-	char from[300], to[300], intent[700], label[300];
-	snprintf(from, sizeof from, "domains/%s", d.old);
+	char to[300], intent[700], label[300];
 	snprintf(to, sizeof to, "domains/%s", d.new_name);
 	pthread_mutex_lock(&rename_mu);
 	mbox_moves_begin();
@@ -221,7 +234,7 @@ enum tern_err admin_rename_domain(struct admin_ctx *ctx, const char *old, const 
 	}
 	if (!e) {
 		e = dir_write(ctx->env->dir, tx_domain_rename, &d);
-		if (!e && move_dir(ctx->env, from, to, "domains") < 0)
+		if (!e && move_domain(ctx->env, d.old, d.new_name) < 0)
 			e = TERN_E_INTERNAL;
 		else
 			intent_clear(ctx->env);
@@ -309,9 +322,7 @@ void admin_rename_recover(struct admin_env *env, struct dir_conn *c)
 	} else if (n == 3 && !strcmp(f[0], "domain") && admin_check_domain(f[1]) == TERN_OK &&
 		   admin_check_domain(f[2]) == TERN_OK) {
 		if (dir_domain_exists(c, f[2]) && !dir_domain_exists(c, f[1])) {
-			snprintf(from, sizeof from, "domains/%s", f[1]);
-			snprintf(to, sizeof to, "domains/%s", f[2]);
-			done = move_dir(env, from, to, "domains") == 0;
+			done = move_domain(env, f[1], f[2]) == 0;
 			log_warn("rename: domain %s -> %s interrupted by a stop; completed at start-up", f[1], f[2]);
 		} else {
 			done = true;

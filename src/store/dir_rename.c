@@ -99,6 +99,9 @@ enum tern_err dir_domain_rename(struct dir_conn *c, const char *old, const char 
 		" WHERE m2.list_id = mlusers.list_id AND m2.address = " SWAP_DOMAIN("mlusers.address") ")",
 		"UPDATE mlusers SET address = " SWAP_DOMAIN("address"),
 		"UPDATE aacl_perms SET domain = lower(?2) WHERE domain = ?1",
+		/* server settings that name a domain of ours */
+		"UPDATE settings SET value = lower(?2) WHERE name IN ('RootDomain', 'POP3Domain')"
+		" AND lower(value) = lower(?1)",
 	};
 	for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
 		enum tern_err e = dir_exec(c, steps[i], "ss", old, new_name);

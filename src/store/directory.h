@@ -217,8 +217,8 @@ enum tern_err dir_user_rename(struct dir_conn *c, int64_t id, const char *new_na
  * TERN_E_MLUSER_NOT_FOUND), or of every list (list_id 0). */
 enum tern_err dir_mluser_rename(struct dir_conn *c, int64_t list_id, const char *old_addr, const char *new_addr);
 /* A domain: its accounts and lists, aliases (their targets "x@old" too),
- * external aliases, POP3 links, alias domains, list members "x@old" and
- * admin permissions scoped to it. */
+ * external aliases, POP3 links, alias domains, list members "x@old",
+ * admin permissions scoped to it and the RootDomain/POP3Domain settings. */
 enum tern_err dir_domain_rename(struct dir_conn *c, const char *old, const char *new_name);
 enum tern_err dir_admin_rename(struct dir_conn *c, const char *old, const char *new_name);
 enum tern_err dir_perm_rename(struct dir_conn *c, char kind, const char *old, const char *new_name);
