@@ -669,6 +669,16 @@ static void deliver_run(void *arg)
 	for (int i = 0; i < env.nrcpt && !failed && !env.route[0]; i++) {
 		struct resolved rs;
 		enum resolve_kind k = r.c ? resolve_rcpt(r.c, env.rcpt[i], &rs) : RESOLVE_UNKNOWN;
+		char renamed[600];
+		if ((k == RESOLVE_UNKNOWN || k == RESOLVE_REMOTE) && r.c &&
+		    dir_rename_follow(r.c, env.rcpt[i], (int64_t)env.received, renamed, sizeof renamed)) {
+			/* accepted before its account or domain was renamed */
+			if (k != RESOLVE_UNKNOWN)
+				resolved_free(&rs);
+			log_info("deliver %s: <%s> was renamed to <%s> after the message arrived", env.id, env.rcpt[i],
+				 renamed);
+			k = resolve_rcpt(r.c, renamed, &rs);
+		}
 		if (k == RESOLVE_UNKNOWN || k == RESOLVE_LOOP || (k == RESOLVE_LOCAL && !rs.nlocal && !rs.nremote)) {
 			bool loop = k == RESOLVE_LOOP;
 			addr_add(&r.held, env.rcpt[i],

@@ -5,6 +5,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "dir_internal.h"
 
@@ -24,6 +26,55 @@ static enum tern_err member_var_rename(struct dir_conn *c, const char *old_addr,
 			"UPDATE users SET vars = substr(replace(char(10) || vars, ?1, ?2), 2)"
 			" WHERE type = 'M' AND instr(char(10) || vars, ?1) > 0",
 			"ss", from, to);
+}
+
+/* How long a rename is followed for mail received before it. */
+#define FOLLOW_KEEP (7 * 86400)
+
+static enum tern_err record(struct dir_conn *c, const char *kind, const char *old, const char *new_name)
+{
+	int64_t now = (int64_t)time(NULL);
+	enum tern_err e = dir_exec(c, "DELETE FROM renames WHERE at < ?", "i", now - FOLLOW_KEEP);
+	if (!e)
+		e = dir_exec(c, "INSERT INTO renames(kind, old, new, at) VALUES(?, ?, lower(?), ?)", "sssi", kind, old,
+			     new_name, now);
+	return e;
+}
+
+bool dir_rename_follow(struct dir_conn *c, const char *addr, int64_t received, char *out, size_t sz)
+{
+	char cur[600];
+	snprintf(cur, sizeof cur, "%s", addr);
+	bool moved = false;
+	/* A grace of an hour: RCPT was checked before the rename, the end of
+	 * DATA (the received time) may come after it. */
+	int64_t since = received - 3600;
+	for (int hop = 0; hop < 8; hop++) {
+		char next[600] = "";
+		sqlite3_stmt *st = dir_q(c, "SELECT new FROM renames WHERE kind = 'a' AND old = ? AND at >= ?"
+					    " ORDER BY id DESC LIMIT 1", "si", cur, since);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			dir_copy_col(st, 0, next, sizeof next);
+		sqlite3_reset(st);
+		const char *at = strrchr(cur, '@');
+		if (!next[0] && at) {
+			char dom[300] = "";
+			st = dir_q(c, "SELECT new FROM renames WHERE kind = 'd' AND old = ? AND at >= ?"
+				      " ORDER BY id DESC LIMIT 1", "si", at + 1, since);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				dir_copy_col(st, 0, dom, sizeof dom);
+			sqlite3_reset(st);
+			if (dom[0])
+				snprintf(next, sizeof next, "%.*s@%s", (int)(at - cur), cur, dom);
+		}
+		if (!next[0] || !strcasecmp(next, cur))
+			break;
+		snprintf(cur, sizeof cur, "%s", next);
+		moved = true;
+	}
+	if (moved)
+		snprintf(out, sz, "%s", cur);
+	return moved;
 }
 
 enum tern_err dir_user_rename(struct dir_conn *c, int64_t id, const char *new_name, const char *new_dir)
@@ -48,7 +99,8 @@ enum tern_err dir_user_rename(struct dir_conn *c, int64_t id, const char *new_na
 	    (e = dir_exec(c, "UPDATE exaliases SET lname = lower(?1) WHERE ldomain = ?2 AND lname = ?3", "sss",
 			  new_name, dom, old)) ||
 	    (e = dir_exec(c, "UPDATE poplinks SET luser = lower(?1) WHERE ldomain = ?2 AND luser = ?3", "sss",
-			  new_name, dom, old)))
+			  new_name, dom, old)) ||
+	    (e = record(c, "a", ofull, nfull)))
 		return e;
 	return dir_mluser_rename(c, 0, ofull, nfull);
 }
@@ -108,7 +160,7 @@ enum tern_err dir_domain_rename(struct dir_conn *c, const char *old, const char 
 		if (e)
 			return e;
 	}
-	return TERN_OK;
+	return record(c, "d", old, new_name);
 }
 
 enum tern_err dir_admin_rename(struct dir_conn *c, const char *old, const char *new_name)

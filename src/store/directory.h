@@ -221,6 +221,10 @@ enum tern_err dir_mluser_rename(struct dir_conn *c, int64_t list_id, const char 
  * admin permissions scoped to it and the RootDomain/POP3Domain settings. */
 enum tern_err dir_domain_rename(struct dir_conn *c, const char *old, const char *new_name);
 enum tern_err dir_admin_rename(struct dir_conn *c, const char *old, const char *new_name);
+/* Account and domain renames are recorded (kept 7 days): the address
+ * mail received at `received` (seconds) for addr goes to now, following
+ * renames made after it (an hour of grace), into out; false when none. */
+bool dir_rename_follow(struct dir_conn *c, const char *addr, int64_t received, char *out, size_t sz);
 enum tern_err dir_perm_rename(struct dir_conn *c, char kind, const char *old, const char *new_name);
 /* Move a setting to a new name (replacing any setting of that name). */
 enum tern_err dir_setting_rename(struct dir_conn *c, const char *old, const char *new_name);

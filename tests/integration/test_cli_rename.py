@@ -12,6 +12,7 @@ rename verbs:
 - group SET enable: a disabled group is an unknown recipient (550 5.1.1);
 - admin users and groups: memberships and permissions follow, the new name
   logs in; the first admin renamed stays the first admin;
+- mail accepted while a domain is renamed reaches the moved Maildir;
 - crash safety: the intent record (ROOT/rename.intent) left by a rename
   stopped between its commit and the move of the directory is completed
   at start-up, one stopped before its commit is dropped.
@@ -266,6 +267,16 @@ def test_domain_rename_with_accounts_aliases_and_list(server, cli, c):
     for bad in ("../etc", "a/b.test", ".x.test"):
         r = cli.cmd(f'SET name "{bad}"')
         assert r.status.startswith("-ERR: Invalid value for name"), (bad, r)
+    # a mailbox of the domain open in POP3: refused until the session ends
+    cli.ok("SET name renamed-" + new)
+    p = poplib.POP3("127.0.0.1", server.pop3_port, timeout=10)
+    p.user(f"carol@{new}")
+    p.pass_(d.pw("carol"))
+    try:
+        cli.err("COMMIT", f"Cannot rename domain {new}: a mailbox of the domain is in use by a POP3 session; "
+                          "try again when it ends", "domain")
+    finally:
+        p.quit()
     cli.ok("BACK", "")
     assert users_of(c, new) == ["alice", "bob", "carol", "news"]
     assert users_of(c, other.name) == []
@@ -477,3 +488,57 @@ def test_interrupted_rename_is_completed_or_dropped_at_start(fresh_server):
     assert users_of(c, d.name) == ["alma", "bob"]
     c.close()
     assert log_has(srv, "interrupted before its commit; nothing changed")
+
+
+# ------------------------------------------------------------------ concurrency
+
+def test_mail_during_domain_rename_is_not_lost(server, cli, c):
+    """Messages arriving while a domain is renamed all end up in the moved
+    Maildir: those accepted for the old address and delivered after the
+    rename follow it (the directory's rename record); none is frozen or
+    sent out as remote mail."""
+    import threading
+    from smtpclient import message_files
+    old = "dcon%s.test" % new_token()[:8]
+    new = "dcnw%s.test" % new_token()[:8]
+    d = MailDomain(server, c, old, users=("alice",))
+    accepted, stop = [], threading.Event()
+
+    def sender():
+        while not stop.is_set() and len(accepted) < 200:
+            tok = new_token()
+            try:
+                s = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10)
+                s.ehlo("client.test")
+                s.mail("sender@example.org")
+                code, _ = s.rcpt(d.addr("alice"))
+                if code == 250:
+                    code, _ = s.data(f"Subject: {tok}\r\n\r\ntoken {tok}\r\n".encode())
+                    if code == 250:
+                        accepted.append(tok)
+                s.quit()
+                if code != 250:
+                    return
+            except (smtplib.SMTPException, OSError):
+                return
+
+    th = threading.Thread(target=sender)
+    th.start()
+    while len(accepted) < 10:
+        time.sleep(0.02)
+    cli.ok(f"UPDATE Domain name {old}", "domain")
+    cli.ok(f"SET name {new}")
+    cli.ok("COMMIT", "")
+    stop.set()
+    th.join(30)
+    assert not th.is_alive()
+    md = server.root / "domains" / new / "alice" / "Maildir"
+    deadline = time.time() + 30
+    while True:
+        stored = {p.read_bytes().split(b"token ")[-1].strip().decode() for p in message_files(md)}
+        held = [r for r in c.records("frozlist") if d.addr("alice") in r[4]]
+        if len(stored) + len(held) >= len(accepted) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert stored == set(accepted) and not held, (len(stored), len(held), len(accepted))
+    assert not (server.root / "domains" / old).exists()
