@@ -6,24 +6,13 @@
  * edits, which then apply under the new name. A rename that fails answers
  * -ERR and leaves the frame and every pending edit as they were.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../admin/admin_cli.h"
 #include "../admin/admin_rename.h"
 #include "cli_ctx.h"
-
-static bool admin_name_syntax(const char *v)
-{
-	size_t l = strlen(v);
-	if (!l || l > 64)
-		return false;
-	for (const char *p = v; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-			return false;
-	return true;
-}
 
 bool cli_rename_check(struct cli_session *s, const struct cli_frame *f, const char *v, char *norm, size_t nsz)
 {
@@ -47,7 +36,7 @@ bool cli_rename_check(struct cli_session *s, const struct cli_frame *f, const ch
 	case CLI_CTX_ADMIN_USER:
 	case CLI_CTX_ADMIN_GROUP:
 		what = "letters, digits, '.', '_' and '-', at most 64";
-		ok = admin_name_syntax(v);
+		ok = admin_aacl_name_ok(v);
 		break;
 	default:
 		cli_err(s, "Attribute name is read-only");

@@ -79,15 +79,9 @@ bool dir_rename_follow(struct dir_conn *c, const char *addr, int64_t received, c
 
 enum tern_err dir_user_rename(struct dir_conn *c, int64_t id, const char *new_name, const char *new_dir)
 {
-	sqlite3_stmt *st = dir_q(c, "SELECT domain, name FROM users WHERE id = ?", "i", id);
 	char dom[256], old[256], ofull[520], nfull[520];
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if (!dir_user_names(c, id, dom, sizeof dom, old, sizeof old))
 		return TERN_E_RECORD_NOT_FOUND;
-	}
-	dir_copy_col(st, 0, dom, sizeof dom);
-	dir_copy_col(st, 1, old, sizeof old);
-	sqlite3_reset(st);
 	snprintf(ofull, sizeof ofull, "%s@%s", old, dom);
 	snprintf(nfull, sizeof nfull, "%s@%s", new_name, dom);
 	enum tern_err e;
