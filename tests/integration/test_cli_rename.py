@@ -7,13 +7,15 @@ rename verbs:
   name logs in and reads the mail received before) and the Maildir on
   disk agree; collisions, bad names and a mailbox held by a POP3 session
   give -ERR and change nothing (the pending edits stay);
-- a domain with several accounts, aliases, an alias domain and a list;
+- a domain with several accounts, aliases, an alias domain and a list (its
+  files move with it; edits committed with the rename go to the new name);
 - groups and lists, a list subscriber's address (SET email, UPDATE only);
 - group SET enable: a disabled group is an unknown recipient (550 5.1.1);
 - admin users and groups: memberships and permissions follow, the new name
   logs in; the first admin renamed stays the first admin;
 - mail accepted while a domain is renamed reaches the moved Maildir;
-- crash safety: the intent record (ROOT/rename.intent) left by a rename
+- crash safety: SIGKILL among a stream of renames leaves one whole
+  account; the intent record (ROOT/rename.intent) left by a rename
   stopped between its commit and the move of the directory is completed
   at start-up, one stopped before its commit is dropped.
 """
@@ -224,9 +226,18 @@ def test_domain_rename_with_accounts_aliases_and_list(server, cli, c):
         wait_token(d.md(u), t)
 
     cli.ok(f"UPDATE Domain name {old}", "domain")
+    cli.ok("SET services (pop3 smtpIn)")                           # domains/<old>/services.tab
+    cli.ok("COMMIT", "")
+    cli.ok(f"UPDATE Domain name {old}", "domain")
     cli.ok(f"SET name {new.upper()}")
+    cli.ok("CONFIG accountDefaultQuotas", "domain-accountDefaultQuotas")
+    cli.ok("SET totalMessageSize 4321")                            # written after the rename, in one COMMIT
+    cli.ok("DONE", "domain")
     r = cli.ok("COMMIT", "")
     assert r.text == COMMITTED
+    # the domain's files moved with it, the defaults went to the new name
+    assert c.listing("cfgfileget", f"domains/{new}/services.tab") == ["pop3 smtpIn"]
+    assert any("4321" in line for line in c.listing("cfgfileget", f"domains/{new}/userdef.tab"))
 
     domains = [r[0] for r in c.records("domainlist")]
     assert new in domains and old not in domains
@@ -542,3 +553,59 @@ def test_mail_during_domain_rename_is_not_lost(server, cli, c):
         time.sleep(0.2)
     assert stored == set(accepted) and not held, (len(stored), len(held), len(accepted))
     assert not (server.root / "domains" / old).exists()
+
+
+def test_kill9_during_renames_leaves_one_whole_account(fresh_server):
+    """SIGKILL at a random moment of a stream of renames: after the restart
+    the account has exactly one name, its Maildir is under that name with
+    the mail, the intent record is gone."""
+    import random
+    import threading
+    srv = fresh_server
+    c = srv.connect()
+    d = MailDomain(srv, c, "k9%s.test" % new_token()[:8], users=("alice",))
+    token = new_token()
+    send(srv, [d.addr("alice")], token)
+    wait_token(d.md("alice"), token)
+    c.close()
+    names = ["alice", "amy"]
+    renames = [0]
+    for round_ in range(3):
+        stop = threading.Event()
+
+        def renamer():
+            try:
+                cl = srv.cli()
+                cl.ok(f"UPDATE Domain name {d.name}", "domain")
+                while not stop.is_set():
+                    cur = current[0]
+                    nxt = names[1] if cur == names[0] else names[0]
+                    cl.ok(f"UPDATE Account {cur}", "domain-account")
+                    cl.ok(f"SET name {nxt}")
+                    cl.ok("COMMIT", "domain")
+                    current[0] = nxt
+                    renames[0] += 1
+            except Exception:
+                pass                                            # the server died under it
+
+        c = srv.connect()
+        current = [[u for u in users_of(c, d.name)][0]]
+        c.close()
+        th = threading.Thread(target=renamer)
+        th.start()
+        time.sleep(random.uniform(0.1, 0.6))
+        srv.kill9()
+        stop.set()
+        th.join(30)
+        srv.start()
+        assert not (srv.root / "rename.intent").exists()
+        c = srv.connect()
+        now = users_of(c, d.name)
+        c.close()
+        assert len(now) == 1 and now[0] in names, now
+        other = names[1] if now[0] == names[0] else names[0]
+        base = srv.root / "domains" / d.name
+        assert (base / now[0] / "Maildir").is_dir() and not (base / other).exists(), (round_, now)
+        msgs = pop_retr_all(srv, f"{now[0]}@{d.name}", d.pw("alice"))
+        assert any(token in m for m in msgs), (round_, now)
+    assert renames[0] >= 3, renames                         # the kills did fall among renames
