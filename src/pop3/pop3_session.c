@@ -273,7 +273,16 @@ static void job_run(void *arg)
 			snprintf(s->mailbox, sizeof s->mailbox, "domains/%s/%s/Maildir", u.domain, u.dir);
 			snprintf(s->lockkey, sizeof s->lockkey, "%s/%s", u.domain, u.dir);
 			snprintf(s->user, sizeof s->user, "%s@%s", u.name, u.domain);
+			/* No rename moves the mailbox between the look-up and
+			 * the lock (store/mboxlock.h): one that committed since
+			 * the look-up leaves another directory name. */
+			struct dir_user now;
+			mbox_use_begin();
 			if (!lock_mailbox(s->srv, s->lockkey)) {
+				s->job_rc = -2;
+				s->lockkey[0] = '\0';
+			} else if (!dir_user_get(c, u.domain, u.name, &now) || now.id != u.id || strcmp(now.dir, u.dir)) {
+				unlock_mailbox(s->srv, s->lockkey); /* renamed meanwhile: as if in use */
 				s->job_rc = -2;
 				s->lockkey[0] = '\0';
 			} else if (scan_maildir(s, env->rootfd) < 0) {
@@ -283,6 +292,7 @@ static void job_run(void *arg)
 				dir_write(env->dir, tx_last_login, &up);
 				s->job_rc = 0;
 			}
+			mbox_use_end();
 		}
 		dir_conn_close(c);
 	} else if (s->job == JOB_QUIT) {
