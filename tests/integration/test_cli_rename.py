@@ -98,6 +98,9 @@ def test_account_rename_follows_everywhere(server, cli, c):
     c.ok("aliasadd", d.name, "al", "alice")
     c.ok("useradd", d.name, "team", "Team-pw.1", "M")
     c.ok("mluseradd", d.name, "team", d.addr("alice"))
+    c.ok("exaliasadd", d.addr("alice"), "al.ext@remote.example")
+    c.ok("poplnkadd", d.name, "alice", "127.0.0.1:1", "ralice", "x", "CLR")
+    c.ok("poplnkenable", "0", d.name, "alice")
     old_token = new_token()
     send(server, [d.addr("alice")], old_token)
     wait_token(d.md("alice"), old_token)
@@ -114,6 +117,8 @@ def test_account_rename_follows_everywhere(server, cli, c):
     assert users_of(c, d.name) == ["alicia", "bob", "team"]
     assert aliases_of(c, d.name) == [("al", "alicia")]
     assert members_of(c, d.name, "team") == [d.addr("alicia")]
+    assert c.records("exaliaslist", f"*@{d.name}") == [["remote.example", "al.ext", d.name, "alicia"]]
+    assert [r[:4] for r in c.records("poplnklist", d.name)] == [[d.name, "alicia", "127.0.0.1:1", "ralice"]]
     # the Maildir moved with its mail
     assert not (server.root / "domains" / d.name / "alice").exists()
     wait_token(d.md("alicia"), old_token)
