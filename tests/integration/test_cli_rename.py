@@ -52,12 +52,23 @@ def send(server, rcpts, token):
     s.quit()
 
 
-def pop_retr_all(server, user, pw):
-    """Every message of the mailbox as text (logs in with USER/PASS)."""
+def pop_open(server, user, pw):
+    """A POP3 session logged in with USER/PASS, or None when refused."""
     p = poplib.POP3("127.0.0.1", server.pop3_port, timeout=10)
     try:
         p.user(user)
         p.pass_(pw)
+    except poplib.error_proto:
+        p.close()
+        return None
+    return p
+
+
+def pop_retr_all(server, user, pw):
+    """Every message of the mailbox as text."""
+    p = pop_open(server, user, pw)
+    assert p is not None, f"POP3 login of {user} refused"
+    try:
         n, _ = p.stat()
         return [b"\n".join(p.retr(i)[1]).decode(errors="replace") for i in range(1, n + 1)]
     finally:
@@ -65,18 +76,10 @@ def pop_retr_all(server, user, pw):
 
 
 def pop_login_fails(server, user, pw):
-    p = poplib.POP3("127.0.0.1", server.pop3_port, timeout=10)
-    try:
-        p.user(user)
-        p.pass_(pw)
-    except poplib.error_proto:
-        return True
-    finally:
-        try:
-            p.quit()
-        except (poplib.error_proto, OSError):
-            pass
-    return False
+    p = pop_open(server, user, pw)
+    if p is not None:
+        p.quit()
+    return p is None
 
 
 def users_of(c, domain):
