@@ -4,6 +4,7 @@
  * see admin_rename.h.
  */
 #include "admin_rename.h"
+#include "admin_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,7 +184,10 @@ enum tern_err admin_rename_account(struct admin_ctx *ctx, const char *domain, co
 	char f1[600], f2[600];
 	snprintf(f1, sizeof f1, "%s@%s", a.old, a.domain);
 	snprintf(f2, sizeof f2, "%s@%s", a.new_name, a.domain);
-	log_rename(ctx, a.u.type == 'M' ? "list" : "account", f1, f2);
+	char kind[16] = "account";
+	if (a.u.type == 'M' && admin_cli_list_kind(ctx, a.domain, a.new_name, kind, sizeof kind) != TERN_OK)
+		snprintf(kind, sizeof kind, "list");
+	log_rename(ctx, kind, f1, f2);
 	return TERN_OK;
 }
 

@@ -1094,6 +1094,10 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 	}
 	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
 		return;
+	if (!cli_frame_pending(f)) { /* a rename alone */
+		cli_rename_only(s);
+		return;
+	}
 	const struct cli_kv *type = cli_kv_find(&f->edits, "@catchAllType");
 	const struct cli_kv *acct = cli_kv_find(&f->edits, "@catchAllAccountName");
 	const char *catchall = NULL;
@@ -1402,6 +1406,10 @@ const char **cli_commit_begin(struct cli_session *s, struct cli_frame *f, int ex
 	/* first: the other edits apply to the new names */
 	if (!cli_rename_apply(s, f) || !cli_rename_members_apply(s, f))
 		return NULL;
+	if (!f->create && !cli_frame_pending(f)) { /* a rename alone */
+		cli_rename_only(s);
+		return NULL;
+	}
 	const char **vars = xcalloc((size_t)(f->edits.n + extra) * 2 + 2, sizeof *vars);
 	int n = 0;
 	*password_r = NULL;

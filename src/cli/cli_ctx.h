@@ -60,6 +60,9 @@ bool cli_rename_check(struct cli_session *s, const struct cli_frame *f, const ch
  * -ERR, the frame and its edits unchanged. On success f->name is the new
  * name and the edit is gone. */
 bool cli_rename_apply(struct cli_session *s, struct cli_frame *f);
+/* COMMIT of a frame whose only edit was its rename (applied): back to the
+ * parent, +OK. */
+void cli_rename_only(struct cli_session *s);
 /* A subscriber's new address, pending in its list's frame until COMMIT. */
 bool cli_rename_member_pending(struct cli_frame *list, const char *old, const char *new_addr);
 bool cli_rename_members_apply(struct cli_session *s, struct cli_frame *f);

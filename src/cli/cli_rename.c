@@ -93,6 +93,15 @@ static void rename_failed(struct cli_session *s, enum tern_err e, const char *ty
 	}
 }
 
+void cli_rename_only(struct cli_session *s)
+{
+	size_t l = strlen(s->log_detail);
+	if (l >= 2 && !strcmp(s->log_detail + l - 2, "; "))
+		s->log_detail[l - 2] = '\0';
+	cli_pop(s);
+	cli_ok_text(s, CLI_COMMIT_TEXT);
+}
+
 bool cli_rename_apply(struct cli_session *s, struct cli_frame *f)
 {
 	const struct cli_kv *kv = cli_kv_find(&f->edits, "@name");
