@@ -617,3 +617,33 @@ def test_kill9_during_renames_leaves_one_whole_account(fresh_server):
         msgs = pop_retr_all(srv, f"{now[0]}@{d.name}", d.pw("alice"))
         assert any(token in m for m in msgs), (round_, now)
     assert renames[0] >= 3, renames                         # the kills did fall among renames
+
+
+def test_interrupted_domain_rename_is_completed_at_start(fresh_server):
+    srv = fresh_server
+    c = srv.connect()
+    old = "cdo%s.test" % new_token()[:8]
+    new = "cdn%s.test" % new_token()[:8]
+    d = MailDomain(srv, c, old, users=("alice",))
+    token = new_token()
+    send(srv, [d.addr("alice")], token)
+    wait_token(d.md("alice"), token)
+    c.close()
+    cli = srv.cli()
+    cli.ok(f"UPDATE Domain name {old}", "domain")
+    cli.ok(f"SET name {new}")
+    cli.ok("COMMIT", "")
+    cli.close()
+    srv.kill9()
+    # stopped after the commit, before the directory moved
+    (srv.root / "domains" / new).rename(srv.root / "domains" / old)
+    (srv.root / "rename.intent").write_text(f"domain\t{old}\t{new}\n")
+    srv.start()
+    assert not (srv.root / "rename.intent").exists()
+    assert not (srv.root / "domains" / old).exists()
+    msgs = pop_retr_all(srv, f"alice@{new}", d.pw("alice"))
+    assert any(token in m for m in msgs)
+    t2 = new_token()
+    send(srv, [f"alice@{new}"], t2)
+    wait_token(srv.root / "domains" / new / "alice" / "Maildir", t2)
+    assert log_has(srv, f"rename: domain {old} -> {new} interrupted by a stop; completed at start-up")
