@@ -123,6 +123,14 @@ static enum tern_err tx_account_rename(struct dir_conn *c, void *arg)
 	return dir_user_rename(c, u.id, a->new_name, a->new_name);
 }
 
+/* Undo of a committed rename whose directory could not move: the old
+ * name and directory name again (back.old is the new name). */
+static enum tern_err tx_account_rename_back(struct dir_conn *c, void *arg)
+{
+	struct account_rename *b = arg;
+	return dir_user_rename(c, b->u.id, b->new_name, b->u.dir);
+}
+
 static enum tern_err check_local(const char *name)
 {
 	if (strlen(name) > 128 || !strcmp(name, "*"))
@@ -172,10 +180,19 @@ enum tern_err admin_rename_account(struct admin_ctx *ctx, const char *domain, co
 	e = intent_write(ctx->env, intent) < 0 ? TERN_E_INTERNAL : TERN_OK;
 	if (!e)
 		e = dir_write(ctx->env->dir, tx_account_rename, &a);
-	if (!e && move_dir(ctx->env, from, to, parent) < 0)
-		e = TERN_E_INTERNAL; /* the intent stays: completed at the next start */
-	else
+	if (!e && move_dir(ctx->env, from, to, parent) < 0) {
+		/* The directory cannot move: the store goes back to the old
+		 * names, nothing changed. Should that fail too, the intent stays
+		 * and the next start completes the rename. */
+		e = TERN_E_INTERNAL;
+		struct account_rename back = a;
+		snprintf(back.old, sizeof back.old, "%s", a.new_name);
+		snprintf(back.new_name, sizeof back.new_name, "%s", a.old);
+		if (dir_write(ctx->env->dir, tx_account_rename_back, &back) == TERN_OK)
+			intent_clear(ctx->env);
+	} else {
 		intent_clear(ctx->env);
+	}
 	mbox_moves_end();
 	mboxlock_drop(key);
 	pthread_mutex_unlock(&rename_mu);
@@ -238,10 +255,18 @@ enum tern_err admin_rename_domain(struct admin_ctx *ctx, const char *old, const 
 	}
 	if (!e) {
 		e = dir_write(ctx->env->dir, tx_domain_rename, &d);
-		if (!e && move_domain(ctx->env, d.old, d.new_name) < 0)
+		if (!e && move_domain(ctx->env, d.old, d.new_name) < 0) {
+			/* back to the old name, files included (see above) */
 			e = TERN_E_INTERNAL;
-		else
+			struct domain_rename back;
+			snprintf(back.old, sizeof back.old, "%s", d.new_name);
+			snprintf(back.new_name, sizeof back.new_name, "%s", d.old);
+			if (move_domain(ctx->env, d.new_name, d.old) == 0 &&
+			    dir_write(ctx->env->dir, tx_domain_rename, &back) == TERN_OK)
+				intent_clear(ctx->env);
+		} else {
 			intent_clear(ctx->env);
+		}
 	}
 	mbox_moves_end();
 	pthread_mutex_unlock(&rename_mu);
