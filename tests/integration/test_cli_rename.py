@@ -14,6 +14,7 @@ rename verbs:
 - admin users and groups: memberships and permissions follow, the new name
   logs in; the first admin renamed stays the first admin;
 - mail accepted while a domain is renamed reaches the moved Maildir;
+- a directory that cannot move (immutable parent) puts the store back;
 - crash safety: SIGKILL among a stream of renames leaves one whole
   account; the intent record (ROOT/rename.intent) left by a rename
   stopped between its commit and the move of the directory is completed
@@ -647,3 +648,37 @@ def test_interrupted_domain_rename_is_completed_at_start(fresh_server):
     send(srv, [f"alice@{new}"], t2)
     wait_token(srv.root / "domains" / new / "alice" / "Maildir", t2)
     assert log_has(srv, f"rename: domain {old} -> {new} interrupted by a stop; completed at start-up")
+
+
+def test_directory_that_cannot_move_changes_nothing(server, cli, c):
+    """The store is renamed first; when the directory then cannot move
+    (here: its parent made immutable), the store goes back: -ERR, the old
+    name works as before, no intent record is left."""
+    import shutil
+    import subprocess
+    import pytest
+    if not shutil.which("chattr"):
+        pytest.skip("chattr not available")
+    d = MailDomain(server, c, "rim%s.test" % new_token()[:8], users=("alice",))
+    token = new_token()
+    send(server, [d.addr("alice")], token)
+    wait_token(d.md("alice"), token)
+    base = server.root / "domains" / d.name
+    if subprocess.run(["chattr", "+i", str(base)], capture_output=True).returncode != 0:
+        pytest.skip("the file system has no immutable attribute")
+    try:
+        cli.ok(f"UPDATE Domain name {d.name}", "domain")
+        cli.ok("UPDATE Account alice", "domain-account")
+        cli.ok("SET name alix")
+        r = cli.err("COMMIT", None, "domain-account")
+        assert r.text.startswith("Cannot rename account alice: Internal server problem"), r
+    finally:
+        subprocess.run(["chattr", "-i", str(base)], check=True)
+    assert users_of(c, d.name) == ["alice"]
+    assert not (server.root / "rename.intent").exists()
+    msgs = pop_retr_all(server, d.addr("alice"), d.pw("alice"))
+    assert any(token in m for m in msgs)
+    cli.ok("COMMIT", "domain")                                  # the same edit, now it can move
+    assert users_of(c, d.name) == ["alix"]
+    wait_token(server.root / "domains" / d.name / "alix" / "Maildir", token)
+    cli.ok("BACK", "")
