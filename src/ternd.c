@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "admin/admin_rename.h"
 #include "admin/settings.h"
 #include "core/dns.h"
 #include "auth/lstacl.h"
@@ -412,6 +413,7 @@ int main(int argc, char **argv)
 	struct dir_conn *c = dir_conn_open(env.dir);
 	if (!c || first_admin(&env, c) < 0)
 		return 1;
+	admin_rename_recover(&env, c); /* an interrupted rename, before any service */
 
 	char host[256] = "localhost";
 	gethostname(host, sizeof host - 1);

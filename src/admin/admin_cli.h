@@ -180,6 +180,10 @@ struct aacl_groups {
 };
 void admin_aacl_ancestry(struct dir_conn *c, char kind, const char *name, struct aacl_groups *out);
 
+/* Is name a valid admin user or group name (letters, digits, '.', '_', '-';
+ * 1 to 64)? */
+bool admin_aacl_name_ok(const char *name);
+
 /* May admin `name` log in through front-end `via` ("cli", "ctrl")? */
 bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via);
 

@@ -7,13 +7,15 @@
 #include <string.h>
 
 #include "../auth/password.h"
+#include "../core/log.h"
 #include "../core/secret.h"
 #include "../core/xmalloc.h"
 #include "admin_cli.h"
 #include "admin_perms.h"
+#include "admin_rename.h"
 #include "settings.h"
 
-static bool admin_name_ok(const char *n)
+bool admin_aacl_name_ok(const char *n)
 {
 	size_t l = strlen(n);
 	if (!l || l > 64)
@@ -76,7 +78,7 @@ void admin_aacl_ancestry(struct dir_conn *c, char kind, const char *name, struct
 bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via)
 {
 	char key[200], v[512];
-	if (!via || !admin_name_ok(name))
+	if (!via || !admin_aacl_name_ok(name))
 		return true;
 	bool defined = false;
 	snprintf(key, sizeof key, "AaclInterfaces.%s", name);
@@ -190,7 +192,7 @@ static enum tern_err tx_admin_save(struct dir_conn *c, void *arg)
 enum tern_err admin_cli_admin_save(struct admin_ctx *ctx, const char *name, bool create, const char *password,
 				   const char *description, const char *interfaces, const char *parents)
 {
-	if (!admin_name_ok(name))
+	if (!admin_aacl_name_ok(name))
 		return TERN_E_INVALID;
 	if (create && !password)
 		return TERN_E_INVALID;
@@ -237,7 +239,7 @@ static enum tern_err tx_admin_del(struct dir_conn *c, void *arg)
 
 enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name)
 {
-	if (!admin_name_ok(name))
+	if (!admin_aacl_name_ok(name))
 		return TERN_E_RECORD_NOT_FOUND;
 	if (ctx->admin && !strcmp(ctx->admin, name))
 		return TERN_E_INVALID;
@@ -321,7 +323,7 @@ enum tern_err admin_cli_group_list(struct admin_ctx *ctx, dir_row_fn fn, void *a
 bool admin_cli_group_exists(struct admin_ctx *ctx, const char *name)
 {
 	char key[200], v[8];
-	if (!admin_name_ok(name))
+	if (!admin_aacl_name_ok(name))
 		return false;
 	snprintf(key, sizeof key, "AaclGroup.%s", name);
 	return dir_setting_get(ctx->rd, key, v, sizeof v);
@@ -373,7 +375,7 @@ static enum tern_err tx_group_save(struct dir_conn *c, void *arg)
 		char *save = NULL;
 		for (char *p = strtok_r(list, "() ,", &save); p; p = strtok_r(NULL, "() ,", &save)) {
 			char tmp[8];
-			if (!admin_name_ok(p))
+			if (!admin_aacl_name_ok(p))
 				return TERN_E_INVALID;
 			snprintf(key, sizeof key, "AaclGroup.%s", p);
 			if (!dir_setting_get(c, key, tmp, sizeof tmp))
@@ -391,7 +393,7 @@ enum tern_err admin_cli_group_save(struct admin_ctx *ctx, const char *name, bool
 {
 	if (parents && (strlen(parents) > 400 || settings_validate("AaclGroupParents.x", parents)))
 		return TERN_E_INVALID;
-	if (!admin_name_ok(name))
+	if (!admin_aacl_name_ok(name))
 		return TERN_E_INVALID;
 	if (description && (strlen(description) > 200 || settings_validate("AaclGroupDescription.x", description)))
 		return TERN_E_INVALID;
@@ -402,50 +404,61 @@ enum tern_err admin_cli_group_save(struct admin_ctx *ctx, const char *name, bool
 	return dir_write(ctx->env->dir, tx_group_save, &g);
 }
 
-/* Take group g out of every parents set of prefix (users or groups);
- * TERN_E_BUSY when one holds it and !forced. */
-static enum tern_err leave_group(struct dir_conn *c, const char *prefix, const char *g, bool forced)
+/* In every parents set of prefix ("AaclParents.", "AaclGroupParents.")
+ * that holds group g: g replaced by repl, or taken out (repl NULL; a set
+ * left empty is removed). busy_if_held: TERN_E_BUSY at the first such set
+ * instead (a group with members is deleted only when forced). */
+static enum tern_err edit_sets(struct dir_conn *c, const char *prefix, const char *g, const char *repl,
+			       bool busy_if_held)
 {
-	struct settings_scan parents = {.prefix = prefix};
-	enum tern_err e = dir_setting_list(c, scan_row, &parents);
-	for (int i = 0; !e && i < parents.nm.n; i++) {
-		if (!set_has(parents.vals.v[i], g))
+	struct settings_scan sets = {.prefix = prefix};
+	enum tern_err e = dir_setting_list(c, scan_row, &sets);
+	for (int i = 0; !e && i < sets.nm.n; i++) {
+		if (!set_has(sets.vals.v[i], g))
 			continue;
-		if (!forced) {
+		if (busy_if_held) {
 			e = TERN_E_BUSY;
 			break;
 		}
-		struct buf rest = BUF_INIT;
-		char tmp[512];
-		snprintf(tmp, sizeof tmp, "%s", parents.vals.v[i]);
+		struct buf out = BUF_INIT;
+		char tmp[512], key[200];
+		snprintf(tmp, sizeof tmp, "%s", sets.vals.v[i]);
 		char *save = NULL;
-		buf_putc(&rest, '(');
 		bool first = true;
-		for (char *t = strtok_r(tmp, "() ,", &save); t; t = strtok_r(NULL, "() ,", &save))
-			if (strcmp(t, g)) {
-				buf_printf(&rest, "%s%s", first ? "" : " ", t);
-				first = false;
-			}
-		buf_putc(&rest, ')');
-		char pfx[64];
-		snprintf(pfx, sizeof pfx, "%.*s", (int)strlen(prefix) - 1, prefix);
-		e = set_or_del(c, pfx, parents.nm.v[i], first ? "" : rest.data);
-		buf_free(&rest);
+		buf_putc(&out, '(');
+		for (char *t = strtok_r(tmp, "() ,", &save); t; t = strtok_r(NULL, "() ,", &save)) {
+			const char *w = strcmp(t, g) ? t : repl;
+			if (!w)
+				continue;
+			buf_printf(&out, "%s%s", first ? "" : " ", w);
+			first = false;
+		}
+		buf_putc(&out, ')');
+		snprintf(key, sizeof key, "%s%s", prefix, sets.nm.v[i]);
+		e = first ? dir_setting_del(c, key) : dir_setting_set(c, key, out.data);
+		buf_free(&out);
 	}
-	scan_free(&parents);
+	scan_free(&sets);
 	return e;
+}
+
+static bool group_stored(struct dir_conn *c, const char *name)
+{
+	char key[200], v[8];
+	snprintf(key, sizeof key, "AaclGroup.%s", name);
+	return dir_setting_get(c, key, v, sizeof v);
 }
 
 static enum tern_err tx_group_del(struct dir_conn *c, void *arg)
 {
 	struct group_save *g = arg;
-	char key[200], v[8];
+	char key[200];
 	snprintf(key, sizeof key, "AaclGroup.%s", g->name);
-	if (!dir_setting_get(c, key, v, sizeof v))
+	if (!group_stored(c, g->name))
 		return TERN_E_RECORD_NOT_FOUND;
-	enum tern_err e = leave_group(c, "AaclParents.", g->name, g->forced);
+	enum tern_err e = edit_sets(c, "AaclParents.", g->name, NULL, !g->forced);
 	if (!e)
-		e = leave_group(c, "AaclGroupParents.", g->name, g->forced);
+		e = edit_sets(c, "AaclGroupParents.", g->name, NULL, !g->forced);
 	if (!e)
 		e = dir_setting_del(c, key);
 	if (!e)
@@ -459,8 +472,91 @@ static enum tern_err tx_group_del(struct dir_conn *c, void *arg)
 
 enum tern_err admin_cli_group_del(struct admin_ctx *ctx, const char *name, bool forced)
 {
-	if (!admin_name_ok(name))
+	if (!admin_aacl_name_ok(name))
 		return TERN_E_RECORD_NOT_FOUND;
 	struct group_save g = {.name = name, .forced = forced};
 	return dir_write(ctx->env->dir, tx_group_del, &g);
+}
+
+/* ---- renames (declared in admin_rename.h) ---- */
+
+struct aacl_rename {
+	const char *old, *new_name;
+};
+
+static enum tern_err rename_settings(struct dir_conn *c, const char *const *prefixes, int n, const char *old,
+				     const char *new_name)
+{
+	enum tern_err e = TERN_OK;
+	for (int i = 0; !e && i < n; i++) {
+		char k1[200], k2[200];
+		snprintf(k1, sizeof k1, "%s.%s", prefixes[i], old);
+		snprintf(k2, sizeof k2, "%s.%s", prefixes[i], new_name);
+		e = dir_setting_rename(c, k1, k2);
+	}
+	return e;
+}
+
+static enum tern_err tx_admin_rename(struct dir_conn *c, void *arg)
+{
+	struct aacl_rename *r = arg;
+	struct dir_admin cur;
+	if (!dir_admin_get(c, r->old, &cur))
+		return TERN_E_RECORD_NOT_FOUND;
+	struct dir_admin other;
+	if (dir_admin_get(c, r->new_name, &other))
+		return TERN_E_USER_EXISTS;
+	static const char *const prefixes[] = {"AaclDescription", "AaclInterfaces", "AaclParents"};
+	enum tern_err e = dir_admin_rename(c, cur.name, r->new_name);
+	if (!e)
+		e = rename_settings(c, prefixes, 3, cur.name, r->new_name);
+	if (!e)
+		e = dir_perm_rename(c, 'u', cur.name, r->new_name);
+	return e;
+}
+
+/* The checks, the transaction and the log line both renames share. */
+static enum tern_err aacl_rename(struct admin_ctx *ctx, const char *old, const char *new_name, dir_write_fn tx,
+				 const char *what)
+{
+	if (!admin_aacl_name_ok(old))
+		return TERN_E_RECORD_NOT_FOUND;
+	if (!admin_aacl_name_ok(new_name))
+		return TERN_E_INVALID;
+	if (!strcmp(old, new_name))
+		return TERN_OK;
+	struct aacl_rename r = {old, new_name};
+	enum tern_err e = dir_write(ctx->env->dir, tx, &r);
+	if (!e)
+		log_info("rename %s %s -> %s by %s from %s via %s", what, old, new_name, ctx->admin ? ctx->admin : "-",
+			 ctx->peer ? ctx->peer : "-", ctx->via ? ctx->via : "?");
+	return e;
+}
+
+enum tern_err admin_rename_admin(struct admin_ctx *ctx, const char *old, const char *new_name)
+{
+	return aacl_rename(ctx, old, new_name, tx_admin_rename, "admin user");
+}
+
+static enum tern_err tx_group_rename(struct dir_conn *c, void *arg)
+{
+	struct aacl_rename *r = arg;
+	if (!group_stored(c, r->old))
+		return TERN_E_RECORD_NOT_FOUND;
+	if (group_stored(c, r->new_name))
+		return TERN_E_USER_EXISTS;
+	static const char *const prefixes[] = {"AaclGroup", "AaclGroupDescription", "AaclGroupParents"};
+	enum tern_err e = rename_settings(c, prefixes, 3, r->old, r->new_name);
+	if (!e)
+		e = edit_sets(c, "AaclParents.", r->old, r->new_name, false);
+	if (!e)
+		e = edit_sets(c, "AaclGroupParents.", r->old, r->new_name, false);
+	if (!e)
+		e = dir_perm_rename(c, 'g', r->old, r->new_name);
+	return e;
+}
+
+enum tern_err admin_rename_admin_group(struct admin_ctx *ctx, const char *old, const char *new_name)
+{
+	return aacl_rename(ctx, old, new_name, tx_group_rename, "admin group");
 }

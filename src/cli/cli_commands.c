@@ -55,7 +55,8 @@ static const struct cli_attr create_attrs[] = {
 };
 
 static const struct cli_attr domain_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the domain (renaming is not supported)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the domain; SET name renames it at COMMIT (accounts, lists, aliases, "
+	 "directories and permissions follow)."},
 	{"domainLocation", CLI_AT_STRING, "@location", NULL, 0, 0, NULL, CLI_AF_NOSET,
 	 "Where the domain's mailboxes are stored (read-only)."},
 	{"catchAllType", CLI_AT_CHOICE, "@catchAllType", "disabled|account", 0, 0, "disabled", 0,
@@ -67,7 +68,8 @@ static const struct cli_attr domain_attrs[] = {
 };
 
 static const struct cli_attr account_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the account (renaming is not supported)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0, "Name of the account; SET name renames it at COMMIT (its mailbox, aliases and "
+	 "memberships follow)."},
 	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Set the account's password."},
 	{"respectEnforcement", CLI_AT_CHOICE, NULL, "no", 0, 0, "no", CLI_AF_NOSHOW,
 	 "Check the password against a policy; Tern has none, so only 'no'."},
@@ -507,11 +509,7 @@ static bool set_check(struct cli_session *s, const struct cli_attr *a, const cha
 			cli_lower(norm, nsz, v);
 			return true;
 		}
-		if (strcasecmp(v, f->name) != 0) {
-			cli_err(s, "Renaming is not supported by this server yet");
-			return false;
-		}
-		return true;
+		return cli_rename_check(s, f, v, norm, nsz);
 	}
 	switch (a->kind) {
 	case CLI_AT_SECRET:
@@ -640,8 +638,15 @@ void cli_h_set(struct cli_session *s, const struct cli_parsed *p)
 	for (int j = 0; j < k; j++) {
 		/* Not stored: values only accepted (no key, @location), and the
 		 * unchanged name of an existing object. */
-		bool store = attrs[j]->key && strcmp(attrs[j]->key, "@location") != 0 &&
-			     (strcmp(attrs[j]->key, "@name") != 0 || f->ctx == CLI_CTX_DOMAIN_CREATE);
+		bool store = attrs[j]->key && strcmp(attrs[j]->key, "@location") != 0;
+		if (ok && vals[j] && store && !strcmp(attrs[j]->key, "@name") && f->ctx != CLI_CTX_DOMAIN_CREATE) {
+			/* a rename, pending until COMMIT; the current name undoes it */
+			store = false;
+			if (!f->create && strcmp(vals[j], f->name) != 0)
+				cli_kv_set(&f->edits, "@name", vals[j]);
+			else
+				cli_kv_drop(&f->edits, "@name");
+		}
 		if (ok && vals[j] && store)
 			cli_kv_set(&f->edits, attrs[j]->key, vals[j]);
 		free(vals[j]);
@@ -1027,6 +1032,24 @@ static int aliasdomain_probe(void *arg, const char *const *f, int n)
 	return 0;
 }
 
+/* Pending additions and removals of a frame (aliases, alias domains, list
+ * members): f->alias_add / f->alias_del. */
+bool cli_pending_undo(struct cli_frame *f, bool add, const char *a)
+{
+	return cli_str_remove(add ? &f->alias_del : &f->alias_add, a);
+}
+
+bool cli_pending_push(struct cli_session *s, struct cli_frame *f, bool add, const char *a)
+{
+	struct cli_strlist *l = add ? &f->alias_add : &f->alias_del;
+	if (l->n >= CLI_MAX_EDITS) {
+		cli_err(s, "Too many pending changes; COMMIT first");
+		return false;
+	}
+	cli_str_add(l, a);
+	return true;
+}
+
 static void h_add_alias_domain(struct cli_session *s, const struct cli_parsed *p)
 {
 	struct cli_frame *f = cli_cur(s);
@@ -1036,22 +1059,16 @@ static void h_add_alias_domain(struct cli_session *s, const struct cli_parsed *p
 		cli_err(s, "Invalid value for alias (not a valid domain name)");
 		return;
 	}
-	if (cli_str_remove(&f->alias_del, a)) {
+	if (cli_pending_undo(f, true, a)) {
 		cli_ok(s);
 		return;
 	}
 	struct probe pr = {a, false};
 	admin_aliasdomain_list(&s->ctx, f->domain, NULL, aliasdomain_probe, &pr);
-	if (pr.found || cli_str_has(&f->alias_add, a) || admin_cli_domain_exists(&s->ctx, a) == TERN_OK) {
+	if (pr.found || cli_str_has(&f->alias_add, a) || admin_cli_domain_exists(&s->ctx, a) == TERN_OK)
 		cli_err(s, "Alias %s already exists", a);
-		return;
-	}
-	if (f->alias_add.n >= CLI_MAX_EDITS) {
-		cli_err(s, "Too many pending changes; COMMIT first");
-		return;
-	}
-	cli_str_add(&f->alias_add, a);
-	cli_ok(s);
+	else if (cli_pending_push(s, f, true, a))
+		cli_ok(s);
 }
 
 static void h_remove_alias_domain(struct cli_session *s, const struct cli_parsed *p)
@@ -1059,22 +1076,16 @@ static void h_remove_alias_domain(struct cli_session *s, const struct cli_parsed
 	struct cli_frame *f = cli_cur(s);
 	char a[256];
 	cli_lower(a, sizeof a, p->val[0]);
-	if (cli_str_remove(&f->alias_add, a)) {
+	if (cli_pending_undo(f, false, a)) {
 		cli_ok(s);
 		return;
 	}
 	struct probe pr = {a, false};
 	admin_aliasdomain_list(&s->ctx, f->domain, NULL, aliasdomain_probe, &pr);
-	if (!pr.found || cli_str_has(&f->alias_del, a)) {
+	if (!pr.found || cli_str_has(&f->alias_del, a))
 		cli_err(s, "Alias %s not found", a);
-		return;
-	}
-	if (f->alias_del.n >= CLI_MAX_EDITS) {
-		cli_err(s, "Too many pending changes; COMMIT first");
-		return;
-	}
-	cli_str_add(&f->alias_del, a);
-	cli_ok(s);
+	else if (cli_pending_push(s, f, false, a))
+		cli_ok(s);
 }
 
 static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
@@ -1084,6 +1095,12 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 	if (!cli_frame_pending(f)) {
 		cli_pop(s);
 		cli_ok_text(s, COMMIT_TEXT);
+		return;
+	}
+	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
+		return;
+	if (!cli_frame_pending(f)) { /* a rename alone */
+		cli_rename_only(s);
 		return;
 	}
 	const struct cli_kv *type = cli_kv_find(&f->edits, "@catchAllType");
@@ -1154,11 +1171,28 @@ static void h_commit_domain(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok_text(s, COMMIT_TEXT);
 }
 
-static void open_account(struct cli_session *s, struct cli_frame *f, const char *domain, const char *user)
+struct cli_frame *cli_push_object(struct cli_session *s, enum cli_ctx cx, const char *name, bool create)
 {
+	char domain[256], n[256];
+	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
+	snprintf(n, sizeof n, "%s", name);
+	struct cli_frame *f = cli_push(s, cx);
+	if (!f)
+		return NULL;
+	f->create = create;
 	snprintf(f->domain, sizeof f->domain, "%s", domain);
-	snprintf(f->name, sizeof f->name, "%s", user);
-	admin_user_vars(&s->ctx, domain, user, cli_var_row, &f->base);
+	snprintf(f->name, sizeof f->name, "%s", n);
+	if (!create)
+		admin_user_vars(&s->ctx, domain, n, cli_var_row, &f->base);
+	return f;
+}
+
+void cli_show_pushed(struct cli_session *s, struct cli_frame *f, const char *only)
+{
+	if (!f)
+		return;
+	cli_show_frame(s, s->depth, only);
+	cli_pop(s);
 }
 
 static bool account_name_ok(struct cli_session *s, const char *name, char *out, size_t sz)
@@ -1186,15 +1220,10 @@ static void h_add_account(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Account %s already exists", u);
 		return;
 	}
-	char domain[256];
-	snprintf(domain, sizeof domain, "%s", d->domain);
-	struct cli_frame *f = cli_push(s, CLI_CTX_ACCOUNT);
+	struct cli_frame *f = cli_push_object(s, CLI_CTX_ACCOUNT, u, true);
 	if (!f)
 		return;
-	f->create = true;
-	snprintf(f->domain, sizeof f->domain, "%s", domain);
-	snprintf(f->name, sizeof f->name, "%s", u);
-	char *defs = admin_userdef_vars(s->srv->env, domain);
+	char *defs = admin_userdef_vars(s->srv->env, f->domain);
 	cli_vars_parse(&f->base, defs);
 	free(defs);
 	cli_kv_set(&f->edits, "@password", pw);
@@ -1215,29 +1244,16 @@ static bool find_account(struct cli_session *s, const char *name, char *u, size_
 
 static void h_update_account(struct cli_session *s, const struct cli_parsed *p)
 {
-	char u[256], domain[256];
-	if (!find_account(s, p->val[0], u, sizeof u))
-		return;
-	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
-	struct cli_frame *f = cli_push(s, CLI_CTX_ACCOUNT);
-	if (f) {
-		open_account(s, f, domain, u);
+	char u[256];
+	if (find_account(s, p->val[0], u, sizeof u) && cli_push_object(s, CLI_CTX_ACCOUNT, u, false))
 		cli_ok(s);
-	}
 }
 
 static void h_show_account(struct cli_session *s, const struct cli_parsed *p)
 {
-	char u[256], domain[256];
-	if (!find_account(s, p->val[0], u, sizeof u))
-		return;
-	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
-	struct cli_frame *f = cli_push(s, CLI_CTX_ACCOUNT);
-	if (f) {
-		open_account(s, f, domain, u);
-		cli_show_frame(s, s->depth, p->val[1]);
-		cli_pop(s);
-	}
+	char u[256];
+	if (find_account(s, p->val[0], u, sizeof u))
+		cli_show_pushed(s, cli_push_object(s, CLI_CTX_ACCOUNT, u, false), p->val[1]);
 }
 
 static void h_remove_account(struct cli_session *s, const struct cli_parsed *p)
@@ -1258,30 +1274,21 @@ static void h_remove_account(struct cli_session *s, const struct cli_parsed *p)
 
 /* ---- account ---- */
 
-static void h_config_sub(struct cli_session *s, enum cli_ctx sub)
+/* CONFIG <sub-context> of an account or a domain: the row's CLI_ENTERS
+ * names the context; the sub-context edits the same object (its edits go
+ * to the parent at DONE). */
+void cli_h_enter_sub(struct cli_session *s, const struct cli_parsed *p)
 {
 	struct cli_frame *parent = cli_cur(s);
 	char domain[256], name[256];
 	snprintf(domain, sizeof domain, "%s", parent->domain);
 	snprintf(name, sizeof name, "%s", parent->name);
-	struct cli_frame *f = cli_push(s, sub);
+	struct cli_frame *f = cli_push(s, cli_cmd_to(p->cmd));
 	if (!f)
 		return;
 	snprintf(f->domain, sizeof f->domain, "%s", domain);
 	snprintf(f->name, sizeof f->name, "%s", name);
 	cli_ok(s);
-}
-
-static void h_config_contact(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	h_config_sub(s, CLI_CTX_CONTACT);
-}
-
-static void h_config_quotas(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	h_config_sub(s, CLI_CTX_QUOTAS);
 }
 
 /* Does a stored alias of the frame's domain point to the frame's account? */
@@ -1346,26 +1353,18 @@ static void h_add_alias_account(struct cli_session *s, const struct cli_parsed *
 		return;
 	}
 	cli_lower(a, sizeof a, p->val[0]);
-	if (cli_str_remove(&f->alias_del, a)) {
+	if (cli_pending_undo(f, true, a)) {
 		cli_ok(s);
 		return;
 	}
 	struct target_probe tp = {f->domain, a, "", false};
 	admin_alias_list(&s->ctx, f->domain, NULL, NULL, alias_target_row, &tp);
-	if (tp.found || cli_str_has(&f->alias_add, a)) {
+	if (tp.found || cli_str_has(&f->alias_add, a))
 		cli_err(s, "Alias %s already exists", a);
-		return;
-	}
-	if (!strcasecmp(a, f->name) || admin_cli_account_type(&s->ctx, f->domain, a, NULL) == TERN_OK) {
+	else if (!strcasecmp(a, f->name) || admin_cli_account_type(&s->ctx, f->domain, a, NULL) == TERN_OK)
 		cli_err(s, "Account %s already exists", a);
-		return;
-	}
-	if (f->alias_add.n >= CLI_MAX_EDITS) {
-		cli_err(s, "Too many pending changes; COMMIT first");
-		return;
-	}
-	cli_str_add(&f->alias_add, a);
-	cli_ok(s);
+	else if (cli_pending_push(s, f, true, a))
+		cli_ok(s);
 }
 
 static void h_remove_alias_account(struct cli_session *s, const struct cli_parsed *p)
@@ -1373,7 +1372,7 @@ static void h_remove_alias_account(struct cli_session *s, const struct cli_parse
 	struct cli_frame *f = cli_cur(s);
 	char a[256];
 	cli_lower(a, sizeof a, p->val[0]);
-	if (cli_str_remove(&f->alias_add, a)) {
+	if (cli_pending_undo(f, false, a)) {
 		cli_ok(s);
 		return;
 	}
@@ -1383,16 +1382,10 @@ static void h_remove_alias_account(struct cli_session *s, const struct cli_parse
 	char *at = strchr(tp.target, '@');
 	if (at && !strcasecmp(at + 1, f->domain))
 		*at = '\0';
-	if (!tp.found || strcasecmp(tp.target, f->name) != 0 || cli_str_has(&f->alias_del, a)) {
+	if (!tp.found || strcasecmp(tp.target, f->name) != 0 || cli_str_has(&f->alias_del, a))
 		cli_err(s, "Alias %s not found", a);
-		return;
-	}
-	if (f->alias_del.n >= CLI_MAX_EDITS) {
-		cli_err(s, "Too many pending changes; COMMIT first");
-		return;
-	}
-	cli_str_add(&f->alias_del, a);
-	cli_ok(s);
+	else if (cli_pending_push(s, f, false, a))
+		cli_ok(s);
 }
 
 /* RealName (XMail's display-name variable) follows contact info names. */
@@ -1407,33 +1400,65 @@ static void real_name(struct cli_session *s, struct cli_frame *f, char *out, siz
 	snprintf(out, sz, "%s%s%s", first, *first && *last ? " " : "", last);
 }
 
+const char **cli_commit_begin(struct cli_session *s, struct cli_frame *f, int extra, const char **password_r,
+			     int *nvars_r)
+{
+	if (!f->create && !cli_frame_pending(f)) {
+		cli_pop(s);
+		cli_ok_text(s, COMMIT_TEXT);
+		return NULL;
+	}
+	/* first: the other edits apply to the new names */
+	if (!cli_rename_apply(s, f) || !cli_rename_members_apply(s, f))
+		return NULL;
+	if (!f->create && !cli_frame_pending(f)) { /* a rename alone */
+		cli_rename_only(s);
+		return NULL;
+	}
+	const char **vars = xcalloc((size_t)(f->edits.n + extra) * 2 + 2, sizeof *vars);
+	int n = 0;
+	*password_r = NULL;
+	for (int i = 0; i < f->edits.n; i++) {
+		const struct cli_kv *kv = &f->edits.e[i];
+		if (!strcmp(kv->k, "@password"))
+			*password_r = kv->v;
+		else if (kv->k[0] != '@') {
+			vars[2 * n] = kv->k;
+			vars[2 * n + 1] = kv->v;
+			n++;
+		}
+	}
+	*nvars_r = n;
+	return vars;
+}
+
+void cli_commit_end(struct cli_session *s, struct cli_frame *f, const char *what, const char *password,
+		    const char **vars, int nvars, const char *prefix)
+{
+	cli_detail_add(s, "%s %s@%s %s:", what, f->name, f->domain, f->create ? "created" : "changed");
+	if (password)
+		cli_detail_add(s, " password=***");
+	for (int i = 0; i < nvars; i++)
+		cli_detail_add(s, " %s=%s", vars[2 * i], vars[2 * i + 1] ? vars[2 * i + 1] : "(removed)");
+	for (int i = 0; i < f->alias_add.n; i++)
+		cli_detail_add(s, " +%s%s", prefix, f->alias_add.v[i]);
+	for (int i = 0; i < f->alias_del.n; i++)
+		cli_detail_add(s, " -%s%s", prefix, f->alias_del.v[i]);
+	free(vars);
+	cli_pop(s);
+	cli_ok_text(s, COMMIT_TEXT);
+}
+
 static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	struct cli_frame *f = cli_cur(s);
-	if (!f->create && !cli_frame_pending(f)) {
-		cli_pop(s);
-		cli_ok_text(s, COMMIT_TEXT);
+	const char *password;
+	int nvars;
+	const char **vars = cli_commit_begin(s, f, 4, &password, &nvars);
+	if (!vars)
 		return;
-	}
-	const char *password = NULL;
-	const char **vars = calloc((size_t)f->edits.n * 2 + 10, sizeof *vars);
-	int nvars = 0;
-	bool names_changed = false;
-	for (int i = 0; i < f->edits.n; i++) {
-		const struct cli_kv *kv = &f->edits.e[i];
-		if (!strcmp(kv->k, "@password")) {
-			password = kv->v;
-			continue;
-		}
-		if (kv->k[0] == '@')
-			continue;
-		if (!strcmp(kv->k, "ContactInfo.firstName") || !strcmp(kv->k, "ContactInfo.lastName"))
-			names_changed = true;
-		vars[2 * nvars] = kv->k;
-		vars[2 * nvars + 1] = kv->v;
-		nvars++;
-	}
+	bool names_changed = cli_kv_find(&f->edits, "ContactInfo.firstName") || cli_kv_find(&f->edits, "ContactInfo.lastName");
 	/* The services limit decides whether the account receives mail, may
 	 * log in over POP3 and may send over SMTP. */
 	const struct cli_kv *svc = cli_kv_find(&f->edits, "Limits.services");
@@ -1468,18 +1493,7 @@ static void h_commit_account(struct cli_session *s, const struct cli_parsed *p)
 			cli_commit_failed(s, e, type, detail[0] ? detail : f->name);
 		return;
 	}
-	cli_detail_add(s, "account %s@%s %s:", f->name, f->domain, f->create ? "created" : "changed");
-	if (password)
-		cli_detail_add(s, " password=***");
-	for (int i = 0; i < nvars; i++)
-		cli_detail_add(s, " %s=%s", vars[2 * i], vars[2 * i + 1] ? vars[2 * i + 1] : "(removed)");
-	for (int i = 0; i < f->alias_add.n; i++)
-		cli_detail_add(s, " +alias %s", f->alias_add.v[i]);
-	for (int i = 0; i < f->alias_del.n; i++)
-		cli_detail_add(s, " -alias %s", f->alias_del.v[i]);
-	free(vars);
-	cli_pop(s);
-	cli_ok_text(s, COMMIT_TEXT);
+	cli_commit_end(s, f, "account", password, vars, nvars, "alias ");
 }
 
 /* SHOW RegistryInformation: the keys CLI2's scripts read (spec 6.6). Tern
@@ -1563,6 +1577,18 @@ static void h_inherit_class(struct cli_session *s, const struct cli_parsed *p)
 
 /* ---- quotas ---- */
 
+void cli_reset_to_default(struct cli_session *s, struct cli_frame *f, const char *key)
+{
+	struct cli_kvlist defs = {0};
+	char *d = admin_userdef_vars(s->srv->env, f->domain);
+	cli_vars_parse(&defs, d);
+	free(d);
+	const struct cli_kv *kv = cli_kv_find(&defs, key);
+	cli_kv_set(&f->edits, key, kv ? kv->v : NULL);
+	cli_kv_free(&defs);
+	cli_ok(s);
+}
+
 static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
 {
 	struct cli_frame *f = cli_cur(s);
@@ -1580,15 +1606,7 @@ static void h_reset_attr(struct cli_session *s, const struct cli_parsed *p)
 			cli_err(s, "%s is not supported by this server yet", name);
 		return;
 	}
-	/* Back to the domain's default for new accounts (userdef.tab). */
-	struct cli_kvlist defs = {0};
-	char *d = admin_userdef_vars(s->srv->env, f->domain);
-	cli_vars_parse(&defs, d);
-	free(d);
-	const struct cli_kv *kv = cli_kv_find(&defs, a->key);
-	cli_kv_set(&f->edits, a->key, kv ? kv->v : NULL);
-	cli_kv_free(&defs);
-	cli_ok(s);
+	cli_reset_to_default(s, f, a->key);
 }
 
 /* ---- the table ---- */
@@ -1688,8 +1706,8 @@ static const struct cli_cmd table[] = {
 	/* account */
 	{IN(ACCOUNT), "SET", {{CLI_ARG_SET, NULL, "attribute value ...", false}}, CLI_PENDING, cli_h_set, NULL},
 	{IN(ACCOUNT), "SHOW", {SHOW_ATTR}, CLI_READS, cli_h_show, "Print the attributes of this account."},
-	{IN(ACCOUNT), "CONFIG ContactInfo", {{0}}, CLI_ENTERS(CONTACT), h_config_contact, "Enter the account's contact card."},
-	{IN(ACCOUNT), "CONFIG Quotas", {{0}}, CLI_ENTERS(QUOTAS), h_config_quotas, "Enter the account's storage quotas."},
+	{IN(ACCOUNT), "CONFIG ContactInfo", {{0}}, CLI_ENTERS(CONTACT), cli_h_enter_sub, "Enter the account's contact card."},
+	{IN(ACCOUNT), "CONFIG Quotas", {{0}}, CLI_ENTERS(QUOTAS), cli_h_enter_sub, "Enter the account's storage quotas."},
 	{IN(ACCOUNT), "LIST Aliases", {{0}}, CLI_READS, h_list_aliases_account,
 	 "Other local parts delivering to this account, pending changes included."},
 	{IN(ACCOUNT), "ADD Alias", {{CLI_ARG_POS, NULL, "aliasName", false}}, CLI_PENDING, h_add_alias_account,

@@ -20,6 +20,7 @@ void cli_h_later(struct cli_session *s, const struct cli_parsed *p);
 void cli_h_set(struct cli_session *s, const struct cli_parsed *p);
 void cli_h_show(struct cli_session *s, const struct cli_parsed *p);
 void cli_h_done(struct cli_session *s, const struct cli_parsed *p);
+void cli_h_enter_sub(struct cli_session *s, const struct cli_parsed *p); /* CONFIG <sub-context> */
 void cli_h_save_config(struct cli_session *s, const struct cli_parsed *p);
 
 /* names and values */
@@ -65,6 +66,52 @@ int cli_services_vars(const char *services, const char **vars, int n);
 /* SHOW sendQuota / RESET sendQuota of an account's Limits (cli_sendquota.c). */
 void cli_h_show_sendquota(struct cli_session *s, const struct cli_parsed *p);
 void cli_h_reset_sendquota(struct cli_session *s, const struct cli_parsed *p);
+
+/* renames (cli_rename.c): SET name of an existing object, applied at its
+ * COMMIT (DONE in the AACL) through admin/admin_rename.h */
+/* SET name/email: the new name is valid for the frame's object (norm:
+ * as stored); false after answering -ERR. */
+bool cli_rename_check(struct cli_session *s, const struct cli_frame *f, const char *v, char *norm, size_t nsz);
+/* Apply the frame's pending rename (none: true). false after answering
+ * -ERR, the frame and its edits unchanged. On success f->name is the new
+ * name and the edit is gone. */
+bool cli_rename_apply(struct cli_session *s, struct cli_frame *f);
+/* COMMIT of a frame whose only edit was its rename (applied): back to the
+ * parent, +OK. */
+void cli_rename_only(struct cli_session *s);
+/* A subscriber's new address, pending in its list's frame until COMMIT. */
+bool cli_rename_member_pending(struct cli_frame *list, const char *old, const char *new_addr);
+bool cli_rename_members_apply(struct cli_session *s, struct cli_frame *f);
+
+/* Enter the frame of an account, group or list `name` of the current
+ * frame's domain: create (ADD: nothing stored yet) or an existing one, its
+ * variables loaded as the frame's base. NULL after -ERR (too deep). */
+struct cli_frame *cli_push_object(struct cli_session *s, enum cli_ctx cx, const char *name, bool create);
+/* RESET <attr> of an account: back to the domain's default for new
+ * accounts (its userdef.tab), pending; answers +OK. */
+void cli_reset_to_default(struct cli_session *s, struct cli_frame *f, const char *key);
+/* SHOW <object>: print the frame f just pushed (NULL: nothing) and leave it. */
+void cli_show_pushed(struct cli_session *s, struct cli_frame *f, const char *only);
+
+/* COMMIT of an account, group or list. begin: nothing pending leaves at
+ * once; a pending rename runs first; then the frame's edits as the admin
+ * core takes them: *password_r (@password) and *nvars_r (name, value)
+ * pairs (other '@' keys are the CLI's own), with room for `extra` more
+ * pairs; NULL when the command is answered already. end (after the admin
+ * core committed): the change for the log ("<what> name@domain created|
+ * changed:", the password as ***, the variables, the frame's additions and
+ * removals after prefix), back to the parent, vars freed. */
+const char **cli_commit_begin(struct cli_session *s, struct cli_frame *f, int extra, const char **password_r,
+			     int *nvars_r);
+void cli_commit_end(struct cli_session *s, struct cli_frame *f, const char *what, const char *password,
+		    const char **vars, int nvars, const char *prefix);
+
+/* Pending additions (add) and removals of a frame's items (aliases, alias
+ * domains, list members: f->alias_add / f->alias_del). undo: a pending
+ * change of the other kind for a is dropped (true: nothing more to do).
+ * push: a queued (false after answering -ERR: too many changes). */
+bool cli_pending_undo(struct cli_frame *f, bool add, const char *a);
+bool cli_pending_push(struct cli_session *s, struct cli_frame *f, bool add, const char *a);
 
 /* errors and the log */
 void cli_commit_failed(struct cli_session *s, enum tern_err e, const char *type, const char *name);

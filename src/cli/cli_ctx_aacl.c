@@ -24,7 +24,8 @@
 #define N CLI_N
 
 static const struct cli_attr admin_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the admin user (read-only)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Name of the admin user; SET name renames it at DONE (groups and permissions follow)."},
 	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Set the admin user's password."},
 	{"description", CLI_AT_STRING, "@desc", NULL, 0, 0, "", 0, "Free-text description."},
 	{"interfaces", CLI_AT_SET, "@ifaces", "cli|ctrl", 0, 0, "(cli ctrl)", 0,
@@ -34,7 +35,8 @@ static const struct cli_attr admin_attrs[] = {
 };
 
 static const struct cli_attr group_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the admin group (read-only)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Name of the admin group; SET name renames it at DONE (members and permissions follow)."},
 	{"description", CLI_AT_STRING, "@desc", NULL, 0, 0, "", 0, "Free-text description."},
 	{"interfaces", CLI_AT_SET, "@ifaces", "cli|ctrl", 0, 0, "(cli ctrl)", 0,
 	 "Front-ends the group's members may log in to."},
@@ -210,6 +212,12 @@ static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Invalid value for interfaces (at least one of cli, ctrl)");
 		return;
 	}
+	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
+		return;
+	desc = cli_kv_find(&f->edits, "@desc");
+	ifs = cli_kv_find(&f->edits, "@ifaces");
+	par = cli_kv_find(&f->edits, "@parents");
+	pw = cli_kv_find(&f->edits, "@password");
 	if (f->create || f->edits.n) {
 		enum tern_err e = admin_cli_admin_save(&s->ctx, f->name, f->create, pw ? pw->v : NULL,
 						       desc ? (desc->v ? desc->v : "") : NULL,
@@ -347,6 +355,11 @@ static void h_done_group(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Invalid value for interfaces (at least one of cli, ctrl)");
 		return;
 	}
+	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
+		return;
+	desc = cli_kv_find(&f->edits, "@desc");
+	ifs = cli_kv_find(&f->edits, "@ifaces");
+	par = cli_kv_find(&f->edits, "@parents");
 	if (f->create || f->edits.n) {
 		enum tern_err e = admin_cli_group_save(&s->ctx, f->name, f->create, desc ? (desc->v ? desc->v : "") : NULL,
 						       ifs ? (ifs->v ? ifs->v : "") : NULL,

@@ -83,7 +83,8 @@ static const struct cli_attr def_quota_attrs[] = {
 };
 
 static const struct cli_attr group_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the group (read-only)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Name of the group; SET name renames it at COMMIT (aliases and memberships follow)."},
 	{"distributeEmailTo", CLI_AT_CHOICE, NULL, "members", 0, 0, "members", 0,
 	 "Who receives mail sent to the group; only members."},
 	{"receiveEmailFrom", CLI_AT_CHOICE, NULL, "anybody", 0, 0, "anybody", 0,
@@ -95,7 +96,8 @@ static const struct cli_attr group_attrs[] = {
 };
 
 static const struct cli_attr list_attrs[] = {
-	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Name of the list (read-only)."},
+	{"name", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Name of the list; SET name renames it at COMMIT (aliases and memberships follow)."},
 	{"password", CLI_AT_SECRET, "@password", NULL, 0, 0, NULL, CLI_AF_NOSHOW, "Password of the list's account."},
 	{"description", CLI_AT_STRING, "ListDescription", NULL, 0, 0, "", 0, "List description."},
 	{"adminEmail", CLI_AT_STRING, "ListAdminEmail", NULL, 0, 0, "", 0, "Address of the list administrator."},
@@ -107,7 +109,8 @@ static const struct cli_attr list_attrs[] = {
 };
 
 static const struct cli_attr list_user_attrs[] = {
-	{"email", CLI_AT_STRING, "@name", NULL, 0, 0, "", CLI_AF_NOSET, "Address of the subscriber (read-only)."},
+	{"email", CLI_AT_STRING, "@name", NULL, 0, 0, "", 0,
+	 "Address of the subscriber; SET email (UPDATE User only) changes it at the list's COMMIT."},
 	{"name", CLI_AT_STRING, "@uname", NULL, 0, 0, "", 0, "Display name of the subscriber."},
 };
 
@@ -149,38 +152,6 @@ int cli_services_vars(const char *services, const char **vars, int n)
 
 /* ---- sub-contexts of an account or a domain ---- */
 
-static void enter_sub(struct cli_session *s, enum cli_ctx sub)
-{
-	struct cli_frame *parent = cli_cur(s);
-	char domain[256], name[256];
-	snprintf(domain, sizeof domain, "%s", parent->domain);
-	snprintf(name, sizeof name, "%s", parent->name);
-	struct cli_frame *f = cli_push(s, sub);
-	if (!f)
-		return;
-	snprintf(f->domain, sizeof f->domain, "%s", domain);
-	snprintf(f->name, sizeof f->name, "%s", name);
-	cli_ok(s);
-}
-
-static void h_config_limits(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	enter_sub(s, CLI_CTX_LIMITS);
-}
-
-static void h_config_def_quotas(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	enter_sub(s, CLI_CTX_DEF_QUOTAS);
-}
-
-static void h_config_def_limits(struct cli_session *s, const struct cli_parsed *p)
-{
-	(void)p;
-	enter_sub(s, CLI_CTX_DEF_LIMITS);
-}
-
 /* RESET <attr> in account limits: back to the domain's default. */
 static void h_reset_limit(struct cli_session *s, const struct cli_parsed *p)
 {
@@ -194,14 +165,7 @@ static void h_reset_limit(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Unknown attribute %s", p->val[0]);
 		return;
 	}
-	struct cli_kvlist defs = {0};
-	char *d = admin_userdef_vars(s->srv->env, f->domain);
-	cli_vars_parse(&defs, d);
-	free(d);
-	const struct cli_kv *kv = cli_kv_find(&defs, a->key);
-	cli_kv_set(&f->edits, a->key, kv ? kv->v : NULL);
-	cli_kv_free(&defs);
-	cli_ok(s);
+	cli_reset_to_default(s, f, a->key);
 }
 
 /* ---- groups and lists: shared ---- */
@@ -296,34 +260,24 @@ static bool member_addr_ok(struct cli_session *s, const char *in, char *out, siz
 
 static bool add_member(struct cli_session *s, struct cli_frame *f, const char *a, const char *type)
 {
-	if (cli_str_remove(&f->alias_del, a))
+	if (cli_pending_undo(f, true, a))
 		return true;
 	if (has_member(s, f, a)) {
 		cli_err(s, "%s %s already exists", type, a);
 		return false;
 	}
-	if (f->alias_add.n >= CLI_MAX_EDITS) {
-		cli_err(s, "Too many pending changes; COMMIT first");
-		return false;
-	}
-	cli_str_add(&f->alias_add, a);
-	return true;
+	return cli_pending_push(s, f, true, a);
 }
 
 static bool remove_member(struct cli_session *s, struct cli_frame *f, const char *a, const char *type)
 {
-	if (cli_str_remove(&f->alias_add, a))
+	if (cli_pending_undo(f, false, a))
 		return true;
 	if (!has_member(s, f, a)) {
 		cli_err(s, "%s %s not found", type, a);
 		return false;
 	}
-	if (f->alias_del.n >= CLI_MAX_EDITS) {
-		cli_err(s, "Too many pending changes; COMMIT first");
-		return false;
-	}
-	cli_str_add(&f->alias_del, a);
-	return true;
+	return cli_pending_push(s, f, false, a);
 }
 
 struct name_rows {
@@ -349,20 +303,13 @@ static void list_names(struct cli_session *s, const char *kind, const char *patt
 static struct cli_frame *open_object(struct cli_session *s, enum cli_ctx cx, const char *kind, const char *type,
 				     const char *name)
 {
-	char n[256], k[16], domain[256];
+	char n[256], k[16];
 	cli_lower(n, sizeof n, name);
-	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
-	if (admin_cli_list_kind(&s->ctx, domain, n, k, sizeof k) != TERN_OK || strcmp(k, kind) != 0) {
+	if (admin_cli_list_kind(&s->ctx, cli_cur(s)->domain, n, k, sizeof k) != TERN_OK || strcmp(k, kind) != 0) {
 		cli_err(s, "%s %s not found", type, n);
 		return NULL;
 	}
-	struct cli_frame *f = cli_push(s, cx);
-	if (!f)
-		return NULL;
-	snprintf(f->domain, sizeof f->domain, "%s", domain);
-	snprintf(f->name, sizeof f->name, "%s", n);
-	admin_user_vars(&s->ctx, domain, n, cli_var_row, &f->base);
-	return f;
+	return cli_push_object(s, cx, n, false);
 }
 
 static bool new_object_name(struct cli_session *s, const char *name, char *out, size_t sz)
@@ -379,19 +326,6 @@ static bool new_object_name(struct cli_session *s, const char *name, char *out, 
 		return false;
 	}
 	return true;
-}
-
-static struct cli_frame *create_object(struct cli_session *s, enum cli_ctx cx, const char *name)
-{
-	char domain[256];
-	snprintf(domain, sizeof domain, "%s", cli_cur(s)->domain);
-	struct cli_frame *f = cli_push(s, cx);
-	if (!f)
-		return NULL;
-	f->create = true;
-	snprintf(f->domain, sizeof f->domain, "%s", domain);
-	snprintf(f->name, sizeof f->name, "%s", name);
-	return f;
 }
 
 static void remove_object(struct cli_session *s, const char *kind, const char *type, const char *name)
@@ -416,33 +350,21 @@ static void remove_object(struct cli_session *s, const char *kind, const char *t
 static void commit_object(struct cli_session *s, const char *kind, const char *type)
 {
 	struct cli_frame *f = cli_cur(s);
-	if (!f->create && !cli_frame_pending(f)) {
-		cli_pop(s);
-		cli_ok_text(s, CLI_COMMIT_TEXT);
+	const char *password;
+	int nvars;
+	const char **vars = cli_commit_begin(s, f, f->edits.n, &password, &nvars);
+	if (!vars)
 		return;
-	}
-	const char *password = NULL;
-	const char **vars = calloc((size_t)f->edits.n * 4 + 4, sizeof *vars);
-	int nvars = 0;
-	for (int i = 0; i < f->edits.n; i++) {
-		const struct cli_kv *kv = &f->edits.e[i];
-		if (!strcmp(kv->k, "@password")) {
-			password = kv->v;
-			continue;
-		}
-		if (kv->k[0] == '@')
-			continue;
-		vars[2 * nvars] = kv->k;
-		vars[2 * nvars + 1] = kv->v;
-		nvars++;
-		if (!strcmp(kv->k, "ListServices")) {
+	/* list settings decide the variables delivery and SMTP read */
+	for (int i = 0, n = nvars; i < n; i++) {
+		const char *k = vars[2 * i], *v = vars[2 * i + 1];
+		if (!strcmp(k, "ListServices")) {
 			vars[2 * nvars] = "ReceiveEnable";
-			vars[2 * nvars + 1] = !kv->v || strstr(kv->v, "smtpIn") ? "1" : "0";
+			vars[2 * nvars + 1] = !v || strstr(v, "smtpIn") ? "1" : "0";
 			nvars++;
-		}
-		if (!strcmp(kv->k, "ListSenderAllow")) {
+		} else if (!strcmp(k, "ListSenderAllow")) {
 			vars[2 * nvars] = "ClosedML";
-			vars[2 * nvars + 1] = kv->v && !strcmp(kv->v, "members") ? "1" : "0";
+			vars[2 * nvars + 1] = v && !strcmp(v, "members") ? "1" : "0";
 			nvars++;
 		}
 	}
@@ -468,27 +390,13 @@ static void commit_object(struct cli_session *s, const char *kind, const char *t
 		cli_commit_failed(s, e, detail[0] ? "Address" : type, detail[0] ? detail : f->name);
 		return;
 	}
-	cli_detail_add(s, "%s %s@%s %s:", kind, f->name, f->domain, f->create ? "created" : "changed");
-	if (password)
-		cli_detail_add(s, " password=***");
-	for (int i = 0; i < nvars; i++)
-		cli_detail_add(s, " %s=%s", vars[2 * i], vars[2 * i + 1] ? vars[2 * i + 1] : "(removed)");
-	for (int i = 0; i < f->alias_add.n; i++)
-		cli_detail_add(s, " +%s", f->alias_add.v[i]);
-	for (int i = 0; i < f->alias_del.n; i++)
-		cli_detail_add(s, " -%s", f->alias_del.v[i]);
-	free(vars);
-	cli_pop(s);
-	cli_ok_text(s, CLI_COMMIT_TEXT);
+	cli_commit_end(s, f, kind, password, vars, nvars, "");
 }
 
 static void show_object(struct cli_session *s, enum cli_ctx cx, const char *kind, const char *type,
 			const struct cli_parsed *p)
 {
-	if (!open_object(s, cx, kind, type, p->val[0]))
-		return;
-	cli_show_frame(s, s->depth, p->val[1]);
-	cli_pop(s);
+	cli_show_pushed(s, open_object(s, cx, kind, type, p->val[0]), p->val[1]);
 }
 
 /* ---- groups ---- */
@@ -501,7 +409,7 @@ static void h_list_groups(struct cli_session *s, const struct cli_parsed *p)
 static void h_add_group(struct cli_session *s, const struct cli_parsed *p)
 {
 	char n[256];
-	if (new_object_name(s, p->val[0], n, sizeof n) && create_object(s, CLI_CTX_GROUP, n))
+	if (new_object_name(s, p->val[0], n, sizeof n) && cli_push_object(s, CLI_CTX_GROUP, n, true))
 		cli_ok(s);
 }
 
@@ -570,7 +478,7 @@ static void h_add_list(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Invalid value for adminEmail (not a valid e-mail address)");
 		return;
 	}
-	struct cli_frame *f = create_object(s, CLI_CTX_LIST, n);
+	struct cli_frame *f = cli_push_object(s, CLI_CTX_LIST, n, true);
 	if (!f)
 		return;
 	cli_kv_set(&f->edits, "@password", pw);
@@ -610,16 +518,13 @@ static void h_list_users(struct cli_session *s, const struct cli_parsed *p)
 /* Push a subscriber frame for addr (its current name in the frame's base). */
 static struct cli_frame *push_user(struct cli_session *s, const char *addr, bool create)
 {
-	struct cli_frame *l = cli_cur(s);
-	char domain[256], name[600];
-	snprintf(domain, sizeof domain, "%s", l->domain);
+	char name[600];
 	snprintf(name, sizeof name, "%s", member_name(s, s->depth, addr));
-	struct cli_frame *f = cli_push(s, CLI_CTX_LIST_USER);
+	/* a subscriber has no variables of its own: nothing to load */
+	struct cli_frame *f = cli_push_object(s, CLI_CTX_LIST_USER, addr, true);
 	if (!f)
 		return NULL;
 	f->create = create;
-	snprintf(f->domain, sizeof f->domain, "%s", domain);
-	snprintf(f->name, sizeof f->name, "%s", addr);
 	if (!create && strcmp(name, "-") != 0)
 		cli_kv_set(&f->base, "@uname", name);
 	return f;
@@ -696,6 +601,20 @@ static void h_done_user(struct cli_session *s, const struct cli_parsed *p)
 	}
 	char addr[256], key[600];
 	snprintf(addr, sizeof addr, "%s", f->name);
+	/* SET email: the address changes at the list's COMMIT */
+	const struct cli_kv *nk = cli_kv_find(&f->edits, "@name");
+	char new_addr[256] = "";
+	if (!f->create && nk && nk->v && strcmp(nk->v, addr) != 0) {
+		snprintf(new_addr, sizeof new_addr, "%s", nk->v);
+		if (has_member(s, l, new_addr)) {
+			cli_err(s, "Cannot change the address of user %s: %s is a subscriber already", addr, new_addr);
+			return;
+		}
+		if (l->edits.n >= CLI_MAX_EDITS) {
+			cli_err(s, "Too many pending changes; COMMIT the list first");
+			return;
+		}
+	}
 	const struct cli_kv *kv = cli_kv_find(&f->edits, "@uname");
 	char *uname = kv && kv->v ? strdup(kv->v) : NULL;
 	bool named = kv != NULL;
@@ -703,6 +622,10 @@ static void h_done_user(struct cli_session *s, const struct cli_parsed *p)
 	cli_pop(s);
 	if (create && !cli_str_remove(&l->alias_del, addr))
 		cli_str_add(&l->alias_add, addr);
+	if (new_addr[0]) {
+		cli_rename_member_pending(l, addr, new_addr);
+		snprintf(addr, sizeof addr, "%s", new_addr); /* its name goes with the new address */
+	}
 	if (named) {
 		snprintf(key, sizeof key, "MemberName.%s", addr);
 		cli_kv_set(&l->edits, key, uname && *uname ? uname : NULL);
@@ -718,10 +641,10 @@ static void h_done_user(struct cli_session *s, const struct cli_parsed *p)
 
 static const struct cli_cmd domain_cmds[] = {
 	/* account limits, domain defaults */
-	{IN(ACCOUNT), "CONFIG Limits", {{0}}, CLI_ENTERS(LIMITS), h_config_limits, "Enter the account's usage limits."},
-	{IN(DOMAIN), "CONFIG accountDefaultQuotas", {{0}}, CLI_ENTERS(DEF_QUOTAS), h_config_def_quotas,
+	{IN(ACCOUNT), "CONFIG Limits", {{0}}, CLI_ENTERS(LIMITS), cli_h_enter_sub, "Enter the account's usage limits."},
+	{IN(DOMAIN), "CONFIG accountDefaultQuotas", {{0}}, CLI_ENTERS(DEF_QUOTAS), cli_h_enter_sub,
 	 "Enter the quotas new accounts of this domain start with (applied at the domain's COMMIT)."},
-	{IN(DOMAIN), "CONFIG accountDefaultLimits", {{0}}, CLI_ENTERS(DEF_LIMITS), h_config_def_limits,
+	{IN(DOMAIN), "CONFIG accountDefaultLimits", {{0}}, CLI_ENTERS(DEF_LIMITS), cli_h_enter_sub,
 	 "Enter the limits new accounts of this domain start with (applied at the domain's COMMIT)."},
 	{SUBS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
 	{SUBS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show,

@@ -25,6 +25,7 @@
 #include "../core/xmalloc.h"
 #include "../queue/spool.h"
 #include "../store/mailstore.h"
+#include "../store/mboxlock.h"
 #include "mailproc.h"
 #include "progress.h"
 #include "resolve.h"
@@ -638,7 +639,7 @@ static int publish(struct run *r, const struct progress_mark *pm)
 	return 0;
 }
 
-static void deliver_one(void *arg)
+static void deliver_run(void *arg)
 {
 	struct job *j = arg;
 	struct deliver *dl = j->dl;
@@ -679,6 +680,16 @@ static void deliver_one(void *arg)
 	for (int i = 0; i < env.nrcpt && !failed && !env.route[0]; i++) {
 		struct resolved rs;
 		enum resolve_kind k = r.c ? resolve_rcpt(r.c, env.rcpt[i], &rs) : RESOLVE_UNKNOWN;
+		char renamed[600];
+		if ((k == RESOLVE_UNKNOWN || k == RESOLVE_REMOTE) && r.c &&
+		    dir_rename_follow(r.c, env.rcpt[i], (int64_t)env.received, renamed, sizeof renamed)) {
+			/* accepted before its account or domain was renamed */
+			if (k != RESOLVE_UNKNOWN)
+				resolved_free(&rs);
+			log_info("deliver %s: <%s> was renamed to <%s> after the message arrived", env.id, env.rcpt[i],
+				 renamed);
+			k = resolve_rcpt(r.c, renamed, &rs);
+		}
 		if (k == RESOLVE_UNKNOWN || k == RESOLVE_LOOP || (k == RESOLVE_LOCAL && !rs.nlocal && !rs.nremote)) {
 			bool loop = k == RESOLVE_LOOP;
 			addr_add(&r.held, env.rcpt[i],
@@ -745,6 +756,15 @@ static void deliver_one(void *arg)
 	progress_free(&r.pg);
 	envelope_free(&env);
 	job_finished(dl, j);
+}
+
+/* A whole run holds the moves lock shared: an account or domain rename
+ * (exclusive) never moves a Maildir under a run (store/mboxlock.h). */
+static void deliver_one(void *arg)
+{
+	mbox_use_begin();
+	deliver_run(arg);
+	mbox_use_end();
 }
 
 struct deliver *deliver_start(struct admin_env *env, int threads)

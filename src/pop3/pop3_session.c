@@ -37,6 +37,7 @@
 #include "../core/xmalloc.h"
 #include "../smtp/smtp_parse.h"
 #include "../store/mailstore.h"
+#include "../store/mboxlock.h"
 #include "pop3.h"
 
 #define POP3_MAX_LINE 512
@@ -49,9 +50,6 @@ struct pop3_server {
 	SSL_CTX *tls;
 	struct dir_conn *rd;
 	struct pop3_session *sessions; /* loop thread only */
-	pthread_mutex_t lock_mu;
-	char **locked;
-	int nlocked;
 };
 
 struct msg {
@@ -104,32 +102,18 @@ static void reply(struct pop3_session *s, const char *fmt, ...)
 	evbuffer_add(o, "\r\n", 2);
 }
 
-/* ---- mailbox locks ---- */
+/* ---- mailbox locks (shared with renames, store/mboxlock.h) ---- */
 
 static bool lock_mailbox(struct pop3_server *srv, const char *key)
 {
-	pthread_mutex_lock(&srv->lock_mu);
-	for (int i = 0; i < srv->nlocked; i++)
-		if (!strcmp(srv->locked[i], key)) {
-			pthread_mutex_unlock(&srv->lock_mu);
-			return false;
-		}
-	srv->locked = xrealloc(srv->locked, (size_t)(srv->nlocked + 1) * sizeof *srv->locked);
-	srv->locked[srv->nlocked++] = xstrdup(key);
-	pthread_mutex_unlock(&srv->lock_mu);
-	return true;
+	(void)srv;
+	return mboxlock_take(key);
 }
 
 static void unlock_mailbox(struct pop3_server *srv, const char *key)
 {
-	pthread_mutex_lock(&srv->lock_mu);
-	for (int i = 0; i < srv->nlocked; i++)
-		if (!strcmp(srv->locked[i], key)) {
-			free(srv->locked[i]);
-			srv->locked[i] = srv->locked[--srv->nlocked];
-			break;
-		}
-	pthread_mutex_unlock(&srv->lock_mu);
+	(void)srv;
+	mboxlock_drop(key);
 }
 
 /* ---- Maildir ---- */
@@ -304,7 +288,16 @@ static void job_run(void *arg)
 			snprintf(s->mailbox, sizeof s->mailbox, "domains/%s/%s/Maildir", u.domain, u.dir);
 			snprintf(s->lockkey, sizeof s->lockkey, "%s/%s", u.domain, u.dir);
 			snprintf(s->user, sizeof s->user, "%s@%s", u.name, u.domain);
+			/* No rename moves the mailbox between the look-up and
+			 * the lock (store/mboxlock.h): one that committed since
+			 * the look-up leaves another directory name. */
+			struct dir_user now;
+			mbox_use_begin();
 			if (!lock_mailbox(s->srv, s->lockkey)) {
+				s->job_rc = -2;
+				s->lockkey[0] = '\0';
+			} else if (!dir_user_get(c, u.domain, u.name, &now) || now.id != u.id || strcmp(now.dir, u.dir)) {
+				unlock_mailbox(s->srv, s->lockkey); /* renamed meanwhile: as if in use */
 				s->job_rc = -2;
 				s->lockkey[0] = '\0';
 			} else if (scan_maildir(s, env->rootfd) < 0) {
@@ -314,6 +307,7 @@ static void job_run(void *arg)
 				dir_write(env->dir, tx_last_login, &up);
 				s->job_rc = 0;
 			}
+			mbox_use_end();
 		}
 		dir_conn_close(c);
 	} else if (s->job == JOB_QUIT) {
@@ -865,7 +859,6 @@ struct pop3_server *pop3_server_new(struct admin_env *env, struct evloop *lp, st
 	srv->io = io;
 	srv->tls = tls;
 	srv->rd = dir_conn_open(env->dir);
-	pthread_mutex_init(&srv->lock_mu, NULL);
 	return srv;
 }
 
@@ -875,10 +868,6 @@ void pop3_server_free(struct pop3_server *srv)
 		return;
 	while (srv->sessions)
 		session_free(srv->sessions);
-	for (int i = 0; i < srv->nlocked; i++)
-		free(srv->locked[i]);
-	free(srv->locked);
-	pthread_mutex_destroy(&srv->lock_mu);
 	dir_conn_close(srv->rd);
 	free(srv);
 }

@@ -713,7 +713,9 @@ static void cmd_rcpt(struct smtp_session *s, const char *arg)
 			return;
 		}
 		if (!resolve_list_receives(s->srv->rd, p.addr)) {
-			reply(s, "550 5.2.1 <%s>: Mailbox disabled (the group or list is disabled)", p.addr);
+			/* as for an unknown recipient: a disabled group receives nothing */
+			reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown (the group or list is disabled)",
+			      p.addr);
 			count_error(s);
 			return;
 		}

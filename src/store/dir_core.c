@@ -71,6 +71,11 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS aacl_perms(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
 	" principal TEXT NOT NULL COLLATE NOCASE, perm TEXT NOT NULL, domain TEXT NOT NULL COLLATE NOCASE,"
 	" deny INTEGER NOT NULL, UNIQUE(kind, principal, perm, domain));"
+	/* Renames, so that mail accepted before one reaches the new name
+	 * (kind 'a': old/new "user@domain", 'd': domains). */
+	"CREATE TABLE IF NOT EXISTS renames(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+	" old TEXT NOT NULL COLLATE NOCASE, new TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS renames_old ON renames(old);"
 	"INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '1');";
 
 /* Upgrades of data roots made by earlier versions, in order; each is run

@@ -34,5 +34,7 @@ enum tern_err dir_rows(struct dir_conn *c, dir_row_fn fn, void *arg, const char 
 int dir_has_row(struct dir_conn *c, const char *sql, const char *fmt, ...);
 void dir_copy_col(sqlite3_stmt *st, int col, char *out, size_t sz);
 enum tern_err dir_sqlite_err(struct dir_conn *c, int rc);
+/* The domain and name of account id; false when there is none. */
+bool dir_user_names(struct dir_conn *c, int64_t id, char *dom, size_t dsz, char *name, size_t nsz);
 
 #endif

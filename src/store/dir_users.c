@@ -72,17 +72,23 @@ enum tern_err dir_user_add(struct dir_conn *c, const char *domain, const char *n
 	return e;
 }
 
-enum tern_err dir_user_del(struct dir_conn *c, int64_t id)
+bool dir_user_names(struct dir_conn *c, int64_t id, char *dom, size_t dsz, char *name, size_t nsz)
 {
 	sqlite3_stmt *st = dir_q(c, "SELECT domain, name FROM users WHERE id = ?", "i", id);
-	char dom[256], name[256], full[520];
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return TERN_E_USER_NOT_FOUND;
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		dir_copy_col(st, 0, dom, dsz);
+		dir_copy_col(st, 1, name, nsz);
 	}
-	dir_copy_col(st, 0, dom, sizeof dom);
-	dir_copy_col(st, 1, name, sizeof name);
 	sqlite3_reset(st);
+	return found;
+}
+
+enum tern_err dir_user_del(struct dir_conn *c, int64_t id)
+{
+	char dom[256], name[256], full[520];
+	if (!dir_user_names(c, id, dom, sizeof dom, name, sizeof name))
+		return TERN_E_USER_NOT_FOUND;
 	snprintf(full, sizeof full, "%s@%s", name, dom);
 	enum tern_err e;
 	if ((e = dir_exec(c, "DELETE FROM mlusers WHERE list_id = ?", "i", id)) ||

@@ -210,4 +210,26 @@ enum tern_err dir_perm_del_all(struct dir_conn *c, char kind, const char *princi
 /* rows: perm, domain, deny ("1"/"0"), by domain then perm */
 enum tern_err dir_perm_list(struct dir_conn *c, char kind, const char *principal, dir_row_fn fn, void *arg);
 
+/* ---- renames (dir_rename.c): every row naming the object follows, in
+ * the caller's transaction; the callers check that the new name is free ---- */
+/* An account or list: its row (name and directory name), aliases to it
+ * (local and "name@domain"), external aliases, POP3 links, and its address
+ * in every list (with the subscriber name the list keeps). */
+enum tern_err dir_user_rename(struct dir_conn *c, int64_t id, const char *new_name, const char *new_dir);
+/* A member address: of one list (list_id > 0: TERN_E_MLUSER_EXISTS /
+ * TERN_E_MLUSER_NOT_FOUND), or of every list (list_id 0). */
+enum tern_err dir_mluser_rename(struct dir_conn *c, int64_t list_id, const char *old_addr, const char *new_addr);
+/* A domain: its accounts and lists, aliases (their targets "x@old" too),
+ * external aliases, POP3 links, alias domains, list members "x@old",
+ * admin permissions scoped to it and the RootDomain/POP3Domain settings. */
+enum tern_err dir_domain_rename(struct dir_conn *c, const char *old, const char *new_name);
+enum tern_err dir_admin_rename(struct dir_conn *c, const char *old, const char *new_name);
+/* Account and domain renames are recorded (kept 7 days): the address
+ * mail received at `received` (seconds) for addr goes to now, following
+ * renames made after it (an hour of grace), into out; false when none. */
+bool dir_rename_follow(struct dir_conn *c, const char *addr, int64_t received, char *out, size_t sz);
+enum tern_err dir_perm_rename(struct dir_conn *c, char kind, const char *old, const char *new_name);
+/* Move a setting to a new name (replacing any setting of that name). */
+enum tern_err dir_setting_rename(struct dir_conn *c, const char *old, const char *new_name);
+
 #endif

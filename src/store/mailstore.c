@@ -315,3 +315,19 @@ int mailstore_custdom_read(int rootfd, const char *domain, bool catch_all, struc
 		return 0;
 	return -1;
 }
+
+void mailstore_forget(const char *prefix)
+{
+	size_t l = strlen(prefix);
+	pthread_mutex_lock(&cache_mu);
+	for (int b = 0; b < CACHE_BUCKETS; b++)
+		for (struct mbcache *e = cache_tab[b]; e; e = e->next) {
+			if (strncmp(e->key, prefix, l) != 0 || (e->key[l] != '/' && e->key[l] != '\0'))
+				continue;
+			pthread_mutex_lock(&e->mu);
+			e->valid[0] = e->valid[1] = false;
+			__atomic_store_n(&e->last_set, false, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&e->mu);
+		}
+	pthread_mutex_unlock(&cache_mu);
+}

@@ -44,6 +44,10 @@ void mailstore_change_unreserve(struct mailstore_change *c, uint64_t bytes);
 void mailstore_change_end(struct mailstore_change *c, int64_t dbytes_new, int64_t dcount_new, int64_t dbytes_cur,
 			  int64_t dcount_cur);
 int mailstore_open(int rootfd, const char *domain, const char *dir);
+/* A mailbox directory was moved (a rename): the cached figures of every
+ * Maildir under prefix ("domains/D/U" or "domains/D") are counted again
+ * at their next use. */
+void mailstore_forget(const char *prefix);
 
 /* The custom-domain rules for a domain that is not handled locally:
  * custdomains/DOMAIN.tab, then .PARENT.tab for each parent suffix, then

@@ -160,7 +160,7 @@ def test_attribute_errors(acct, dom):
     acct.ok("BACK", "domain-account")
     acct.err("SET accountType premium", "Invalid value for accountType (this server supports only basic)")
     acct.err("SET publishContactInfo yes", "Invalid value for publishContactInfo (this server supports only no)")
-    acct.err("SET name someoneelse", "Renaming is not supported by this server yet")
+    acct.err('SET name "../someoneelse"', "Invalid value for name (not a valid local part)")
     acct.err('SET password ""', "Invalid value for password (empty)")
 
 

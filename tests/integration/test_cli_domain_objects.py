@@ -161,7 +161,7 @@ def test_group_forwarder_delivers_and_lists(server, cli, c, dom):
     assert members(c, dom, "sales") == [f"carol@{dom}"]
     attrs = show_attrs(cli.cmd("SHOW Group sales"))
     assert attrs["name"] == '"sales"'
-    cli.err("SET name other", None, "domain")
+    cli.err('SET name "other/x"', None, "domain")
     cli.ok("REMOVE Group sales", "domain")
     assert "sales" not in users(c, dom)
     assert log_has(server, "REMOVE Group sales", "group sales@" + dom + " deleted")
