@@ -95,6 +95,14 @@ enum tern_err admin_check_domain(const char *name);
 enum tern_err admin_check_user(const char *name);
 enum tern_err admin_check_address(const char *addr);
 bool admin_value_ok(const char *v); /* no TAB/CR/LF/NUL and printable */
+/* A list of names collected from store rows (the first field of each):
+ * pass admin_names_row as the row function; free with admin_names_free. */
+struct admin_names {
+	char **v;
+	int n, cap;
+};
+int admin_names_row(void *arg, const char *const *f, int n);
+void admin_names_free(struct admin_names *nm);
 /* ASCII lower-case copy, truncated to sz - 1 characters. */
 void admin_lower_copy(char *out, size_t sz, const char *in);
 

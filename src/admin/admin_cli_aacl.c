@@ -100,25 +100,10 @@ bool admin_aacl_may_login(struct dir_conn *c, const char *name, const char *via)
 	return !defined;
 }
 
-struct names {
-	char **v;
-	int n;
-};
-
-static int name_row(void *arg, const char *const *f, int n)
-{
-	struct names *nm = arg;
-	if (n >= 1) {
-		nm->v = xrealloc(nm->v, (size_t)(nm->n + 1) * sizeof *nm->v);
-		nm->v[nm->n++] = xstrdup(f[0]);
-	}
-	return 0;
-}
-
 enum tern_err admin_cli_admin_list(struct admin_ctx *ctx, dir_row_fn fn, void *arg)
 {
-	struct names nm = {0};
-	enum tern_err e = dir_admin_list(ctx->rd, name_row, &nm);
+	struct admin_names nm = {0};
+	enum tern_err e = dir_admin_list(ctx->rd, admin_names_row, &nm);
 	bool stop = false;
 	for (int i = 0; i < nm.n; i++) {
 		char key[200], desc[300] = "", ifs[300] = "", parents[500] = "";
@@ -250,8 +235,8 @@ enum tern_err admin_cli_admin_del(struct admin_ctx *ctx, const char *name)
 
 struct settings_scan {
 	const char *prefix;
-	struct names nm;   /* names after the prefix */
-	struct names vals; /* their values */
+	struct admin_names nm;   /* names after the prefix */
+	struct admin_names vals; /* their values */
 };
 
 static int scan_row(void *arg, const char *const *f, int n)
@@ -260,8 +245,8 @@ static int scan_row(void *arg, const char *const *f, int n)
 	size_t pl = strlen(sc->prefix);
 	if (n >= 2 && !strncmp(f[0], sc->prefix, pl) && f[0][pl]) {
 		const char *nm[1] = {f[0] + pl}, *v[1] = {f[1]};
-		name_row(&sc->nm, nm, 1);
-		name_row(&sc->vals, v, 1);
+		admin_names_row(&sc->nm, nm, 1);
+		admin_names_row(&sc->vals, v, 1);
 	}
 	return 0;
 }

@@ -6,8 +6,10 @@
  * them, except that '/' is refused: it would name a path.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../core/xmalloc.h"
 #include "admin.h"
 
 static bool is_atext(unsigned char c)
@@ -83,4 +85,25 @@ void admin_lower_copy(char *out, size_t sz, const char *in)
 	for (; in[i] && i + 1 < sz; i++)
 		out[i] = (char)tolower((unsigned char)in[i]);
 	out[i] = '\0';
+}
+
+int admin_names_row(void *arg, const char *const *f, int n)
+{
+	struct admin_names *nm = arg;
+	if (n < 1)
+		return 0;
+	if (nm->n == nm->cap) {
+		nm->cap = nm->cap ? nm->cap * 2 : 16;
+		nm->v = xrealloc(nm->v, (size_t)nm->cap * sizeof *nm->v);
+	}
+	nm->v[nm->n++] = xstrdup(f[0]);
+	return 0;
+}
+
+void admin_names_free(struct admin_names *nm)
+{
+	for (int i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	memset(nm, 0, sizeof *nm);
 }

@@ -176,29 +176,6 @@ static void dropped_add(struct dropped *d, const char *rel, const char *label)
 	d->n++;
 }
 
-struct name_set {
-	char **v;
-	int n, cap;
-};
-
-static int collect_name(void *arg, const char *const *f, int n)
-{
-	(void)n;
-	struct name_set *s = arg;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->v = xrealloc(s->v, (size_t)s->cap * sizeof *s->v);
-	}
-	s->v[s->n++] = xstrdup(f[0]);
-	return 0;
-}
-
-static void name_set_free(struct name_set *s)
-{
-	for (int i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-}
 
 static enum tern_err apply_domains(struct dir_conn *c, struct parsed *p, void *extra)
 {
@@ -209,8 +186,8 @@ static enum tern_err apply_domains(struct dir_conn *c, struct parsed *p, void *e
 				p->bad_line = p->r[i].line;
 				return TERN_E_BAD_FILE;
 			}
-	struct name_set cur = {0};
-	enum tern_err e = dir_domain_list(c, collect_name, &cur);
+	struct admin_names cur = {0};
+	enum tern_err e = dir_domain_list(c, admin_names_row, &cur);
 	for (int i = 0; !e && i < cur.n; i++) {
 		bool keep = false;
 		for (int j = 0; j < p->n && !keep; j++)
@@ -232,7 +209,7 @@ static enum tern_err apply_domains(struct dir_conn *c, struct parsed *p, void *e
 				e = dir_domain_add(c, p->r[j].f[0]);
 			}
 		}
-	name_set_free(&cur);
+	admin_names_free(&cur);
 	return e;
 }
 
@@ -658,8 +635,8 @@ static enum tern_err render_server(struct admin_ctx *ctx, struct buf *out)
 		const char *row[2] = {defs[i].name, v};
 		put_row(&rr, row, 2);
 	}
-	struct name_set extra = {0};
-	enum tern_err e = dir_setting_list(ctx->rd, collect_name, &extra);
+	struct admin_names extra = {0};
+	enum tern_err e = dir_setting_list(ctx->rd, admin_names_row, &extra);
 	for (int i = 0; i < extra.n; i++) {
 		if (settings_find(extra.v[i]))
 			continue;
@@ -669,7 +646,7 @@ static enum tern_err render_server(struct admin_ctx *ctx, struct buf *out)
 			put_row(&rr, row, 2);
 		}
 	}
-	name_set_free(&extra);
+	admin_names_free(&extra);
 	return e;
 }
 
@@ -807,14 +784,14 @@ enum tern_err view_replace(struct admin_ctx *ctx, const char *name, const char *
 				 why);
 	}
 	if (!e && !strcmp(name, "domains.tab")) {
-		struct name_set cur = {0};
-		dir_domain_list(ctx->rd, collect_name, &cur);
+		struct admin_names cur = {0};
+		dir_domain_list(ctx->rd, admin_names_row, &cur);
 		for (int i = 0; i < cur.n; i++) {
 			char rel[300];
 			snprintf(rel, sizeof rel, "domains/%s", cur.v[i]);
 			mkdirat(ctx->env->rootfd, rel, 0700);
 		}
-		name_set_free(&cur);
+		admin_names_free(&cur);
 	}
 	parsed_free(&p);
 	return e;

@@ -45,36 +45,13 @@ int snapshot_put_file(int rootfd, const char *dir, const char *name, const struc
 
 /* ---- admin accounts and permissions ---- */
 
-struct names {
-	char **v;
-	int n;
-};
-
-static int name_row(void *arg, const char *const *f, int n)
-{
-	struct names *nm = arg;
-	if (n >= 1) {
-		nm->v = xrealloc(nm->v, (size_t)(nm->n + 1) * sizeof *nm->v);
-		nm->v[nm->n++] = xstrdup(f[0]);
-	}
-	return 0;
-}
-
-static void names_free(struct names *nm)
-{
-	for (int i = 0; i < nm->n; i++)
-		free(nm->v[i]);
-	free(nm->v);
-	memset(nm, 0, sizeof *nm);
-}
-
 /* Admin group names: the AaclGroup.<name> settings. */
 static int group_row(void *arg, const char *const *f, int n)
 {
 	static const char pfx[] = "AaclGroup.";
 	if (n >= 1 && !strncmp(f[0], pfx, sizeof pfx - 1) && f[0][sizeof pfx - 1]) {
 		const char *g[1] = {f[0] + sizeof pfx - 1};
-		name_row(arg, g, 1);
+		admin_names_row(arg, g, 1);
 	}
 	return 0;
 }
@@ -105,8 +82,8 @@ int snapshot_unhex(const char *hex, struct buf *out)
 
 static enum tern_err render_admins(struct admin_ctx *ctx, struct buf *out)
 {
-	struct names nm = {0};
-	enum tern_err e = dir_admin_list(ctx->rd, name_row, &nm);
+	struct admin_names nm = {0};
+	enum tern_err e = dir_admin_list(ctx->rd, admin_names_row, &nm);
 	for (int i = 0; !e && i < nm.n; i++) {
 		struct dir_admin *a = xcalloc(1, sizeof *a);
 		if (dir_admin_get(ctx->rd, nm.v[i], a)) {
@@ -120,7 +97,7 @@ static enum tern_err render_admins(struct admin_ctx *ctx, struct buf *out)
 		memset(a, 0, sizeof *a);
 		free(a);
 	}
-	names_free(&nm);
+	admin_names_free(&nm);
 	return e;
 }
 
@@ -148,19 +125,19 @@ static int perm_row(void *arg, const char *const *f, int n)
 
 static enum tern_err render_aacl(struct admin_ctx *ctx, struct buf *out)
 {
-	struct names users = {0}, groups = {0};
-	enum tern_err e = dir_admin_list(ctx->rd, name_row, &users);
+	struct admin_names users = {0}, groups = {0};
+	enum tern_err e = dir_admin_list(ctx->rd, admin_names_row, &users);
 	if (!e)
 		e = dir_setting_list(ctx->rd, group_row, &groups);
 	for (int k = 0; k < 2 && !e; k++) {
-		struct names *nm = k ? &groups : &users;
+		struct admin_names *nm = k ? &groups : &users;
 		for (int i = 0; !e && i < nm->n; i++) {
 			struct perm_rows pr = {out, k ? 'g' : 'u', nm->v[i]};
 			e = dir_perm_list(ctx->rd, pr.kind, nm->v[i], perm_row, &pr);
 		}
 	}
-	names_free(&users);
-	names_free(&groups);
+	admin_names_free(&users);
+	admin_names_free(&groups);
 	return e;
 }
 
