@@ -79,6 +79,7 @@ struct send_counters {
 	int free_head;
 	int64_t serials; /* windows opened so far */
 	uint64_t gen;    /* bumped by every change of a count (the store's "dirty") */
+	pthread_mutex_t smu;    /* sync, sync_arg; held while a sync runs */
 	int (*sync)(void *arg); /* make the current counts durable (send_store) */
 	void *sync_arg;
 };
@@ -99,6 +100,7 @@ struct send_counters *send_counters_new(int capacity)
 {
 	struct send_counters *sc = xcalloc(1, sizeof *sc);
 	pthread_mutex_init(&sc->mu, NULL);
+	pthread_mutex_init(&sc->smu, NULL);
 	sc->cap = capacity > 0 ? capacity : 1;
 	sc->slots = xcalloc((size_t)sc->cap, sizeof *sc->slots);
 	sc->nbuckets = 1;
@@ -118,6 +120,7 @@ void send_counters_free(struct send_counters *sc)
 	if (!sc)
 		return;
 	pthread_mutex_destroy(&sc->mu);
+	pthread_mutex_destroy(&sc->smu);
 	free(sc->slots);
 	free(sc->bucket);
 	free(sc);
@@ -466,21 +469,22 @@ int send_counters_load(struct send_counters *sc, const char *data, size_t len, c
 	return kept;
 }
 
+/* smu is held across the call, so unhooking waits for a sync under way
+ * (the store is freed after it unhooks). */
 void send_counters_on_sync(struct send_counters *sc, int (*fn)(void *arg), void *arg)
 {
-	pthread_mutex_lock(&sc->mu);
+	pthread_mutex_lock(&sc->smu);
 	sc->sync = fn;
 	sc->sync_arg = arg;
-	pthread_mutex_unlock(&sc->mu);
+	pthread_mutex_unlock(&sc->smu);
 }
 
 int send_counters_sync(struct send_counters *sc)
 {
-	pthread_mutex_lock(&sc->mu);
-	int (*fn)(void *) = sc->sync;
-	void *arg = sc->sync_arg;
-	pthread_mutex_unlock(&sc->mu);
-	return fn ? fn(arg) : 0;
+	pthread_mutex_lock(&sc->smu);
+	int rc = sc->sync ? sc->sync(sc->sync_arg) : 0;
+	pthread_mutex_unlock(&sc->smu);
+	return rc;
 }
 
 int send_counters_prune(struct send_counters *sc, struct dir_conn *c)
