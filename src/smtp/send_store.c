@@ -1,13 +1,16 @@
 /*
  * send_store - the sending-limit counters on disk (see send_store.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/fsutil.h"
 #include "../core/log.h"
@@ -79,8 +82,30 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* Temp files of writes a crash interrupted (fs_write_atomic_at names them
+ * .tmp.PID.RANDOM.NAME): never read, removed. */
+static void clear_temps(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	const size_t nl = strlen("." SEND_STORE_FILE);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (!strncmp(de->d_name, ".tmp.", 5) && l > nl && !strcmp(de->d_name + l - nl, "." SEND_STORE_FILE))
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static void load(struct send_store *st)
 {
+	clear_temps(st->dirfd);
 	struct buf in = BUF_INIT;
 	if (fs_read_all_at(st->dirfd, SEND_STORE_FILE, SEND_STORE_MAX, &in) < 0) {
 		if (errno != ENOENT)

@@ -18,7 +18,8 @@
  * sendQuota, deleting accounts) writes at once and returns only when the
  * file is durable.
  *
- * Start-up: a missing file is an empty table; a damaged one (truncated,
+ * Start-up: temp files of a write cut short are removed; a missing file
+ * is an empty table; a damaged one (truncated,
  * checksum mismatch, unparsable) is logged, kept beside as
  * SEND_STORE_FILE ".corrupt" and ignored: every account starts from
  * zero. Windows that ended while the daemon was down are dropped, and so
