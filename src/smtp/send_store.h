@@ -19,10 +19,9 @@
  * file is durable.
  *
  * Start-up: temp files of a write cut short are removed; a missing file
- * is an empty table; a damaged one (truncated,
- * checksum mismatch, unparsable) is logged, kept beside as
- * SEND_STORE_FILE ".corrupt" and ignored: every account starts from
- * zero. Windows that ended while the daemon was down are dropped, and so
+ * is an empty table; a damaged one (truncated, checksum mismatch,
+ * unparsable) is logged, kept beside as SEND_STORE_FILE ".corrupt" and
+ * ignored: every account starts from zero. Windows that ended while the daemon was down are dropped, and so
  * are the counters of accounts that no longer exist.
  */
 #ifndef TERN_SEND_STORE_H
