@@ -49,6 +49,7 @@
 #include "pop3/pop3.h"
 #include "queue/outbound.h"
 #include "queue/spool.h"
+#include "smtp/send_store.h"
 #include "smtp/smtp.h"
 #include "cli/cli.h"
 #include "ctrl/ctrl.h"
@@ -535,6 +536,10 @@ int main(int argc, char **argv)
 	env.queue = outbound_ops(ob);
 	struct evloop *lp = evloop_new();
 	struct smtp_server *smtp = smtp_server_new(&env, lp, io, dl, tls);
+	/* the send counters of the last run (smtp/send_store.h) */
+	struct dir_conn *lc = dir_conn_open(env.dir);
+	struct send_store *sends_store = send_store_open(smtp_server_sends(smtp), env.rootfd, lc);
+	dir_conn_close(lc);
 	env.sends = smtp_server_sends(smtp);
 	struct pop3_server *pop3 = pop3_server_new(&env, lp, io, tls);
 	for (int i = 0; i < nmls; i++) {
@@ -566,6 +571,7 @@ int main(int argc, char **argv)
 	env.sends = NULL;
 	evloop_halt(lp);
 	workq_free(io);
+	send_store_close(sends_store); /* the last counts, written */
 	smtp_server_free(smtp);
 	pop3_server_free(pop3);
 	evloop_free(lp);

@@ -17,6 +17,7 @@
 #include "../core/log.h"
 #include "../core/tabline.h"
 #include "../core/xmalloc.h"
+#include "../smtp/send_limits.h"
 #include "admin_cli.h"
 #include "admin_limits.h"
 #include "admin_perms.h"
@@ -802,6 +803,8 @@ enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, 
 			 r->detail[0] ? ": " : "", r->detail);
 		goto out;
 	}
+	if (ctx->env->sends) /* accounts the restore dropped: no counters left for their ids */
+		send_counters_prune(ctx->env->sends, ctx->rd);
 	if (rs.format >= 2) {
 		struct scope_arg sa = {&rs, ctx->rd};
 		struct snap_scope sc = {scope_domain, scope_account, &sa};

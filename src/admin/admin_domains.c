@@ -15,6 +15,7 @@
 #include "../core/log.h"
 #include "../core/wildmat.h"
 #include "../core/xmalloc.h"
+#include "../smtp/send_limits.h"
 #include "admin.h"
 
 static enum tern_err tx_domain_add(struct dir_conn *c, void *arg)
@@ -59,6 +60,8 @@ enum tern_err admin_domain_del(struct admin_ctx *ctx, const char *domain)
 	enum tern_err e = dir_write(ctx->env->dir, tx_domain_del, d);
 	if (e)
 		return e;
+	if (ctx->env->sends) /* no counters a new account of the same id could inherit */
+		send_counters_prune(ctx->env->sends, ctx->rd);
 	snprintf(rel, sizeof rel, "domains/%s", d);
 	snprintf(label, sizeof label, "domain-%s", d);
 	char dest[600];

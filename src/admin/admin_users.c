@@ -29,6 +29,7 @@
 #include "../core/secret.h"
 #include "../core/tabline.h"
 #include "../core/wildmat.h"
+#include "../smtp/send_limits.h"
 #include "admin.h"
 #include "admin_limits.h"
 
@@ -224,6 +225,8 @@ enum tern_err admin_user_del(struct admin_ctx *ctx, const char *domain, const ch
 		return e;
 	if ((e = dir_write(ctx->env->dir, tx_user_del, &r)))
 		return e;
+	if (ctx->env->sends) /* no counters a new account of the same id could inherit */
+		send_counters_prune(ctx->env->sends, ctx->rd);
 	char rel[600], label[600], dest[800];
 	snprintf(rel, sizeof rel, "domains/%s/%s", r.u.domain, r.u.dir);
 	snprintf(label, sizeof label, "user-%s@%s", r.u.dir, r.u.domain);

@@ -14,6 +14,7 @@
 #include "../core/tabline.h"
 #include "../core/tls.h"
 #include "../core/xmalloc.h"
+#include "../smtp/send_limits.h"
 #include "admin_cli.h"
 #include "admin_limits.h"
 #include "settings.h"
@@ -773,6 +774,8 @@ enum tern_err view_replace(struct admin_ctx *ctx, const char *name, const char *
 	free(j.dropped.label);
 	if (!e && !strcmp(name, "mailusers.tab"))
 		rehash_kick();
+	if (!e && ctx->env->sends) /* accounts it dropped: no counters left for their ids */
+		send_counters_prune(ctx->env->sends, ctx->rd);
 	if (!e && !strcmp(name, "server.tab")) {
 		/* its Tls* values apply to new handshakes at once, as a CLI COMMIT does */
 		struct tls_params tp;

@@ -8,10 +8,10 @@
  * edits of this context) and the window's start and remaining seconds.
  * RESET zeroes the counters at once (no COMMIT): the account's window is
  * closed, so its next message is accepted against fresh counts. The
- * counters live only in the daemon's memory (a restart also starts them
- * afresh), so the zeroed state is what any later start sees too: there is
- * nothing on disk that could bring the old counts back. The reset is
- * logged with the admin's name (the CLI's change log).
+ * counters are kept over restarts (smtp/send_store.h), so the zeroed state
+ * is written to disk before the +OK: a restart or a crash right after it
+ * cannot bring the old counts back. The reset is logged with the admin's
+ * name (the CLI's change log).
  */
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +82,10 @@ void cli_h_reset_sendquota(struct cli_session *s, const struct cli_parsed *p)
 	struct send_usage use;
 	send_counters_usage(s->srv->env->sends, u.id, l.interval, &use);
 	send_counters_reset(s->srv->env->sends, u.id);
+	if (send_counters_sync(s->srv->env->sends) < 0) {
+		cli_err(s, "The counters are zeroed but could not be saved to disk (see the server log)");
+		return;
+	}
 	snprintf(s->log_detail, sizeof s->log_detail,
 		 "send counters of %s@%s zeroed (were: %lld messages, %lld recipients, %lld bytes)", u.name, u.domain,
 		 (long long)use.msgs, (long long)use.rcpts, (long long)use.bytes);

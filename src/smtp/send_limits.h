@@ -15,8 +15,9 @@
  * The counters are a fixed window per account: a window opens with the
  * first message accepted after the previous window ended and lasts one
  * interval; everything accepted inside it counts against the limits. They
- * live in memory only (a restart starts every account afresh), in a
- * bounded table keyed by account id, guarded by a mutex. Only accounts
+ * live in a bounded table keyed by account id, guarded by a mutex, and are
+ * kept over restarts by send_store.h (which writes the table to a file
+ * within about a second of a change). Only accounts
  * with some limit get a slot; an ended window frees its slot. When every
  * slot holds a live window the check fails closed (SEND_FULL).
  *
@@ -31,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/buf.h"
 #include "../store/directory.h"
 
 #define SEND_DEFAULT_INTERVAL 3600
@@ -80,5 +82,30 @@ void send_counters_usage(struct send_counters *sc, int64_t id, int64_t interval,
  * next message opens a new one, and a refund for the old window is
  * ignored. true if a window was open. */
 bool send_counters_reset(struct send_counters *sc, int64_t id);
+
+/* ---- over restarts (used by send_store.c) ---- */
+
+/* A number that changes whenever a count does (charge, refund, reset). */
+uint64_t send_counters_gen(struct send_counters *sc);
+/* Append the live windows to out, in the file format (a header line, one
+ * line per account: id, window serial, window start and end in wall-clock
+ * ms, messages, recipients, bytes; then ".end COUNT CHECKSUM"). Returns
+ * the send_counters_gen() value the dump shows. */
+uint64_t send_counters_dump(struct send_counters *sc, struct buf *out);
+/* Take the counts of a dump back (at start-up, into an empty table):
+ * windows that have ended are dropped. The number of windows kept, or -1
+ * (and why) if the data is not a complete, intact dump: then nothing is
+ * taken. */
+int send_counters_load(struct send_counters *sc, const char *data, size_t len, char *why, size_t whysz);
+/* fn makes the counts durable now (0 or -1); NULL: nothing to do. */
+void send_counters_on_sync(struct send_counters *sc, int (*fn)(void *arg), void *arg);
+int send_counters_sync(struct send_counters *sc);
+/* Drop the counters of every account that no longer exists in the
+ * directory, durably (send_counters_sync) when there were any: called
+ * after an account or domain is deleted (by any path: the CLI, the
+ * controller, a users.tab upload, a restore), so that a new account that
+ * gets the same id starts from zero. The number dropped, or -1 if they
+ * could not be made durable. */
+int send_counters_prune(struct send_counters *sc, struct dir_conn *c);
 
 #endif

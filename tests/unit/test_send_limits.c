@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -127,6 +128,66 @@ static void test_usage_and_reset(void **state)
 	send_counters_free(sc);
 }
 
+/* dump and load: the counts come back, ended windows and damaged dumps do not */
+static void test_dump_and_load(void **state)
+{
+	(void)state;
+	struct send_counters *sc = send_counters_new(8);
+	struct send_limits l = lim(5, 50, 0, 3600), brief = lim(5, 0, 0, 1);
+	struct send_ticket t;
+	int64_t retry;
+	uint64_t g0 = send_counters_gen(sc);
+	assert_int_equal(send_counters_charge(sc, 11, &l, 1, 3, 1000, &retry, &t), SEND_OK);
+	assert_int_equal(send_counters_charge(sc, 11, &l, 1, 2, 500, &retry, &t), SEND_OK);
+	assert_int_equal(send_counters_charge(sc, 12, &brief, 1, 1, 1, &retry, &t), SEND_OK);
+	assert_true(send_counters_gen(sc) != g0);
+	struct buf d = BUF_INIT;
+	uint64_t g = send_counters_dump(sc, &d);
+	assert_true(g == send_counters_gen(sc));
+	send_counters_free(sc);
+
+	char why[128];
+	struct send_counters *back = send_counters_new(8);
+	assert_int_equal(send_counters_load(back, d.data, d.len, why, sizeof why), 2);
+	struct send_usage u;
+	send_counters_usage(back, 11, 3600, &u);
+	assert_true(u.open);
+	assert_int_equal(u.msgs, 2);
+	assert_int_equal(u.rcpts, 5);
+	assert_int_equal(u.bytes, 1500);
+	assert_true(u.remaining > 3500 && u.remaining <= 3600);
+	assert_int_equal(send_counters_check(back, 11, &l, 4, 0, 0, &retry), SEND_OVER_MSGS);
+	send_counters_free(back);
+
+	/* account 12's one-second window has ended by now: dropped */
+	struct timespec ts = {1, 100000000};
+	nanosleep(&ts, NULL);
+	back = send_counters_new(8);
+	assert_int_equal(send_counters_load(back, d.data, d.len, why, sizeof why), 1);
+	send_counters_usage(back, 12, 1, &u);
+	assert_false(u.open);
+	send_counters_free(back);
+
+	/* every damaged form is refused whole */
+	for (size_t cut = 0; cut < d.len; cut++) {
+		back = send_counters_new(8);
+		assert_int_equal(send_counters_load(back, d.data, cut, why, sizeof why), -1);
+		send_counters_usage(back, 11, 3600, &u);
+		assert_false(u.open);
+		send_counters_free(back);
+	}
+	for (size_t i = 0; i < d.len; i++) {
+		char *bad = strndup(d.data, d.len);
+		bad[i] = bad[i] == '7' ? '8' : '7';
+		back = send_counters_new(8);
+		int n = send_counters_load(back, bad, d.len, why, sizeof why);
+		assert_int_equal(n, -1);
+		send_counters_free(back);
+		free(bad);
+	}
+	buf_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_refund),
 		cmocka_unit_test(test_window_ends_and_full_table),
 		cmocka_unit_test(test_usage_and_reset),
+		cmocka_unit_test(test_dump_and_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
