@@ -42,6 +42,8 @@ static const struct cfg_entry table[] = {
 	{"trash/**", CFG_RUNTIME, CFG_SCOPE_ROOT, "deleted domains and accounts, kept TrashKeepDays"},
 	{"snapshots/**", CFG_RUNTIME, CFG_SCOPE_ROOT, "SAVE CONFIG's snapshots"},
 	{"ternd.pid", CFG_RUNTIME, CFG_SCOPE_ROOT, "the daemon's lock file"},
+	{"sendcounters.tab*", CFG_RUNTIME, CFG_SCOPE_ROOT, "the accounts' send-limit counters (and a damaged copy)"},
+	{"rename.intent*", CFG_RUNTIME, CFG_SCOPE_ROOT, "a rename in progress, completed at the next start"},
 	{NULL, CFG_UNKNOWN, CFG_SCOPE_ROOT, NULL},
 };
 
