@@ -40,16 +40,24 @@ static bool limits_account(struct cli_session *s, struct dir_user *u)
 	return true;
 }
 
+/* The account of the context, its limits and its current usage. */
+static bool account_usage(struct cli_session *s, struct dir_user *u, struct send_limits *l, struct send_usage *use)
+{
+	if (!limits_account(s, u))
+		return false;
+	send_limits_read(s->ctx.rd, u->id, l);
+	send_counters_usage(s->srv->env->sends, u->id, l->interval, use);
+	return true;
+}
+
 void cli_h_show_sendquota(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	struct dir_user u;
-	if (!limits_account(s, &u))
-		return;
 	struct send_limits l;
-	send_limits_read(s->ctx.rd, u.id, &l);
 	struct send_usage use;
-	send_counters_usage(s->srv->env->sends, u.id, l.interval, &use);
+	if (!account_usage(s, &u, &l, &use))
+		return;
 	char start[64] = "";
 	if (use.open)
 		admin_format_date((time_t)use.started, start, sizeof start);
@@ -75,12 +83,10 @@ void cli_h_reset_sendquota(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
 	struct dir_user u;
-	if (!limits_account(s, &u))
-		return;
 	struct send_limits l;
-	send_limits_read(s->ctx.rd, u.id, &l);
 	struct send_usage use;
-	send_counters_usage(s->srv->env->sends, u.id, l.interval, &use);
+	if (!account_usage(s, &u, &l, &use))
+		return;
 	send_counters_reset(s->srv->env->sends, u.id);
 	if (send_counters_sync(s->srv->env->sends) < 0) {
 		cli_err(s, "The counters are zeroed but could not be saved to disk (see the server log)");
