@@ -229,8 +229,8 @@ class Walker:
             r = self.cl.cmd(line)
             if TRACE:
                 print(f"C: {line}\nS: {r.raw.decode()}")
-        except (CliProtocolError, OSError) as e:
-            self.problems.append(f"{line!r}: {e}")
+        except (CliProtocolError, OSError, UnicodeDecodeError) as e:
+            self.problems.append(f"{line[:200]!r}: {e}")
             raise Broken() from None
         if r.closed:
             self.problems.append(f"{line!r}: the session ended: {r!r}")
@@ -593,6 +593,59 @@ def check_context(w, route, ctx, prompt, parent_before):
             p.append(f"DONE: expected +OK and {parent}, got {r!r}")
 
 
+ODD_VALUES = ("x" * 300, "x" * 1100, "y" * 3000, "\u00e9" * 200, "\u20ac" * 170, "'", '""', "()", "(", ")",
+              "-", "*", "%s%n", "..", "0", "-1", "99999999999999999999", "a\\b")
+
+
+def odd_lines(ctx):
+    """(row, line) for every available command that takes a value, once
+    per odd value in its first value slot (the other slots get a name
+    that does not exist); SET once per attribute and odd value."""
+    out = []
+    for row in ctx["commands"]:
+        kinds = [a["kind"] for a in row["args"]]
+        if not row.get("available"):
+            continue
+        words = first_alt(row["words"])
+        if "attributes" in kinds:
+            for a in ctx["attributes"]:
+                out += [(row, f"{words} {a['name']} {quote(v)}") for v in ODD_VALUES]
+            continue
+        if not any(k in ("value", "pair", "optional-value", "optional-pair", "rest") for k in kinds):
+            continue
+        if row["changes"] and not any(k in ("value", "pair") for k in kinds):
+            continue   # runs whatever the value (SAVE CONFIG [<label>])
+        if words.upper() in ("USER", "CHANGE PASSWORD"):
+            continue   # a password prompt / a failed-login delay
+        for v in ODD_VALUES:
+            parts, used = [words], False
+            for a in row["args"]:
+                val = "walknosuch" if used else quote(v)
+                if a["kind"] in ("value", "optional-value", "rest"):
+                    parts.append(val)
+                    used = True
+                elif a["kind"] in ("pair", "optional-pair"):
+                    parts += [a["key"], val]
+                    used = True
+            out.append((row, " ".join(parts)))
+    return out
+
+
+def check_odd_values(w, ctx, prompt):
+    """Odd and oversized values: every reply keeps the grammar (and is
+    UTF-8), stays in the context, or enters the context the row says."""
+    for row, line in odd_lines(ctx):
+        r = w.cmd(line)
+        if r.prompt == prompt + " ":
+            continue
+        if r.ok and r.prompt == (row.get("enters") or "") + " ":
+            r = w.cmd("BACK")
+            if r.prompt == prompt + " ":
+                continue
+        w.problems.append(f"{line[:120]!r}: {r.raw[:300]!r}")
+        return
+
+
 # ------------------------------------------------------------------ fixtures
 
 @pytest.fixture(scope="module")
@@ -645,6 +698,20 @@ def test_context_walk(walk_server, src, row):
     assert not w.problems, "\n".join(w.problems)
 
 
+@pytest.mark.parametrize("src,row", ENTERING, ids=[route_id(x) for x in ENTERING])
+def test_context_odd_values(walk_server, src, row):
+    w = Walker(walk_server)
+    w.connect()
+    try:
+        w.walk(list(ROUTES[src["prompt"]]) + [(src["prompt"], row)])
+        check_odd_values(w, BY_NAME[row["target"]], row["enters"])
+    except Broken:
+        pass
+    finally:
+        w.close()
+    assert not w.problems, "\n".join(w.problems)
+
+
 def test_root_context(walk_server):
     w = Walker(walk_server)
     w.connect()
@@ -653,6 +720,7 @@ def test_root_context(walk_server):
         check_help(w, root, "<#>")
         check_show(w, root, "<#>")
         check_errors(w, root, "<#>")
+        check_odd_values(w, root, "<#>")
         r = w.cmd("BACK")
         if r.ok or r.text != "Unknown command in this context" or r.prompt != "<#> ":
             w.problems.append(f"BACK at root: {r!r}")
@@ -672,6 +740,7 @@ def test_login_context(walk_server):
         check_help(w, login, "<login>")
         check_show(w, login, "<login>")
         check_errors(w, login, "<login>", login=True)
+        check_odd_values(w, login, "<login>")
         r = w.cmd("BACK")
         if r.ok or r.prompt != "<login> ":
             w.problems.append(f"BACK before login: {r!r}")
