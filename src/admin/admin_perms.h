@@ -54,6 +54,9 @@ enum tern_err admin_perm_check(struct admin_ctx *ctx, int perm, const char *doma
  * when the principal is the built-in first admin. */
 enum tern_err admin_perm_change(struct admin_ctx *ctx, char kind, const char *principal, const char *set,
 				const char *domain, char op, char *bad_r, size_t sz);
+/* The checks of admin_perm_change without the change (for a principal
+ * that is not stored yet): the same errors but TERN_E_BUSY. */
+enum tern_err admin_perm_validate(struct admin_ctx *ctx, const char *set, const char *domain, char *bad_r, size_t sz);
 
 /* Effective permissions: rows (domain, "" = server-wide; perm) of what the
  * principal holds, groups merged and denies applied; *full_r true when it

@@ -230,9 +230,34 @@ def test_first_admin_never_locked_out(fresh_server):
     c.close()
     cli = srv.cli()
     cli.ok("ENTER AACL", "aacl")
+    # a new admin user takes its permissions at its DONE (CAS: ADD admin-user
+    # ... GRANT ... DONE, spec 7.1); a bad one is refused at once
     cli.ok("ADD admin-user name late password L4te-pw")
-    cli.err("GRANT permission (manageAccounts)", "Commit failed: admin user late is not stored yet "
-            "(DONE first, then UPDATE it)", "aacl-adminUser")
+    cli.err("GRANT permission (bogus)", None, "aacl-adminUser")
+    cli.err("GRANT permission (manageAccounts) domain nosuch.test", "Domain nosuch.test not found",
+            "aacl-adminUser")
+    cli.err("SHOW effective-permissions", "Admin user late is not stored yet (its pending permissions apply "
+            "at DONE)", "aacl-adminUser")
+    cli.ok("GRANT permission (manageAccounts createAccounts) domain f.test")
+    cli.ok("DENY permission (createAccounts) domain f.test")
+    cli.ok("DONE", "aacl")
+    cli.ok("UPDATE admin-user late")
+    r = cli.cmd("SHOW effective-permissions")
+    assert perm_lines(r) == ["The effective permissions of admin user late:",
+                             "Permissions on Domain \"f.test\":", "  manageAccounts"]
+    cli.ok("DONE", "aacl")
+    # the same for a new group; BACK drops the pending grants with it
+    cli.ok("ADD admin-group name lategroup")
+    cli.ok("GRANT permission (manageAccounts)")
+    cli.ok("BACK", "aacl")
+    cli.err("UPDATE admin-group lategroup", None, "aacl")
+    cli.ok("ADD admin-group name lategroup")
+    cli.ok("GRANT permission (manageDomainAliases) domain j.test")
+    cli.ok("DONE", "aacl")
+    cli.ok("UPDATE admin-group lategroup")
+    r = cli.cmd("SHOW effective-permissions")
+    assert perm_lines(r) == ["The effective permissions of admin group lategroup:",
+                             "Permissions on Domain \"j.test\":", "  manageDomainAliases"]
     cli.ok("DONE", "aacl")
     cli.close()
 
