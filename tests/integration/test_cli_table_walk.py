@@ -432,6 +432,94 @@ def check_show(w, ctx, prompt):
     return values
 
 
+def lister_of(ctx, typ):
+    typ = typ.lower()
+    return next((r for r in ctx["commands"] if r.get("available") and r["words"].lower() in
+                 (f"list {typ}s", f"list {typ}es", f"list all{typ}s")), None)
+
+
+def check_lists(w, ctx, prompt):
+    """Every LIST that needs no argument: the table or simple-list frame
+    of 6.5."""
+    p = w.problems
+    for row in ctx["commands"]:
+        if not row.get("available") or row["words"].split()[0].upper() != "LIST" \
+                or any(a["kind"] in ("value", "pair", "rest", "attributes") for a in row["args"]):
+            continue
+        r = w.cmd(first_alt(row["words"]))
+        if not r.ok or r.prompt != prompt + " ":
+            p.append(f"{row['words']}: {r!r}")
+            continue
+        d = r.data
+        if len(d) < 3 or d[0] != "" or not d[1].endswith(":") or "=" in d[1] or d[-1] != "":
+            p.append(f"{row['words']}: not a 6.5 frame: {d!r}")
+            continue
+        if len(d) >= 6 and d[2] == "" and re.fullmatch(r"-{6,}", d[4]):
+            header = [h.strip() for h in d[3].split(" | ")]
+            for line in d[5:-1]:
+                cells = [x.strip() for x in line.split(" | ")]
+                if len(cells) != len(header) or "" in cells:
+                    p.append(f"{row['words']}: row {line!r} does not fit the header {d[3]!r}")
+        else:
+            items = d[2:-1]
+            if "" in items:
+                p.append(f"{row['words']}: an empty line inside the list: {d!r}")
+
+
+def show_values(w, line, prompt, what):
+    """A SHOW-shaped reply (6.6) as a dict, or None (problem noted)."""
+    r = w.cmd(line)
+    d = r.data
+    if not r.ok or r.prompt != prompt + " " or len(d) < 3 or d[0] != "" or not d[1].endswith(":") \
+            or "=" in d[1] or d[-1] != "" or d[-2] == "":
+        w.problems.append(f"{what} {line!r}: not a 6.6 SHOW: {r!r}")
+        return None
+    return {m.group(1): m.group(2) for m in map(SHOW_LINE.match, d[2:-1]) if m}
+
+
+def check_show_rows(w, ctx, prompt):
+    """SHOW <Type> <key> of an existing object (found with LIST <Type>s):
+    the 6.6 frame, SHOW <Type> <key> ATTR <a> for every line, and the same
+    values as SHOW inside the object (entered with UPDATE <Type> <key>)."""
+    p = w.problems
+    for row in ctx["commands"]:
+        ws = row["words"].split()
+        if not row.get("available") or len(ws) != 2 or ws[0].upper() != "SHOW" \
+                or not row["args"] or row["args"][0]["kind"] != "value":
+            continue
+        lister = lister_of(ctx, ws[1])
+        if lister is None:
+            continue
+        r = w.cmd(lister["words"])
+        keys = table_first_cells(r) if r.ok else []
+        if not keys:
+            continue
+        key = quote(keys[0])
+        outside = show_values(w, f"{row['words']} {key}", prompt, "SHOW <Type>")
+        if outside is None:
+            continue
+        if any(a["kind"] == "optional-pair" and a["key"] == "ATTR" for a in row["args"]):
+            for k, v in outside.items():
+                r = w.cmd(f"{row['words']} {key} ATTR {k}")
+                if not r.ok or r.data != [f"{k} = {v}"] or r.prompt != prompt + " ":
+                    p.append(f"{row['words']} {key} ATTR {k}: expected {k} = {v}, got {r!r}")
+        upd = next((u for u in ctx["commands"] if u.get("available") and u["words"].lower() ==
+                    f"update {ws[1].lower()}" and u.get("target") in BY_NAME), None)
+        if upd is None or not any(c["words"] == "SHOW" for c in BY_NAME[upd["target"]]["commands"]):
+            continue
+        r = w.cmd(f"{upd['words']} {key}")
+        if not r.ok or r.prompt != upd["enters"] + " ":
+            p.append(f"{upd['words']} {key}: {r!r}")
+            continue
+        inside = show_values(w, "SHOW", upd["enters"], "SHOW inside")
+        if inside is not None and inside != outside:
+            p.append(f"{row['words']} {key} differs from SHOW inside: {outside} != {inside}")
+        r = w.cmd("BACK")
+        if r.prompt != prompt + " ":
+            p.append(f"BACK from {upd['enters']}: {r!r}")
+            raise Broken()
+
+
 def other_rows(ctx):
     """Distinct command words of the other contexts that no command of ctx
     matches as long (cli_match: a longer match elsewhere)."""
@@ -534,6 +622,8 @@ def check_context(w, route, ctx, prompt, parent_before):
     p = w.problems
     help1 = check_help(w, ctx, prompt)
     show1 = check_show(w, ctx, prompt)
+    check_lists(w, ctx, prompt)
+    check_show_rows(w, ctx, prompt)
     check_errors(w, ctx, prompt)
     # the refused commands changed nothing
     help2 = w.cmd("HELP")
@@ -679,6 +769,12 @@ def test_reference_loaded():
     assert at_own | {"login"} == set(BY_NAME), sorted(set(BY_NAME) - at_own - {"login"})
     for c in CONTEXTS:
         assert re.fullmatch(r"<[A-Za-z0-9-]*#>|<login>", c["prompt"]), c["prompt"]
+        words = [r["words"] for r in c["commands"] if r.get("available")]
+        assert words.count("EXIT/QUIT") == 1 and words.count("HELP") == 1, c["name"]
+        # 7.1: a context commits or hands its edits up, not both
+        assert not ("COMMIT" in words and "DONE" in words), c["name"]
+        if c["name"] not in ("root", "login"):
+            assert "BACK" in words, c["name"]
         if c["parent"] is not None:
             assert c["parent"] in BY_PROMPT, (c["name"], c["parent"])
 
@@ -730,6 +826,8 @@ def test_root_context(walk_server):
         root = BY_NAME["root"]
         check_help(w, root, "<#>")
         check_show(w, root, "<#>")
+        check_lists(w, root, "<#>")
+        check_show_rows(w, root, "<#>")
         check_errors(w, root, "<#>")
         check_odd_values(w, root, "<#>")
         r = w.cmd("BACK")
