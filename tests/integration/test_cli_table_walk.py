@@ -608,6 +608,23 @@ def settable_probe(ctx, values):
     return None
 
 
+def variant_line(row, line):
+    """The same command in other spellings (5.2, 5.3): the command words
+    in swapped case, every optional keyword written out, pair keys in upper
+    case; the values unchanged."""
+    n = len(row["words"].split())
+    toks = line.split()
+    out, rest = [w.swapcase() for w in toks[:n]], toks[n:]
+    for a in row["args"]:
+        if a["kind"] == "value" and rest:
+            if a.get("key"):
+                out.append(a["key"].lower())
+            out.append(rest.pop(0))
+        elif a["kind"] == "pair" and len(rest) >= 2:
+            out += [rest.pop(0).upper(), rest.pop(0)]
+    return " ".join(out + rest)
+
+
 def parent_show(w, parent):
     """The parent context's SHOW output (None when it has no SHOW)."""
     parent_ctx = CTX_OF_PROMPT.get(parent) or BY_PROMPT.get(parent)
@@ -788,7 +805,15 @@ def test_context_walk(walk_server, src, row):
     try:
         route = list(ROUTES[src["prompt"]]) + [(src["prompt"], row)]
         w.walk(route[:-1])
-        w.enter_line(src["prompt"], src, row)   # may make an object first
+        line = w.enter_line(src["prompt"], src, row)   # may make an object first
+        # the other spellings lead to the same prompt
+        alt = variant_line(row, line)
+        r = w.cmd(alt)
+        if not r.ok or r.prompt != row["enters"] + " ":
+            w.problems.append(f"{alt!r} (for {line!r}): {r!r}")
+        elif w.cmd("BACK").prompt != src["prompt"] + " ":
+            w.problems.append(f"BACK after {alt!r}")
+            raise Broken()
         # a pending edit in the parent must survive the child's visit
         before = parent_show(w, src["prompt"])
         if before is not None:
