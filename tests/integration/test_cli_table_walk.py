@@ -44,6 +44,7 @@ PASSWORD = "Walk-pass-1"
 BOGUS = "walkbogus"
 UNKNOWN_VERB = "FROBNICATE"
 TRACE = os.environ.get("WALK_TRACE") == "1"
+OK_TEXT = "+OK: command successful"
 
 
 def _load_reference():
@@ -321,6 +322,8 @@ class Walker:
                 raise AssertionError(f"{here} {line!r}: {r!r}")
             if r.prompt != row["enters"] + " ":
                 raise AssertionError(f"{here} {line!r}: prompt {r.prompt!r}, the table says {row['enters']!r}")
+            if r.status != OK_TEXT:   # 6.2: XKOI looks for this text after UPDATE/ADD
+                self.problems.append(f"{line!r}: status {r.status!r}, not {OK_TEXT!r}")
 
 
 # ------------------------------------------------------------------ checks
@@ -671,8 +674,8 @@ def check_context(w, route, ctx, prompt, parent_before):
             if r.data != [f"{name} = {v}"]:
                 p.append(f"SHOW ATTR {name} after SET {name} {v}: {r!r}")
     r = w.cmd("BACK")
-    if not r.ok or r.prompt != parent + " ":
-        p.append(f"BACK: expected +OK and {parent}, got {r!r}")
+    if r.status != OK_TEXT or r.prompt != parent + " ":
+        p.append(f"BACK: expected {OK_TEXT} and {parent}, got {r!r}")
         return
     if parent_before is not None and parent_show(w, parent) != parent_before:
         p.append(f"the parent's SHOW changed after BACK from {prompt}")
@@ -696,7 +699,7 @@ def check_context(w, route, ctx, prompt, parent_before):
             p.append(f"entering {prompt} again: {r!r}")
             return
         r = w.leave("DONE", ctx, row)
-        if not r.ok or r.prompt != parent + " ":
+        if r.status != OK_TEXT or r.prompt != parent + " ":
             p.append(f"DONE: expected +OK and {parent}, got {r!r}")
 
 
