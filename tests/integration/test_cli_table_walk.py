@@ -429,6 +429,15 @@ def check_show(w, ctx, prompt):
             r = w.cmd(f"SHOW ATTR {k}")
             if not r.ok or r.data != [f"{k} = {v}"] or r.prompt != prompt + " ":
                 p.append(f"SHOW ATTR {k}: expected {k} = {v}, got {r!r}")
+        # the attributes SHOW leaves out are known ones all the same
+        for a in ctx["attributes"]:
+            if a["name"] in values:
+                continue
+            r = w.cmd(f"SHOW ATTR {a['name']}")
+            if r.prompt != prompt + " " or (r.text or "").startswith("Unknown attribute"):
+                p.append(f"SHOW ATTR {a['name']} (not in SHOW): {r!r}")
+            elif r.ok and (a["type"] == "password" or r.data[:1] != [f"{a['name']} = {r.data[0].split(' = ', 1)[-1]}"]):
+                p.append(f"SHOW ATTR {a['name']} (not in SHOW) prints {r!r}")
         r = w.cmd(f"SHOW ATTR {BOGUS}")
         if r.ok or r.prompt != prompt + " " or r.text != f"Unknown attribute {BOGUS}":
             p.append(f"SHOW ATTR of an unknown attribute: {r!r}")
