@@ -161,6 +161,19 @@ static enum tern_err tx_change(struct dir_conn *c, void *arg)
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	if (ch->kind == 'u' && first_admin(c, ch->principal))
 		return TERN_E_BUSY;
+	/* In the same transaction as the change: a principal removed meanwhile
+	 * (another session) must not leave records that a later admin of the
+	 * same name would inherit. */
+	if (ch->kind == 'u') {
+		struct dir_admin a;
+		if (strlen(ch->principal) >= sizeof a.name || !dir_admin_get(c, ch->principal, &a))
+			return TERN_E_RECORD_NOT_FOUND;
+	} else {
+		char key[300], v[8];
+		snprintf(key, sizeof key, "AaclGroup.%s", ch->principal);
+		if (strlen(ch->principal) > 200 || !dir_setting_get(c, key, v, sizeof v))
+			return TERN_E_RECORD_NOT_FOUND;
+	}
 	enum tern_err e = TERN_OK;
 	for (int i = 0; !e && i < ch->n; i++) {
 		const char *p = perm_names[ch->perms[i]];

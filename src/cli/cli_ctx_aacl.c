@@ -218,6 +218,10 @@ static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
 						       desc ? (desc->v ? desc->v : "") : NULL,
 						       ifs ? (ifs->v && strcmp(ifs->v, "(cli ctrl)") ? ifs->v : "") : NULL,
 						       par ? (par->v ? par->v : "()") : NULL);
+		if (e == TERN_E_RECORD_NOT_FOUND && par) {
+			cli_err(s, "Commit failed: admin user %s or one of its parent groups no longer exists", f->name);
+			return;
+		}
 		if (e) {
 			cli_commit_failed(s, e, "Admin user", f->name);
 			return;
@@ -487,6 +491,9 @@ static bool principal_of(struct cli_session *s, char *kind, const char **name)
 static void perm_refused(struct cli_session *s, enum tern_err e, const char *bad, const char *who, const char *domain)
 {
 	switch (e) {
+	case TERN_E_RECORD_NOT_FOUND: /* removed by another session meanwhile */
+		cli_err(s, "Admin %s %s not found", cli_cur(s)->ctx == CLI_CTX_ADMIN_GROUP ? "group" : "user", who);
+		break;
 	case TERN_E_INVALID:
 		if (bad[0])
 			cli_err(s, "Invalid value for permission %s (this server has no such feature; it knows %s)", bad,
@@ -572,6 +579,12 @@ static bool perm_apply_pending(struct cli_session *s, char kind)
 		enum tern_err e = admin_perm_change(&s->ctx, kind, f->name, set, dom[0] ? dom : NULL, v[0], bad, sizeof bad);
 		if (e) {
 			perm_refused(s, e, bad, f->name, dom);
+			char why[sizeof s->status];
+			snprintf(why, sizeof why, "%s", s->status + strlen("-ERR: "));
+			cli_err(s, "Commit failed: admin %s %s is stored, but its pending %s and the ones after it are not "
+				   "(%s)",
+				kind == 'g' ? "group" : "user", f->name, v[0] == 'G' ? "GRANT" : v[0] == 'D' ? "DENY" : "REVOKE",
+				why);
 			return false;
 		}
 		cli_detail_add(s, " %s %s%s%s", v[0] == 'G' ? "GRANT" : v[0] == 'D' ? "DENY" : "REVOKE", set,
