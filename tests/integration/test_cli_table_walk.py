@@ -602,11 +602,13 @@ def check_errors(w, ctx, prompt, login=False):
         err(words, elsewhere, "(a command of another context)")
 
 
-def settable_probe(ctx, values):
+def settable_probe(ctx, values, row=None):
     """An attribute and another valid value for it (number with a range
-    or choice with alternatives), to see where a pending edit goes."""
+    or choice with alternatives), to see where a pending edit goes; not
+    the object's key (the entering row's argument)."""
+    keys = {(x.get(k) or "").lower() for x in (row or {}).get("args", []) for k in ("key", "meta")}
     for a in ctx["attributes"]:
-        if not a["settable"] or a["name"] not in values:
+        if not a["settable"] or a["name"] not in values or a["name"].lower() in keys:
             continue
         cur = values[a["name"]]
         if a["type"] == "number" and "min" in a and "max" in a:
@@ -671,7 +673,7 @@ def check_context(w, route, ctx, prompt, parent_before):
         return
     # a pending edit dies with BACK: the same object entered again shows
     # the old value, and the parent is as it was before entering
-    probe = settable_probe(ctx, show1) if show1 else None
+    probe = settable_probe(ctx, show1, row) if show1 else None
     if probe:
         name, v = probe
         r = w.cmd(f"SET {name} {v}")
@@ -701,15 +703,39 @@ def check_context(w, route, ctx, prompt, parent_before):
         if not r.ok or r.prompt != parent + " ":
             p.append(f"BACK (second time): {r!r}")
             return
-    # DONE, where the table has it, also leads to the parent
-    if "DONE" in names:
-        r = w.cmd(w.enter_line(parent, parent_ctx, row))
-        if not r.ok or r.prompt != prompt + " ":
-            p.append(f"entering {prompt} again: {r!r}")
+    # DONE, where the table has it, also leads to the parent; where it only
+    # hands the edits up (7.1), they die with the parent's BACK
+    done = next((c for c in ctx["commands"] if c["words"] == "DONE" and c.get("available")), None)
+    if done is None:
+        return
+    r = w.cmd(w.enter_line(parent, parent_ctx, row))
+    if not r.ok or r.prompt != prompt + " ":
+        p.append(f"entering {prompt} again: {r!r}")
+        return
+    hand_up = probe is not None and not done["changes"] and len(route) >= 2 \
+        and w.cmd(f"SET {probe[0]} {probe[1]}").ok
+    r = w.leave("DONE", ctx, row)
+    if r.status != OK_TEXT or r.prompt != parent + " ":
+        p.append(f"DONE: expected +OK and {parent}, got {r!r}")
+        return
+    if hand_up:
+        grand, prow = route[-2]
+        gctx = CTX_OF_PROMPT.get(grand) or BY_PROMPT.get(grand)
+        if w.cmd("BACK").prompt != grand + " ":
+            p.append(f"BACK from {parent} after DONE")
             return
-        r = w.leave("DONE", ctx, row)
-        if r.status != OK_TEXT or r.prompt != parent + " ":
-            p.append(f"DONE: expected +OK and {parent}, got {r!r}")
+        for line, want in ((w.enter_line(grand, gctx, prow), parent), (w.enter_line(parent, parent_ctx, row), prompt)):
+            r = w.cmd(line)
+            if not r.ok and "not found" in (r.text or ""):
+                return   # it existed only in the copy BACK dropped
+            if not r.ok or r.prompt != want + " ":
+                p.append(f"entering {want} again after DONE and BACK: {r!r}")
+                return
+        name = probe[0]
+        r = w.cmd(f"SHOW ATTR {name}")
+        if r.data != [f"{name} = {show1[name]}"]:
+            p.append(f"an edit handed up by DONE survived the parent's BACK: {r.data}, was {show1[name]}")
+        w.cmd("BACK")
 
 
 ODD_VALUES = ("x" * 300, "x" * 1100, "y" * 3000, "\u00e9" * 200, "\u00e9" * 600, "\u20ac" * 170, "'", '""', "()", "(", ")",
@@ -830,7 +856,7 @@ def test_context_walk(walk_server, src, row):
         before = parent_show(w, src["prompt"])
         if before is not None:
             shown = {m.group(1): m.group(2) for m in map(SHOW_LINE.match, before.decode().split("\r\n")) if m}
-            probe = settable_probe(src, shown)
+            probe = settable_probe(src, shown, ROUTES[src["prompt"]][-1][1] if ROUTES[src["prompt"]] else None)
             if probe and w.cmd(f"SET {probe[0]} {probe[1]}").ok:
                 before = parent_show(w, src["prompt"])
         w.walk(route[-1:])
