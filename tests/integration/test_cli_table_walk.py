@@ -15,10 +15,17 @@ attributes).  This file reads it and, against a live server:
    -ERR (6.3) and leaves the session in the same context with the same
    pending copy, that an unknown command and a command of another context
    get their two distinct errors, that a pending edit does not survive
-   BACK (7.1), and that BACK (and DONE where it applies) leads to the
-   parent's prompt;
-3. checks that the services the spec names but Tern does not have answer
+   BACK (7.1) nor one DONE handed up survive the parent's BACK, that the
+   parent's own pending edit survives the visit, that BACK (and DONE where
+   it applies) leads to the parent's prompt with the 6.2 status text, that
+   every LIST has a 6.5 frame and SHOW <Type> <key> equals SHOW inside the
+   object, and that every entering row also works in other spellings
+   (5.2, 5.3);
+3. feeds every command odd and oversized values (test_context_odd_values):
+   replies keep the grammar and stay UTF-8, the session its context;
+4. checks that the services the spec names but Tern does not have answer
    a clear -ERR.
+WALK_TRACE=1 (with pytest -s) prints every line sent and every reply.
 
 Nothing here names a command: new rows in the table are walked as they
 appear.  Every reply also passes cliclient's grammar check (6.1).
