@@ -443,6 +443,12 @@ int main(int argc, char **argv)
 	cli_srv = (struct cli_server){.env = &env, .tls = tls, .service_id = SVC_CLI, .version = TERN_VERSION};
 	if (listen_init() < 0)
 		return 1;
+	/* Before the first listener is bound: a SIGTERM sent as soon as a
+	 * port answers must stop the server cleanly, not kill it. */
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	struct listener ls[4 * LISTEN_MAX_ADDRS];
 	int nls = 0;
 	char ctrl_list[512], ctrls_list[512];
@@ -512,11 +518,6 @@ int main(int argc, char **argv)
 		dir_conn_close(probe);
 	}
 	dir_conn_close(c);
-
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 
 	if (spool_init(env.rootfd) < 0) {
 		log_err("cannot prepare the spool: %s", strerror(errno));

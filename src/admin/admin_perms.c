@@ -161,6 +161,19 @@ static enum tern_err tx_change(struct dir_conn *c, void *arg)
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	if (ch->kind == 'u' && first_admin(c, ch->principal))
 		return TERN_E_BUSY;
+	/* In the same transaction as the change: a principal removed meanwhile
+	 * (another session) must not leave records that a later admin of the
+	 * same name would inherit. */
+	if (ch->kind == 'u') {
+		struct dir_admin a;
+		if (strlen(ch->principal) >= sizeof a.name || !dir_admin_get(c, ch->principal, &a))
+			return TERN_E_RECORD_NOT_FOUND;
+	} else {
+		char key[300], v[8];
+		snprintf(key, sizeof key, "AaclGroup.%s", ch->principal);
+		if (strlen(ch->principal) > 200 || !dir_setting_get(c, key, v, sizeof v))
+			return TERN_E_RECORD_NOT_FOUND;
+	}
 	enum tern_err e = TERN_OK;
 	for (int i = 0; !e && i < ch->n; i++) {
 		const char *p = perm_names[ch->perms[i]];
@@ -172,17 +185,16 @@ static enum tern_err tx_change(struct dir_conn *c, void *arg)
 	return e;
 }
 
-enum tern_err admin_perm_change(struct admin_ctx *ctx, char kind, const char *principal, const char *set,
-				const char *domain, char op, char *bad_r, size_t sz)
+/* The set and domain of a change, checked (ch->n perms, ch->domain). */
+static enum tern_err parse_change(struct change *ch, const char *set, const char *domain, char *bad_r, size_t sz)
 {
-	struct change ch = {.kind = kind, .op = op, .principal = principal};
 	if (bad_r && sz)
 		bad_r[0] = '\0';
 	if (domain) {
 		enum tern_err e = admin_check_domain(domain);
 		if (e)
 			return e;
-		admin_lower_copy(ch.domain, sizeof ch.domain, domain);
+		admin_lower_copy(ch->domain, sizeof ch->domain, domain);
 	}
 	char tmp[512];
 	if (strlen(set) >= sizeof tmp)
@@ -197,14 +209,33 @@ enum tern_err admin_perm_change(struct admin_ctx *ctx, char kind, const char *pr
 			return TERN_E_INVALID;
 		}
 		bool dup = false;
-		for (int i = 0; i < ch.n; i++)
-			dup |= ch.perms[i] == p;
+		for (int i = 0; i < ch->n; i++)
+			dup |= ch->perms[i] == p;
 		if (!dup)
-			ch.perms[ch.n++] = p;
+			ch->perms[ch->n++] = p;
 	}
-	if (!ch.n)
-		return TERN_E_SYNTAX;
+	return ch->n ? TERN_OK : TERN_E_SYNTAX;
+}
+
+enum tern_err admin_perm_change(struct admin_ctx *ctx, char kind, const char *principal, const char *set,
+				const char *domain, char op, char *bad_r, size_t sz)
+{
+	struct change ch = {.kind = kind, .op = op, .principal = principal};
+	enum tern_err e = parse_change(&ch, set, domain, bad_r, sz);
+	if (e)
+		return e;
 	return dir_write(ctx->env->dir, tx_change, &ch);
+}
+
+enum tern_err admin_perm_validate(struct admin_ctx *ctx, const char *set, const char *domain, char *bad_r, size_t sz)
+{
+	struct change ch = {0};
+	enum tern_err e = parse_change(&ch, set, domain, bad_r, sz);
+	if (e)
+		return e;
+	if (ch.domain[0] && !dir_domain_exists(ctx->rd, ch.domain))
+		return TERN_E_DOMAIN_NOT_HANDLED;
+	return TERN_OK;
 }
 
 enum tern_err admin_perm_forget(struct dir_conn *c, char kind, const char *principal)

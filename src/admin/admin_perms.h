@@ -51,9 +51,13 @@ enum tern_err admin_perm_check(struct admin_ctx *ctx, int perm, const char *doma
  * "(a b)" to admin user (kind 'u') or group ('g') principal, server-wide
  * (domain NULL) or on a domain. TERN_E_INVALID with the bad name in
  * bad_r for an unknown permission; TERN_E_DOMAIN_NOT_HANDLED; TERN_E_BUSY
- * when the principal is the built-in first admin. */
+ * when the principal is the built-in first admin; TERN_E_RECORD_NOT_FOUND
+ * when it does not exist (any more). */
 enum tern_err admin_perm_change(struct admin_ctx *ctx, char kind, const char *principal, const char *set,
 				const char *domain, char op, char *bad_r, size_t sz);
+/* The checks of admin_perm_change without the change (for a principal
+ * that is not stored yet): the same errors but TERN_E_BUSY. */
+enum tern_err admin_perm_validate(struct admin_ctx *ctx, const char *set, const char *domain, char *bad_r, size_t sz);
 
 /* Effective permissions: rows (domain, "" = server-wide; perm) of what the
  * principal holds, groups merged and denies applied; *full_r true when it

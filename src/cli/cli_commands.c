@@ -286,8 +286,22 @@ void cli_show_frame(struct cli_session *s, int d, const char *only)
 	const struct cli_ctx_def *def = cli_ctx_def(cx);
 	if (only) {
 		const struct cli_attr *a = cli_attr_find(cx, only);
-		if (!a || (a->flags & CLI_AF_NOSHOW)) {
+		if (!a) {
 			cli_err(s, "Unknown attribute %s", only);
+			return;
+		}
+		/* Attributes SHOW leaves out are still known ones: say why. */
+		char name[64];
+		cli_attr_name(a, name, sizeof name);
+		if ((a->flags & CLI_AF_NOSHOW) && a->kind == CLI_AT_SECRET) {
+			cli_err(s, "%s is never shown (it can only be set)", name);
+			return;
+		}
+		if ((a->flags & CLI_AF_NOSHOW) && !a->key && (a->flags & (CLI_AF_NOSET | CLI_AF_WHY))) {
+			if (a->help)
+				cli_err(s, "%s cannot be shown. %s", name, a->help);
+			else
+				cli_err(s, "%s is not supported by this server yet", name);
 			return;
 		}
 		cli_show_line(s, d, a);

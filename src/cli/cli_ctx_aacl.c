@@ -199,6 +199,9 @@ static void h_remove_admin(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
+static bool perm_apply_pending(struct cli_session *s, char kind);
+static void perm_stored(struct cli_frame *f);
+
 /* DONE of an admin user: stored now (the AACL has no COMMIT). */
 static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
 {
@@ -223,6 +226,10 @@ static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
 						       desc ? (desc->v ? desc->v : "") : NULL,
 						       ifs ? (ifs->v && strcmp(ifs->v, "(cli ctrl)") ? ifs->v : "") : NULL,
 						       par ? (par->v ? par->v : "()") : NULL);
+		if (e == TERN_E_RECORD_NOT_FOUND && par) {
+			cli_err(s, "Commit failed: admin user %s or one of its parent groups no longer exists", f->name);
+			return;
+		}
 		if (e) {
 			cli_commit_failed(s, e, "Admin user", f->name);
 			return;
@@ -232,6 +239,10 @@ static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
 			       ifs ? " interfaces=" : "", ifs && ifs->v ? ifs->v : "");
 		if (par)
 			cli_detail_add(s, " parents=%s", par->v ? par->v : "()");
+		if (!perm_apply_pending(s, 'u')) {
+			perm_stored(f);
+			return;
+		}
 	}
 	cli_pop(s);
 	cli_ok(s);
@@ -382,6 +393,10 @@ static void h_done_group(struct cli_session *s, const struct cli_parsed *p)
 			       ifs && ifs->v ? ifs->v : "");
 		if (par)
 			cli_detail_add(s, " parents=%s", par->v ? par->v : "()");
+		if (!perm_apply_pending(s, 'g')) {
+			perm_stored(f);
+			return;
+		}
 	}
 	cli_pop(s);
 	cli_ok(s);
@@ -471,26 +486,151 @@ static void h_remove_parent(struct cli_session *s, const struct cli_parsed *p)
 
 /* ---- permissions (admin_perms.h has the rule); they act at once ---- */
 
+/* SHOW effective-permissions needs a stored principal. */
 static bool principal_of(struct cli_session *s, char *kind, const char **name)
 {
 	struct cli_frame *f = cli_cur(s);
 	*kind = f->ctx == CLI_CTX_ADMIN_GROUP ? 'g' : 'u';
 	*name = f->name;
 	if (f->create) {
-		cli_err(s, "Commit failed: admin %s %s is not stored yet (DONE first, then UPDATE it)",
+		cli_err(s, "Admin %s %s is not stored yet (its pending permissions apply at DONE)",
 			*kind == 'g' ? "group" : "user", f->name);
 		return false;
 	}
 	return true;
 }
 
+/* The answer to a refused permission change. */
+static void perm_refused(struct cli_session *s, enum tern_err e, const char *bad, const char *who, const char *domain)
+{
+	switch (e) {
+	case TERN_E_RECORD_NOT_FOUND: /* removed by another session meanwhile */
+		cli_err(s, "Admin %s %s not found", cli_cur(s)->ctx == CLI_CTX_ADMIN_GROUP ? "group" : "user", who);
+		break;
+	case TERN_E_INVALID:
+		if (bad[0])
+			cli_err(s, "Invalid value for permission %s (this server has no such feature; it knows %s)", bad,
+				admin_perm_supported());
+		else
+			cli_err(s, "Invalid parameters (permission list too long)");
+		break;
+	case TERN_E_SYNTAX:
+		cli_err(s, "Invalid parameters (an empty permission list)");
+		break;
+	case TERN_E_BUSY:
+		cli_err(s, "Commit failed: %s is the built-in first admin user and always has every permission", who);
+		break;
+	case TERN_E_DOMAIN_NOT_HANDLED:
+		cli_err(s, "Domain %s not found", domain ? domain : "");
+		break;
+	case TERN_E_BAD_DOMAIN:
+	case TERN_E_BAD_ADDRESS:
+		cli_err(s, "Invalid value for domain (not a valid domain name)");
+		break;
+	default:
+		cli_err_core(s, e, NULL, NULL);
+		break;
+	}
+}
+
+/* A new user or group (ADD admin-user ... GRANT ... DONE, as scripts do):
+ * its permission changes wait in the frame ("@perm.N" = "<op>\t<set>\t<domain>")
+ * and are applied in order by DONE, right after the principal is stored. */
+#define PENDING_PERM "@perm."
+
+static void perm_pending(struct cli_session *s, char op, const char *set, const char *domain)
+{
+	struct cli_frame *f = cli_cur(s);
+	char bad[128];
+	enum tern_err e = admin_perm_validate(&s->ctx, set, domain, bad, sizeof bad);
+	if (e) {
+		perm_refused(s, e, bad, f->name, domain);
+		return;
+	}
+	int n = 0, count = 0;
+	for (int i = 0; i < f->edits.n; i++)
+		if (!strncmp(f->edits.e[i].k, PENDING_PERM, strlen(PENDING_PERM))) {
+			int k = atoi(f->edits.e[i].k + strlen(PENDING_PERM));
+			n = k >= n ? k + 1 : n;
+			count++;
+		}
+	if (count >= 64) {
+		cli_err(s, "Too many pending changes; DONE first");
+		return;
+	}
+	char key[32], val[1024];
+	snprintf(key, sizeof key, PENDING_PERM "%02d", n);
+	if (snprintf(val, sizeof val, "%c\t%s\t%s", op, set, domain ? domain : "") >= (int)sizeof val) {
+		cli_err(s, "Invalid parameters (permission list too long)");
+		return;
+	}
+	cli_kv_set(&f->edits, key, val);
+	cli_ok(s);
+}
+
+/* DONE: the pending permission changes of a principal just stored. On a
+ * failure the ones not applied stay pending (-ERR, still in the context). */
+static bool perm_apply_pending(struct cli_session *s, char kind)
+{
+	struct cli_frame *f = cli_cur(s);
+	for (int i = 0; i < f->edits.n;) {
+		struct cli_kv *kv = &f->edits.e[i];
+		if (strncmp(kv->k, PENDING_PERM, strlen(PENDING_PERM)) || !kv->v) {
+			i++;
+			continue;
+		}
+		char v[1024], bad[128];
+		snprintf(v, sizeof v, "%s", kv->v);
+		char *set = strchr(v, '\t');
+		char *dom = set ? strchr(set + 1, '\t') : NULL;
+		if (!set || !dom) {
+			cli_kv_drop(&f->edits, kv->k);
+			continue;
+		}
+		*set++ = '\0';
+		*dom++ = '\0';
+		enum tern_err e = admin_perm_change(&s->ctx, kind, f->name, set, dom[0] ? dom : NULL, v[0], bad, sizeof bad);
+		if (e) {
+			perm_refused(s, e, bad, f->name, dom);
+			char why[sizeof s->status];
+			snprintf(why, sizeof why, "%s", s->status + strlen("-ERR: "));
+			cli_err(s, "Commit failed: admin %s %s is stored, but its pending %s and the ones after it are not "
+				   "(%s)",
+				kind == 'g' ? "group" : "user", f->name, v[0] == 'G' ? "GRANT" : v[0] == 'D' ? "DENY" : "REVOKE",
+				why);
+			return false;
+		}
+		cli_detail_add(s, " %s %s%s%s", v[0] == 'G' ? "GRANT" : v[0] == 'D' ? "DENY" : "REVOKE", set,
+			       dom[0] ? " domain " : "", dom);
+		cli_kv_drop(&f->edits, kv->k);
+	}
+	return true;
+}
+
+/* After a failed DONE that stored the principal but not all its
+ * permissions: the frame now edits a stored principal. */
+static void perm_stored(struct cli_frame *f)
+{
+	f->create = false;
+	for (int i = 0; i < f->edits.n;) {
+		if (strncmp(f->edits.e[i].k, PENDING_PERM, strlen(PENDING_PERM)))
+			cli_kv_drop(&f->edits, f->edits.e[i].k);
+		else
+			i++;
+	}
+}
+
+static void log_detail_cut(struct cli_session *s)
+{
+	memcpy(s->log_detail + sizeof s->log_detail - 4, "...", 4);
+}
+
 static void h_permission(struct cli_session *s, const struct cli_parsed *p)
 {
 	char op = toupper((unsigned char)p->cmd->words[0]); /* GRANT, REVOKE, DENY */
-	char kind;
-	const char *who;
-	if (!principal_of(s, &kind, &who))
-		return;
+	struct cli_frame *f = cli_cur(s);
+	char kind = f->ctx == CLI_CTX_ADMIN_GROUP ? 'g' : 'u';
+	const char *who = f->name;
 	/* "(a b c)" may span tokens; then an optional "domain <name>". */
 	const struct cli_tokens *t = p->t;
 	int i = p->set_first;
@@ -522,38 +662,21 @@ static void h_permission(struct cli_session *s, const struct cli_parsed *p)
 		cli_err(s, "Invalid parameters (unexpected argument)");
 		return;
 	}
+	if (f->create) {
+		perm_pending(s, op, set, domain);
+		return;
+	}
 	char bad[128];
 	enum tern_err e = admin_perm_change(&s->ctx, kind, who, set, domain, op, bad, sizeof bad);
-	switch (e) {
-	case TERN_OK:
-		snprintf(s->log_detail, sizeof s->log_detail, "admin %s %s: %s %s%s%s", kind == 'g' ? "group" : "user",
-			 who, p->cmd->words, set, domain ? " domain " : " server-wide", domain ? domain : "");
-		cli_ok(s);
-		break;
-	case TERN_E_INVALID:
-		if (bad[0])
-			cli_err(s, "Invalid value for permission %s (this server has no such feature; it knows %s)", bad,
-				admin_perm_supported());
-		else
-			cli_err(s, "Invalid parameters (permission list too long)");
-		break;
-	case TERN_E_SYNTAX:
-		cli_err(s, "Invalid parameters (an empty permission list)");
-		break;
-	case TERN_E_BUSY:
-		cli_err(s, "Commit failed: %s is the built-in first admin user and always has every permission", who);
-		break;
-	case TERN_E_DOMAIN_NOT_HANDLED:
-		cli_err(s, "Domain %s not found", domain);
-		break;
-	case TERN_E_BAD_DOMAIN:
-	case TERN_E_BAD_ADDRESS:
-		cli_err(s, "Invalid value for domain (not a valid domain name)");
-		break;
-	default:
-		cli_err_core(s, e, NULL, NULL);
-		break;
+	if (e) {
+		perm_refused(s, e, bad, who, domain);
+		return;
 	}
+	if (snprintf(s->log_detail, sizeof s->log_detail, "admin %s %s: %s %s%s%s", kind == 'g' ? "group" : "user",
+		     who, p->cmd->words, set, domain ? " domain " : " server-wide",
+		     domain ? domain : "") >= (int)sizeof s->log_detail)
+		log_detail_cut(s); /* the log line only */
+	cli_ok(s);
 }
 
 struct eff_out {
@@ -649,11 +772,14 @@ static const struct cli_cmd aacl_cmds[] = {
 	{IN(ADMIN_USER), "DONE", {{0}}, CLI_CHANGES | CLI_LEAVES(DONE), h_done_admin,
 	 "Store the admin user's changes and return to the ACL."},
 	{ADMINS, "GRANT permission", PERM_ARGS, CLI_CHANGES, h_permission,
-	 "Grant permissions, e.g. (manageAccounts createAccounts), server-wide or on one domain. Acts at once."},
+	 "Grant permissions, e.g. (manageAccounts createAccounts), server-wide or on one domain. Acts at once "
+	 "(for a new user or group: at its DONE)."},
 	{ADMINS, "REVOKE permission", PERM_ARGS, CLI_CHANGES, h_permission,
-	 "Remove explicit grants and denies of permissions (server-wide or on one domain). Acts at once."},
+	 "Remove explicit grants and denies of permissions (server-wide or on one domain). Acts at once (for a new "
+	 "user or group: at its DONE)."},
 	{ADMINS, "DENY permission", PERM_ARGS, CLI_CHANGES, h_permission,
-	 "Deny permissions (a deny wins over any grant, the groups' included). Acts at once."},
+	 "Deny permissions (a deny wins over any grant, the groups' included). Acts at once (for a new user or "
+	 "group: at its DONE)."},
 	{ADMINS, "SHOW effective-permissions", {{CLI_ARG_OPT_PAIR, "domain", "name", false}}, CLI_READS,
 	 h_show_effective, "Print the resulting permissions, groups merged and denies applied."},
 	{ADMINS, "LIST parents", {{0}}, CLI_READS, h_list_parents, "The admin groups this user or group belongs to."},

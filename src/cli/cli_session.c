@@ -159,6 +159,25 @@ void cli_pop(struct cli_session *s)
 
 /* ---- replies ---- */
 
+/* A value cut short by a bounded buffer (here or in the handler that
+ * built the text) may end inside a UTF-8 sequence: replace every byte
+ * that does not start a complete sequence by '?', so that replies stay
+ * UTF-8 (spec 2.3; the input lines were checked to be UTF-8). */
+static void utf8_mend(char *t)
+{
+	for (unsigned char *p = (unsigned char *)t; *p;) {
+		size_t want = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+		size_t k = 1;
+		while (k < want && (p[k] & 0xC0) == 0x80)
+			k++;
+		if (want == 0 || k < want) {
+			*p++ = '?';
+			continue;
+		}
+		p += want;
+	}
+}
+
 void cli_ok(struct cli_session *s)
 {
 	cli_ok_text(s, "command successful");
@@ -167,6 +186,7 @@ void cli_ok(struct cli_session *s)
 void cli_ok_text(struct cli_session *s, const char *text)
 {
 	snprintf(s->status, sizeof s->status, "+OK: %s", text);
+	utf8_mend(s->status);
 	s->status_err = false;
 }
 
@@ -177,6 +197,7 @@ void cli_err(struct cli_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	utf8_mend(text);
 	snprintf(s->status, sizeof s->status, "-ERR: %s", text);
 	s->status_err = true;
 }

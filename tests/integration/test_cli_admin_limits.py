@@ -231,7 +231,8 @@ def test_bad_values_and_unsupported_attributes(cli, c, dom):
     cli.err("SET maxPremiumMailboxCount 1",
             "maxPremiumMailboxCount cannot be set. Not supported: Tern has no licence ceilings (every account is basic).")
     cli.err("SET availableServices (pop3)", None, "domain-adminLimits")
-    cli.err("SHOW ATTR maxFolderRecipients", "Unknown attribute maxFolderRecipients")
+    cli.err("SHOW ATTR maxFolderRecipients",
+            "maxFolderRecipients cannot be shown. Not supported: Tern has no public folders.")
     # a refused pair leaves the whole SET undone
     cli.err("SET maxAccounts 5 maxFolderRecipients 5", None, "domain-adminLimits")
     assert show_attrs(cli.ok("SHOW"))["maxAccounts"] == "0"

@@ -271,8 +271,8 @@ def _help_and_parser_agree(cli, dom):
                 if w.startswith(("[", "<")) or not re.match(r"^[A-Za-z-]+$", w):
                     break
                 words.append(w)
-            if words and words[0] == "SET" and syntax.startswith("SET ["):
-                words = words[:1]           # the attribute form; "SET multilineEOF <string>" stays whole
+            if syntax.startswith("SET ["):     # SET [attr <value>]: the generic SET
+                words = words[:1]
             r = cli.cmd(" ".join(words))
             assert not (r.text or "").startswith("Unknown command"), (context, line, r)
             assert r.context == context, (line, r)

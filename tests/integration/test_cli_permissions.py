@@ -230,11 +230,80 @@ def test_first_admin_never_locked_out(fresh_server):
     c.close()
     cli = srv.cli()
     cli.ok("ENTER AACL", "aacl")
+    # a new admin user takes its permissions at its DONE (CAS: ADD admin-user
+    # ... GRANT ... DONE, spec 7.1); a bad one is refused at once
     cli.ok("ADD admin-user name late password L4te-pw")
-    cli.err("GRANT permission (manageAccounts)", "Commit failed: admin user late is not stored yet "
-            "(DONE first, then UPDATE it)", "aacl-adminUser")
+    cli.err("GRANT permission (bogus)", None, "aacl-adminUser")
+    cli.err("GRANT permission (manageAccounts) domain nosuch.test", "Domain nosuch.test not found",
+            "aacl-adminUser")
+    cli.err("SHOW effective-permissions", "Admin user late is not stored yet (its pending permissions apply "
+            "at DONE)", "aacl-adminUser")
+    cli.ok("GRANT permission (manageAccounts createAccounts) domain f.test")
+    cli.ok("DENY permission (createAccounts) domain f.test")
+    cli.ok("DONE", "aacl")
+    cli.ok("UPDATE admin-user late")
+    r = cli.cmd("SHOW effective-permissions")
+    assert perm_lines(r) == ["The effective permissions of admin user late:",
+                             "Permissions on Domain \"f.test\":", "  manageAccounts"]
+    cli.ok("DONE", "aacl")
+    # the same for a new group; BACK drops the pending grants with it
+    cli.ok("ADD admin-group name lategroup")
+    cli.ok("GRANT permission (manageAccounts)")
+    cli.ok("BACK", "aacl")
+    cli.err("UPDATE admin-group lategroup", None, "aacl")
+    cli.ok("ADD admin-group name lategroup")
+    cli.ok("GRANT permission (manageDomainAliases) domain j.test")
+    cli.ok("DONE", "aacl")
+    cli.ok("UPDATE admin-group lategroup")
+    r = cli.cmd("SHOW effective-permissions")
+    assert perm_lines(r) == ["The effective permissions of admin group lategroup:",
+                             "Permissions on Domain \"j.test\":", "  manageDomainAliases"]
     cli.ok("DONE", "aacl")
     cli.close()
+
+
+def test_principal_removed_by_another_session(fresh_server):
+    """Permission changes for an admin user another session removed are
+    refused (no records a later admin of that name would inherit); a new
+    user whose pending grant fails at DONE is stored and the reply says
+    which part is missing."""
+    srv = fresh_server
+    a, b = srv.cli(), srv.cli()
+    make_domains(a, "r.test")
+    make_admin(a, "gone", "G0ne-pw.1")
+    a.ok("ENTER AACL", "aacl")
+    a.ok("UPDATE admin-user gone", "aacl-adminUser")
+    b.ok("ENTER AACL", "aacl")
+    b.ok("REMOVE admin-user gone")
+    a.err("GRANT permission (manageAccounts) domain r.test", "Admin user gone not found", "aacl-adminUser")
+    a.ok("BACK", "aacl")
+    a.ok("ADD admin-user name gone password G0ne-pw.1")
+    a.ok("DONE", "aacl")
+    a.ok("UPDATE admin-user gone")
+    assert perm_lines(a.cmd("SHOW effective-permissions")) == [
+        "The effective permissions of admin user gone:",
+        "Full administrator: every permission, server-wide and on every domain"]
+    a.ok("BACK", "aacl")
+    # a pending grant on a domain deleted before DONE
+    a.ok("ADD admin-user name late2 password L4te-pw.2")
+    a.ok("GRANT permission (manageAccounts) domain r.test")
+    b.ok("BACK", "")
+    b.ok("DELETE Domain name r.test")
+    a.err("DONE", "Commit failed: admin user late2 is stored, but its pending GRANT and the ones after it are not "
+          "(Domain r.test not found)", "aacl-adminUser")
+    a.ok("BACK", "aacl")
+    assert "late2 | -" in a.ok("LIST admin-users").pieces
+    # a pending parent group removed before DONE
+    a.ok("ADD admin-group name pg")
+    a.ok("DONE", "aacl")
+    a.ok("ADD admin-user name late3 password L4te-pw.3")
+    a.ok("ADD parent-group pg")
+    b.ok("ENTER AACL", "aacl")
+    b.ok("REMOVE admin-group pg forced")
+    a.err("DONE", "Commit failed: admin user late3 or one of its parent groups no longer exists", "aacl-adminUser")
+    a.ok("BACK", "aacl")
+    a.close()
+    b.close()
 
 
 def test_root_without_permission_table_upgrades(fresh_server):

@@ -51,6 +51,30 @@ static void prompt_of(enum cli_ctx c, char *out, size_t sz)
 		snprintf(out, sz, "<%s#>", p);
 }
 
+/* The prompt a command entering (or switching to) `to` from cx shows: the
+ * server's prompt is the path of the session's stack, so a context shared
+ * by several parents (a listener's sslcontrol) gets the path it was
+ * entered from, not its own parent link. */
+static void target_prompt(enum cli_ctx cx, struct cli_step s, char *out, size_t sz)
+{
+	char p[200];
+	const char *el = cli_ctx_def(s.to)->element;
+	if (cx == CLI_CTX_LOGIN || (cx == CLI_CTX_ROOT && s.move == CLI_MOVE_ENTER)) {
+		prompt_of(s.to, out, sz);
+		return;
+	}
+	cli_export_ctx_path(cx, p, sizeof p);
+	if (s.move == CLI_MOVE_SWITCH) {
+		char *dash = strrchr(p, '-');
+		if (!dash) {
+			snprintf(out, sz, "<%s#>", el);
+			return;
+		}
+		*dash = '\0';
+	}
+	snprintf(out, sz, "<%s-%s#>", p, el);
+}
+
 static const char *move_text(enum cli_ctx cx, const struct cli_cmd *c, char *buf, size_t sz)
 {
 	struct cli_step s = cli_export_step(cx, c);
@@ -58,7 +82,7 @@ static const char *move_text(enum cli_ctx cx, const struct cli_cmd *c, char *buf
 	switch (s.move) {
 	case CLI_MOVE_ENTER:
 	case CLI_MOVE_SWITCH:
-		prompt_of(s.to, p, sizeof p);
+		target_prompt(cx, s, p, sizeof p);
 		snprintf(buf, sz, "enters %s", p);
 		return buf;
 	case CLI_MOVE_COMMIT:
@@ -187,9 +211,13 @@ static void json_ctx(enum cli_ctx cx, bool first)
 		struct cli_step s = cli_export_step(cx, c);
 		fputs(",\"enters\":", stdout);
 		if (s.move == CLI_MOVE_ENTER || s.move == CLI_MOVE_SWITCH) {
-			char tp[220];
-			prompt_of(s.to, tp, sizeof tp);
+			char tp[220], tn[200];
+			target_prompt(cx, s, tp, sizeof tp);
 			json_str(stdout, tp);
+			/* the context entered, by its reference name */
+			cli_export_ctx_path(s.to, tn, sizeof tn);
+			fputs(",\"target\":", stdout);
+			json_str(stdout, s.to == CLI_CTX_ROOT ? "root" : tn);
 		} else if (s.move == CLI_MOVE_STAY) {
 			fputs("null", stdout);
 		} else {
@@ -199,7 +227,8 @@ static void json_ctx(enum cli_ctx cx, bool first)
 		for (int j = 0; j < CLI_MAX_SPEC && c->args[j].kind != CLI_ARG_NONE; j++) {
 			const struct cli_arg *a = &c->args[j];
 			static const char *const kinds[] = {"none", "value", "optional-value", "pair", "optional-pair",
-							    "flag", "attributes"};
+							    "flag", "attributes", "rest"};
+			_Static_assert(sizeof kinds / sizeof *kinds == CLI_ARG_REST + 1, "a name for every argument kind");
 			printf("%s{\"kind\":\"%s\",\"key\":", j ? "," : "", kinds[a->kind]);
 			if (a->key) {
 				char kk[64];
