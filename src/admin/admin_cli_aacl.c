@@ -18,7 +18,7 @@
 bool admin_aacl_name_ok(const char *n)
 {
 	size_t l = strlen(n);
-	if (!l || l > 64)
+	if (!l || l > 64 || !isalnum((unsigned char)n[0])) /* no "..", "-x", ".hidden" */
 		return false;
 	for (const char *p = n; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))

@@ -130,9 +130,9 @@ static struct cli_frame *push_admin(struct cli_session *s, const char *name, boo
 
 static bool name_ok(struct cli_session *s, const char *n)
 {
-	if (strlen(n) > 64 || !*n || strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-					       strlen(n)) {
-		cli_err(s, "Invalid value for name (letters, digits, '.', '_', '-'; at most 64)");
+	if (!admin_aacl_name_ok(n)) { /* the admin core's rule, one place */
+		cli_err(s, "Invalid value for name (letters, digits, '.', '_', '-', starting with a letter or digit; "
+			   "at most 64)");
 		return false;
 	}
 	return true;

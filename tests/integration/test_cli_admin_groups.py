@@ -150,3 +150,23 @@ def test_remove_group_with_member_groups(fresh_server):
     cli.ok("ENTER AACL")
     assert parents(cli, "inner") == ["other"]
     cli.close()
+
+
+def test_admin_names_start_with_a_letter_or_digit(fresh_server):
+    """Names like "..", "-x" or ".hidden" are refused for admin users and
+    groups (also as a rename); the session stays usable."""
+    cli = fresh_server.cli()
+    cli.ok("ENTER AACL", "aacl")
+    for bad in ("..", "-x", ".hidden", "_a"):
+        r = cli.cmd(f"ADD admin-user name {bad} password Pw-{bad}.1")
+        assert r.status.startswith("-ERR: ") and r.context == "aacl", (bad, r)
+        r = cli.cmd(f"ADD admin-group name {bad}")
+        assert r.status.startswith("-ERR: ") and r.context == "aacl", (bad, r)
+    cli.ok("ADD admin-user name 0k password Ok-Secret.1", "aacl-adminUser")
+    cli.ok("DONE", "aacl")
+    cli.ok("UPDATE admin-user name 0k", "aacl-adminUser")
+    cli.err("SET name ..", context="aacl-adminUser")
+    cli.err("SET name -x", context="aacl-adminUser")
+    cli.ok("BACK", "aacl")
+    cli.ok("SHOW admin-user name 0k", "aacl")
+    cli.close()

@@ -423,7 +423,8 @@ def check_show(w, ctx, prompt):
             continue
         if a["type"] == "password" and v.strip('"').strip("*"):
             p.append(f"SHOW prints the password {k} in clear")
-        if a["type"] == "number" and not re.fullmatch(r"-?\d+", v):
+        inherits = v == "-" and "- :" in (a.get("help") or "")   # documented: "-" = the level above's value
+        if a["type"] == "number" and not re.fullmatch(r"-?\d+", v) and not inherits:
             p.append(f"SHOW: number {k} = {v!r}")
         if a["type"] == "choice" and a.get("choices") and "|" in a["choices"] \
                 and v not in a["choices"].split("|"):
