@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../store/mboxlock.h"
 #include "../core/fsutil.h"
 #include "../core/log.h"
 #include "../core/wildmat.h"
@@ -57,15 +58,22 @@ enum tern_err admin_domain_del(struct admin_ctx *ctx, const char *domain)
 	admin_lower_copy(d, sizeof d, domain);
 	if (admin_check_domain(d) != TERN_OK)
 		return TERN_E_DOMAIN_NOT_HANDLED;
+	/* exclusive against renames and delivery runs, as for userdel */
+	mbox_moves_begin();
 	enum tern_err e = dir_write(ctx->env->dir, tx_domain_del, d);
+	char dest[600];
+	int moved = -1;
+	if (!e) {
+		snprintf(rel, sizeof rel, "domains/%s", d);
+		snprintf(label, sizeof label, "domain-%s", d);
+		moved = admin_trash_move(ctx->env, rel, label, dest, sizeof dest);
+	}
+	mbox_moves_end();
 	if (e)
 		return e;
 	if (ctx->env->sends) /* no counters a new account of the same id could inherit */
 		send_counters_prune(ctx->env->sends, ctx->rd);
-	snprintf(rel, sizeof rel, "domains/%s", d);
-	snprintf(label, sizeof label, "domain-%s", d);
-	char dest[600];
-	if (admin_trash_move(ctx->env, rel, label, dest, sizeof dest) == 0)
+	if (moved == 0)
 		log_info("domaindel %s by %s from %s: mailboxes moved to %s", d, ctx->admin, ctx->peer, dest);
 	return TERN_OK;
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../store/mboxlock.h"
 #include "../auth/password.h"
 #include "../auth/rehash.h"
 #include "../core/fsutil.h"
@@ -223,14 +224,24 @@ enum tern_err admin_user_del(struct admin_ctx *ctx, const char *domain, const ch
 	enum tern_err e = handled(ctx->rd, domain, r.domain, sizeof r.domain);
 	if (e)
 		return e;
-	if ((e = dir_write(ctx->env->dir, tx_user_del, &r)))
+	/* Exclusive against renames and delivery runs (store/mboxlock.h): no
+	 * rename moves the directory between the row's deletion and the move
+	 * to the trash, and no delivery writes into it meanwhile. */
+	mbox_moves_begin();
+	e = dir_write(ctx->env->dir, tx_user_del, &r);
+	char rel[600], label[600], dest[800];
+	int moved = -1;
+	if (!e) {
+		snprintf(rel, sizeof rel, "domains/%s/%s", r.u.domain, r.u.dir);
+		snprintf(label, sizeof label, "user-%s@%s", r.u.dir, r.u.domain);
+		moved = admin_trash_move(ctx->env, rel, label, dest, sizeof dest);
+	}
+	mbox_moves_end();
+	if (e)
 		return e;
 	if (ctx->env->sends) /* no counters a new account of the same id could inherit */
 		send_counters_prune(ctx->env->sends, ctx->rd);
-	char rel[600], label[600], dest[800];
-	snprintf(rel, sizeof rel, "domains/%s/%s", r.u.domain, r.u.dir);
-	snprintf(label, sizeof label, "user-%s@%s", r.u.dir, r.u.domain);
-	if (admin_trash_move(ctx->env, rel, label, dest, sizeof dest) == 0)
+	if (moved == 0)
 		log_info("userdel %s@%s by %s from %s: mailbox moved to %s", r.u.name, r.u.domain, ctx->admin,
 			 ctx->peer, dest);
 	return TERN_OK;

@@ -8,7 +8,9 @@
  *     [IN-USE], and refuses to move a mailbox a live session holds;
  *   - the moves lock: every delivery run holds it shared from the look-up
  *     of its recipients to the last rename into a Maildir, a rename of an
- *     account or a domain holds it exclusively while it moves directories,
+ *     account or a domain holds it exclusively while it moves directories
+ *     (and so do userdel and domaindel, from the row's deletion to the
+ *     move of its directory to the trash),
  *     so a message being delivered never lands in a directory that is
  *     being moved (it is delivered before, or resolved after, the move).
  */

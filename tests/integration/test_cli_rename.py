@@ -682,3 +682,42 @@ def test_directory_that_cannot_move_changes_nothing(server, cli, c):
     assert users_of(c, d.name) == ["alix"]
     wait_token(server.root / "domains" / d.name / "alix" / "Maildir", token)
     cli.ok("BACK", "")
+
+
+def test_userdel_racing_renames_leaves_no_orphan(server, c):
+    """An account deleted (controller) while the CLI renames it: whichever
+    wins, every directory left under the domain belongs to an account the
+    store still has (userdel and renames hold the moves lock)."""
+    import threading
+    d = MailDomain(server, c, "race%s.test" % new_token()[:8], users=tuple(f"u{i}" for i in range(12)))
+    for i in range(12):
+        tok = new_token()
+        send(server, [d.addr(f"u{i}")], tok)
+        wait_token(d.md(f"u{i}"), tok)
+    cli = server.cli()
+    ctl = server.connect()
+    cli.ok(f"UPDATE Domain name {d.name}", "domain")
+
+    def rename_all():
+        for i in range(12):
+            cli.ok(f"UPDATE Account u{i}", "domain-account")
+            cli.cmd(f"SET name v{i}")
+            r = cli.cmd("COMMIT")
+            if r.context != "domain":          # refused (deleted meanwhile): drop the edit
+                cli.cmd("BACK")
+
+    def delete_all():
+        for i in range(12):
+            for n in (f"v{i}", f"u{i}"):
+                if ctl.cmd("userdel", d.name, n).code >= 0:
+                    break
+
+    t1, t2 = threading.Thread(target=rename_all), threading.Thread(target=delete_all)
+    t1.start()
+    t2.start()
+    t1.join(60)
+    t2.join(60)
+    cli.close()
+    left = sorted(u[1] for u in c.records("userlist", d.name))
+    dirs = sorted(p.name for p in (server.root / "domains" / d.name).iterdir() if p.is_dir())
+    assert set(dirs) <= set(left), (dirs, left)
