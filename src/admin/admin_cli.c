@@ -269,11 +269,10 @@ enum tern_err admin_cli_account_commit(struct admin_ctx *ctx, const char *domain
 			set_detail(detail_r, dsz, ed->alias_add[i]);
 			return TERN_E_BAD_USERNAME;
 		}
-	/* the domain's quota ceiling (maxAccountMessageSizeQuota) */
+	/* the domain's quota ceilings (maxAccountMessageSizeQuota...) */
 	admin_limits_get(ctx->env, a.domain, &a.lim);
 	for (int i = 0; i < ed->nvars; i++)
-		if (!strcmp(ed->vars[2 * i], "MaxMBSize") &&
-		    (e = admin_limits_check_quota(&a.lim, ed->vars[2 * i + 1], a.detail, sizeof a.detail))) {
+		if ((e = admin_limits_check_var(&a.lim, ed->vars[2 * i], ed->vars[2 * i + 1], a.detail, sizeof a.detail))) {
 			set_detail(detail_r, dsz, a.detail);
 			return e;
 		}

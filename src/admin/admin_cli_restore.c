@@ -540,19 +540,19 @@ static int var_get_row(void *arg, const char *const *f, int n)
 
 static enum tern_err check_quota(struct dir_conn *c, struct restore *rs, const struct dir_user *u, char **f)
 {
-	if (strcmp(f[2], "MaxMBSize"))
+	enum admin_limit cl;
+	if (!admin_limits_ceiling_of(f[2], &cl))
 		return TERN_OK;
 	struct dom_lim *l = dom_lim(c, rs, u->domain);
 	if (!l)
 		return TERN_OK;
-	struct var_get vg = {.name = "MaxMBSize"};
+	struct var_get vg = {.name = f[2]};
 	dir_uservar_list(c, u->id, var_get_row, &vg);
 	if (vg.found && !strcmp(vg.value, f[3]))
 		return TERN_OK; /* unchanged: an existing value is never refused */
-	if (admin_limits_check_quota(&l->lim, f[3], NULL, 0) != TERN_OK) {
-		snprintf(rs->r->detail, sizeof rs->r->detail,
-			 "account %.64s@%.100s would get MaxMBSize %.20s above the domain's maxAccountMessageSizeQuota %lld",
-			 f[1], u->domain, f[3], (long long)l->lim.v[ADMIN_LIM_QUOTA]);
+	if (admin_limits_check_var(&l->lim, f[2], f[3], NULL, 0) != TERN_OK) {
+		snprintf(rs->r->detail, sizeof rs->r->detail, "account %.64s@%.100s would get %.20s %.20s above the domain's %s %lld",
+			 f[1], u->domain, f[2], f[3], admin_limit_name(cl), (long long)l->lim.v[cl]);
 		return TERN_E_OVER_CEILING;
 	}
 	return TERN_OK;

@@ -23,7 +23,32 @@ static const char *const names[ADMIN_LIM__COUNT] = {
 	[ADMIN_LIM_MAILLISTS] = "maxMaillists",
 	[ADMIN_LIM_GROUPS] = "maxGroups",
 	[ADMIN_LIM_QUOTA] = "maxAccountMessageSizeQuota",
+	[ADMIN_LIM_COUNT_QUOTA] = "maxAccountMessageCountQuota",
+	[ADMIN_LIM_FOLDER_SIZE] = "maxAccountFolderMessageSizeQuota",
+	[ADMIN_LIM_FOLDER_COUNT] = "maxAccountFolderMessageCountQuota",
 };
+
+/* The account variable each ceiling limits. */
+static const struct {
+	enum admin_limit lim;
+	const char *var;
+} ceilings[] = {
+	{ADMIN_LIM_QUOTA, "MaxMBSize"},
+	{ADMIN_LIM_COUNT_QUOTA, "MaxMessages"},
+	{ADMIN_LIM_FOLDER_SIZE, "FolderMaxMBSize"},
+	{ADMIN_LIM_FOLDER_COUNT, "FolderMaxMessages"},
+};
+#define NCEILINGS (int)(sizeof ceilings / sizeof *ceilings)
+
+bool admin_limits_ceiling_of(const char *var, enum admin_limit *l_r)
+{
+	for (int i = 0; i < NCEILINGS; i++)
+		if (!strcmp(var, ceilings[i].var)) {
+			*l_r = ceilings[i].lim;
+			return true;
+		}
+	return false;
+}
 
 const char *admin_limit_name(enum admin_limit l)
 {
@@ -160,45 +185,57 @@ enum tern_err admin_limits_check_new(struct dir_conn *c, const char *domain, con
 	return TERN_OK;
 }
 
-enum tern_err admin_limits_check_quota(const struct admin_limits *lim, const char *value, char *detail, size_t dsz)
+static enum tern_err check_ceiling(const struct admin_limits *lim, enum admin_limit l, const char *value,
+				   char *detail, size_t dsz)
 {
-	int64_t ceiling = lim->v[ADMIN_LIM_QUOTA], v;
+	int64_t ceiling = lim->v[l], v;
 	if (!ceiling)
 		return TERN_OK;
-	/* no quota (removed, 0, or not a number delivery could use) is above any ceiling */
+	/* no limit (removed, 0, or not a number delivery could use) is above any ceiling */
 	if (!value || !parse_num(value, &v) || v == 0 || v > ceiling) {
-		put_detail(detail, dsz, ADMIN_LIM_QUOTA, ceiling);
+		put_detail(detail, dsz, l, ceiling);
 		return TERN_E_OVER_CEILING;
 	}
 	return TERN_OK;
 }
 
+enum tern_err admin_limits_check_var(const struct admin_limits *lim, const char *var, const char *value, char *detail,
+				     size_t dsz)
+{
+	enum admin_limit l;
+	return admin_limits_ceiling_of(var, &l) ? check_ceiling(lim, l, value, detail, dsz) : TERN_OK;
+}
+
 char *admin_limits_cap_vars(const struct admin_limits *lim, char *vars)
 {
-	int64_t ceiling = lim->v[ADMIN_LIM_QUOTA];
-	if (!ceiling)
-		return vars;
-	struct buf out = BUF_INIT;
-	bool kept = false; /* a quota within the ceiling */
-	const char *p = vars ? vars : "";
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		bool quota = len >= 10 && !strncmp(p, "MaxMBSize\t", 10);
-		char v[32];
-		snprintf(v, sizeof v, "%.*s", quota ? (int)(len - 10 < 31 ? len - 10 : 31) : 0, p + (quota ? 10 : 0));
-		if (!quota || (!kept && admin_limits_check_quota(lim, v, NULL, 0) == TERN_OK)) {
-			kept = kept || quota;
-			buf_append(&out, p, len);
-			buf_putc(&out, '\n');
+	for (int c = 0; c < NCEILINGS; c++) {
+		int64_t ceiling = lim->v[ceilings[c].lim];
+		if (!ceiling)
+			continue;
+		size_t vl = strlen(ceilings[c].var);
+		struct buf out = BUF_INIT;
+		bool kept = false; /* a value within the ceiling */
+		const char *p = vars ? vars : "";
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			bool mine = len > vl && !strncmp(p, ceilings[c].var, vl) && p[vl] == '\t';
+			char v[32] = "";
+			if (mine)
+				snprintf(v, sizeof v, "%.*s", (int)(len - vl - 1 < 31 ? len - vl - 1 : 31), p + vl + 1);
+			if (!mine || (!kept && check_ceiling(lim, ceilings[c].lim, v, NULL, 0) == TERN_OK)) {
+				kept = kept || mine;
+				buf_append(&out, p, len);
+				buf_putc(&out, '\n');
+			}
+			p += len + (nl ? 1 : 0);
 		}
-		p += len + (nl ? 1 : 0);
+		/* none, or above the ceiling: the account starts at the ceiling */
+		if (!kept)
+			buf_printf(&out, "%s\t%lld\n", ceilings[c].var, (long long)ceiling);
+		free(vars);
+		vars = xstrdup(out.data ? out.data : "");
+		buf_free(&out);
 	}
-	/* none, or above the ceiling: the account starts at the ceiling */
-	if (!kept)
-		buf_printf(&out, "MaxMBSize\t%lld\n", (long long)ceiling);
-	free(vars);
-	char *r = xstrdup(out.data ? out.data : "");
-	buf_free(&out);
-	return r;
+	return vars;
 }

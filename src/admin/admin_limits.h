@@ -16,7 +16,13 @@
  *                               MaxMBSize (the CLI's totalMessageSize):
  *                               a larger value, 0 (no quota) or removing
  *                               the quota is refused; a new account
- *                               starts at most at the ceiling.
+ *                               starts at most at the ceiling;
+ *   maxAccountMessageCountQuota, maxAccountFolderMessageSizeQuota,
+ *   maxAccountFolderMessageCountQuota
+ *                               the same ceilings for MaxMessages
+ *                               (totalMessageCount), FolderMaxMBSize
+ *                               (messageSize, KB) and FolderMaxMessages
+ *                               (messageCount).
  * Counts are taken inside the write transaction that creates the object,
  * so concurrent creations cannot overshoot. Lowering a limit below what
  * the domain already holds is allowed: nothing existing is removed or
@@ -36,7 +42,10 @@ enum admin_limit {
 	ADMIN_LIM_ACCOUNTS,
 	ADMIN_LIM_MAILLISTS,
 	ADMIN_LIM_GROUPS,
-	ADMIN_LIM_QUOTA,
+	ADMIN_LIM_QUOTA,        /* ceiling of MaxMBSize */
+	ADMIN_LIM_COUNT_QUOTA,  /* ceiling of MaxMessages */
+	ADMIN_LIM_FOLDER_SIZE,  /* ceiling of FolderMaxMBSize */
+	ADMIN_LIM_FOLDER_COUNT, /* ceiling of FolderMaxMessages */
 	ADMIN_LIM__COUNT
 };
 
@@ -65,12 +74,17 @@ enum tern_err admin_limits_set(struct admin_ctx *ctx, const char *domain, const 
  * TERN_E_LIMIT_REACHED with "name=value" in detail when not. */
 enum tern_err admin_limits_check_new(struct dir_conn *c, const char *domain, const struct admin_limits *lim,
 				     char type, bool group, char *detail, size_t dsz);
-/* May an account's MaxMBSize become value (NULL: removed)?
- * TERN_E_OVER_CEILING with "maxAccountMessageSizeQuota=N" in detail when not. */
-enum tern_err admin_limits_check_quota(const struct admin_limits *lim, const char *value, char *detail, size_t dsz);
+/* Is var an account variable a ceiling limits (MaxMBSize, MaxMessages,
+ * FolderMaxMBSize, FolderMaxMessages)? Which one in *l_r. */
+bool admin_limits_ceiling_of(const char *var, enum admin_limit *l_r);
+/* May an account's variable var become value (NULL: removed)? TERN_OK for
+ * variables no ceiling limits; TERN_E_OVER_CEILING with "<limit>=N" in
+ * detail when not. */
+enum tern_err admin_limits_check_var(const struct admin_limits *lim, const char *var, const char *value, char *detail,
+				     size_t dsz);
 /* The variables (serialised "name<TAB>value<LF>"...) of a new account with
- * MaxMBSize capped at the ceiling; takes vars (freed) and returns the
- * string to use. */
+ * each ceiling-limited variable capped at its ceiling; takes vars (freed)
+ * and returns the string to use. */
 char *admin_limits_cap_vars(const struct admin_limits *lim, char *vars);
 
 #endif

@@ -426,8 +426,9 @@ static enum tern_err vars_limits(struct dir_conn *c, struct vars_set *v, const c
 {
 	if (!quota_var_ok(name, value))
 		return TERN_E_INVALID;
-	if (v->r.u.type == 'U' && !strcmp(name, "MaxMBSize"))
-		return admin_limits_check_quota(&v->lim, value, NULL, 0);
+	enum admin_limit cl;
+	if (v->r.u.type == 'U' && admin_limits_ceiling_of(name, &cl))
+		return admin_limits_check_var(&v->lim, name, value, NULL, 0);
 	if (v->r.u.type == 'M' && !strcmp(name, "CliKind")) {
 		bool was = false, will = value && !strcmp(value, "group");
 		dir_uservar_list(c, v->r.u.id, group_row, &was);

@@ -25,8 +25,7 @@
 
 #define LIM(n, max, h) {n, CLI_AT_NUMBER, "lim:" n, NULL, 0, max, "0", 0, h}
 #define NO(n, h) {n, CLI_AT_NUMBER, NULL, NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_NOSET | CLI_AF_NOSHOW, h}
-#define NO_FOLDERS "Not supported: Tern's mailboxes have no folders."
-#define NO_COUNTS "Not supported: there is no ceiling for message-count quotas (totalMessageCount is set per account)."
+#define NO_FOLDERS "Not supported: Tern's mailboxes have one folder (no folder count to limit)."
 #define NO_ML "Not supported: Tern's mailing lists have no mailbox to limit."
 #define NO_PF "Not supported: Tern has no public folders."
 #define NO_SUB "Not supported: Tern has no subdomains."
@@ -44,10 +43,14 @@ static const struct cli_attr limit_attrs[] = {
 	    "unlimited (0) quota is refused and new accounts start at most at the ceiling."),
 	NO("maxFolderRecipients", NO_PF),
 	NO("maxAccountClasses", "Not supported: Tern has no account classes."),
-	NO("maxAccountMessageCountQuota", NO_COUNTS),
+	LIM("maxAccountMessageCountQuota", ADMIN_LIMIT_MAX,
+	    "Ceiling for every account's totalMessageCount (MaxMessages), 0 = none; enforced like the size ceiling."),
 	NO("maxAccountFolderCountQuota", NO_FOLDERS),
-	NO("maxAccountFolderMessageSizeQuota", NO_FOLDERS),
-	NO("maxAccountFolderMessageCountQuota", NO_FOLDERS),
+	LIM("maxAccountFolderMessageSizeQuota", ADMIN_LIMIT_MAX,
+	    "Ceiling in KB for every account's per-folder messageSize (FolderMaxMBSize; Tern has one folder), 0 = "
+	    "none."),
+	LIM("maxAccountFolderMessageCountQuota", ADMIN_LIMIT_MAX,
+	    "Ceiling for every account's per-folder messageCount (FolderMaxMessages), 0 = none."),
 	NO("maxMaillistMessageSizeQuota", NO_ML),
 	NO("maxMaillistMessageCountQuota", NO_ML),
 	NO("maxMaillistFolderCountQuota", NO_ML),

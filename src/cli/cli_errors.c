@@ -114,9 +114,22 @@ void cli_err_core(struct cli_session *s, enum tern_err e, const char *type, cons
 		const char *v = name[k] ? name + k + 1 : "?";
 		if (e == TERN_E_LIMIT_REACHED)
 			cli_err(s, "Domain limit reached: %.*s = %s (CONFIG adminLimits)", (int)k, name, v);
-		else
-			cli_err(s, "Quota above the domain's ceiling: %.*s = %s KB (totalMessageSize must be 1 to %s)",
-				(int)k, name, v, v);
+		else {
+			/* which quota attribute the ceiling limits, and in what unit */
+			static const struct {
+				const char *limit, *attr, *unit;
+			} q[] = {
+				{"maxAccountMessageSizeQuota", "totalMessageSize", " KB"},
+				{"maxAccountMessageCountQuota", "totalMessageCount", ""},
+				{"maxAccountFolderMessageSizeQuota", "messageSize", " KB"},
+				{"maxAccountFolderMessageCountQuota", "messageCount", ""},
+			};
+			size_t i = 0;
+			while (i + 1 < sizeof q / sizeof *q && (strlen(q[i].limit) != k || strncmp(q[i].limit, name, k)))
+				i++;
+			cli_err(s, "Quota above the domain's ceiling: %.*s = %s%s (%s must be 1 to %s)", (int)k, name, v,
+				q[i].unit, q[i].attr, v);
+		}
 		break;
 	}
 	default:

@@ -12,7 +12,10 @@ core for the CLI and the XMail controller alike:
   the ceiling;
 - stored in domains/D/adminlimits.tab at the context's COMMIT (durable,
   survives a restart); BACK drops pending edits;
-- limits Tern cannot honour (folders, message counts, public folders,
+- maxAccountMessageCountQuota, maxAccountFolderMessageSizeQuota and
+  maxAccountFolderMessageCountQuota: the same for totalMessageCount,
+  messageSize and messageCount;
+- limits Tern cannot honour (folder counts, public folders,
   classes, subdomains, licences) are refused on SET with the reason."""
 
 import pytest
@@ -57,7 +60,9 @@ def test_cas_call_pattern_byte_exact(cli, c, dom):
     assert cli.cmd("config ADMINLIMITS").raw == OK + b"<domain-adminLimits#> "
     r = cli.cmd("SHOW")
     assert r.raw == (b"\r\nThe attributes of this admin limit set:\r\nmaxAccounts = 25\r\nmaxMaillists = 0\r\n"
-                     b"maxGroups = 0\r\nmaxAccountMessageSizeQuota = 0\r\n\r\n" + OK + b"<domain-adminLimits#> ")
+                     b"maxGroups = 0\r\nmaxAccountMessageSizeQuota = 0\r\nmaxAccountMessageCountQuota = 0\r\n"
+                     b"maxAccountFolderMessageSizeQuota = 0\r\nmaxAccountFolderMessageCountQuota = 0\r\n\r\n" + OK +
+                     b"<domain-adminLimits#> ")
     assert cli.cmd("SHOW ATTR maxAccounts").raw == b"maxAccounts = 25\r\n" + OK + b"<domain-adminLimits#> "
     help_text = cli.ok("HELP").raw.decode()
     assert "The commands available for the AdminLimits context are:" in help_text
@@ -197,7 +202,9 @@ def test_back_discards_pending_limits(cli, c, dom):
     assert cli.cmd("BACK").raw == OK + b"<domain#> "
     cli.ok("CONFIG adminLimits", "domain-adminLimits")
     assert show_attrs(cli.ok("SHOW")) == {"maxAccounts": "0", "maxMaillists": "0", "maxGroups": "0",
-                                          "maxAccountMessageSizeQuota": "0"}
+                                          "maxAccountMessageSizeQuota": "0", "maxAccountMessageCountQuota": "0",
+                                          "maxAccountFolderMessageSizeQuota": "0",
+                                          "maxAccountFolderMessageCountQuota": "0"}
     cli.ok("BACK", "domain")
     assert limits_file(c, dom) is None
     c.ok("useradd", dom, "a1", "pw", "U")
@@ -219,11 +226,11 @@ def test_bad_values_and_unsupported_attributes(cli, c, dom):
     cli.err("SET maxColours 3", "Unknown attribute maxColours")
     cli.err("SET maxFolderRecipients 5",
             "maxFolderRecipients cannot be set. Not supported: Tern has no public folders.")
-    cli.err("SET maxAccountMessageCountQuota 100",
-            "maxAccountMessageCountQuota cannot be set. Not supported: there is no ceiling for message-count quotas "
-            "(totalMessageCount is set per account).")
+    cli.err("SET maxAccountMessageCountQuota 4294967296",
+            "Invalid value for maxAccountMessageCountQuota (a number from 0 to 4294967295)")
     cli.err("SET maxAccountFolderCountQuota 10",
-            "maxAccountFolderCountQuota cannot be set. Not supported: Tern's mailboxes have no folders.")
+            "maxAccountFolderCountQuota cannot be set. Not supported: Tern's mailboxes have one folder "
+            "(no folder count to limit).")
     cli.err("SET maxAccountClasses 1", "maxAccountClasses cannot be set. Not supported: Tern has no account classes.")
     cli.err("SET maxPublicFolderMessageSizeQuota 1",
             "maxPublicFolderMessageSizeQuota cannot be set. Not supported: Tern has no public folders.")
@@ -261,7 +268,9 @@ def test_limits_survive_a_restart(fresh_server):
     cli.ok(f"UPDATE Domain {d}", "domain")
     cli.ok("CONFIG adminLimits", "domain-adminLimits")
     assert show_attrs(cli.ok("SHOW")) == {"maxAccounts": "1", "maxMaillists": "0", "maxGroups": "3",
-                                          "maxAccountMessageSizeQuota": "2048"}
+                                          "maxAccountMessageSizeQuota": "2048", "maxAccountMessageCountQuota": "0",
+                                          "maxAccountFolderMessageSizeQuota": "0",
+                                          "maxAccountFolderMessageCountQuota": "0"}
     cli.ok("BACK", "domain")
     c.ok("useradd", d, "one", "pw", "U")
     assert uservars(c, d, "one")["MaxMBSize"] == "2048"
@@ -273,3 +282,45 @@ def test_limits_survive_a_restart(fresh_server):
     c.ok("useradd", d, "two", "pw", "U")
     cli.close()
     c.close()
+
+
+def test_count_and_folder_ceilings(cli, c, dom):
+    """maxAccountMessageCountQuota, maxAccountFolderMessageSizeQuota and
+    maxAccountFolderMessageCountQuota limit totalMessageCount (MaxMessages),
+    messageSize (FolderMaxMBSize) and messageCount (FolderMaxMessages) the
+    way the size ceiling limits totalMessageSize, for the CLI and the
+    controller; new accounts start at the ceilings."""
+    c.ok("useradd", dom, "cnt", "pw-c", "U")
+    set_limits(cli, dom, maxAccountMessageCountQuota=100, maxAccountFolderMessageSizeQuota=2048,
+               maxAccountFolderMessageCountQuota=50)
+    cli.ok(f"UPDATE Domain {dom}", "domain")
+    cli.ok("CONFIG adminLimits", "domain-adminLimits")
+    shown = show_attrs(cli.cmd("SHOW"))
+    assert (shown["maxAccountMessageCountQuota"], shown["maxAccountFolderMessageSizeQuota"],
+            shown["maxAccountFolderMessageCountQuota"]) == ("100", "2048", "50")
+    cli.ok("BACK", "domain")
+    cli.ok("UPDATE Account cnt", "domain-account")
+    for attr, bad, limit, unit in (("totalMessageCount", 101, "maxAccountMessageCountQuota = 100", ""),
+                                   ("messageSize", 4096, "maxAccountFolderMessageSizeQuota = 2048", " KB"),
+                                   ("messageCount", 0, "maxAccountFolderMessageCountQuota = 50", "")):
+        cli.ok("CONFIG Quotas", "domain-account-quotas")
+        cli.ok(f"SET {attr} {bad}", "domain-account-quotas")
+        cli.ok("DONE", "domain-account")
+        top = limit.split(" = ")[1]
+        cli.err("COMMIT", f"Commit failed: Quota above the domain's ceiling: {limit}{unit} "
+                          f"({attr} must be 1 to {top})", "domain-account")
+        cli.ok("CONFIG Quotas", "domain-account-quotas")
+        cli.ok(f"SET {attr} {top}", "domain-account-quotas")
+        cli.ok("DONE", "domain-account")
+    cli.ok("COMMIT", "domain")
+    v = uservars(c, dom, "cnt")
+    assert (v["MaxMessages"], v["FolderMaxMBSize"], v["FolderMaxMessages"]) == ("100", "2048", "50")
+    # the controller obeys the same ceilings
+    assert c.cmd("uservarsset", dom, "cnt", "MaxMessages", "500").code == -230
+    assert c.cmd("uservarsset", dom, "cnt", "FolderMaxMessages", "0").code == -230
+    c.ok("uservarsset", dom, "cnt", "MaxMessages", "20")
+    # new accounts start at the ceilings
+    c.ok("useradd", dom, "fresh", "pw-f", "U")
+    v = uservars(c, dom, "fresh")
+    assert (v["MaxMessages"], v["FolderMaxMBSize"], v["FolderMaxMessages"]) == ("100", "2048", "50")
+    cli.ok("BACK", "")
