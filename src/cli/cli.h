@@ -121,7 +121,8 @@ enum cli_attr_flags {
 	CLI_AF_ACCOUNT = 1 << 3, /* the value is an account name */
 	CLI_AF_WHY = 1 << 4,     /* key NULL: SET takes only `fixed` (none if NULL) and a refusal gives
 				  * the help text as the reason; listed by HELP even when NOSET */
-	CLI_AF_EXPLAIN = 1 << 5  /* a number out of range is refused with the help text as the reason */
+	CLI_AF_EXPLAIN = 1 << 5, /* a number out of range is refused with the help text as the reason */
+	CLI_AF_ESCAPED = 1 << 6  /* a string stored with \n \t \\ \" escapes: SHOW prints it quoted as it is */
 };
 
 /* An attribute of a context, for SET, SHOW and RESET.

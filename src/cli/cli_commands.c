@@ -115,7 +115,7 @@ static const struct cli_attr contact_attrs[] = {
 	CONTACT("liveMessengerAddress", "Instant messaging id."),
 	CONTACT("icqNumber", "Instant messaging id."),
 	CONTACT("aolScreenName", "Instant messaging id."),
-	{"contactNotes", CLI_AT_STRING, "ContactInfo.contactNotes", NULL, 0, 0, NULL, CLI_AF_WHY,
+	{"contactNotes", CLI_AT_STRING, "ContactInfo.contactNotes", NULL, 0, 0, NULL, CLI_AF_WHY | CLI_AF_ESCAPED,
 	 "Free-text notes, entered with ESET contactNotes (multi-line); shown with \\n for line breaks."},
 };
 
@@ -256,6 +256,10 @@ void cli_put_value(struct buf *out, const struct cli_attr *a, const char *v)
 	}
 	if (a->kind != CLI_AT_STRING) {
 		buf_puts(out, v);
+		return;
+	}
+	if (a->flags & CLI_AF_ESCAPED) { /* escaped already (quotes included) */
+		buf_printf(out, "\"%s\"", v);
 		return;
 	}
 	buf_putc(out, '"');

@@ -13,8 +13,9 @@
  * is changed. A dropped connection or an idle timeout changes nothing.
  *
  * Stored form of a text: one line, with backslash escapes for the line
- * breaks (\n), tabs (\t) and backslashes (\\), so that it fits the account
- * variables (tab-separated rows) and the `name = value` lines of SHOW.
+ * breaks (\n), tabs (\t), backslashes (\\) and double quotes (\"), so that
+ * it fits the account variables (tab-separated rows) and SHOW prints it
+ * between quotes as it is (CLI_AF_ESCAPED).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,6 +70,8 @@ static bool encode(const char *in, size_t n, char *out, size_t max)
 			e = 't';
 		else if (c == '\\')
 			e = '\\';
+		else if (c == '"')
+			e = '"';
 		if (o + (e ? 2 : 1) >= max)
 			return false;
 		if (e) {

@@ -67,16 +67,16 @@ def eset(cli, lines, marker=b"."):
 
 def test_eset_notes_stored_with_the_account(cli, c, dom):
     enter_contact(cli, dom, "ann")
-    r = eset(cli, [b"first line", b"..a line that began with a dot", b"tab\there", b"back\\slash", b""])
+    r = eset(cli, [b"first line", b"..a line that began with a dot", b"tab\there", b"back\\slash",
+                   b'a "quote"', b""])
     assert r.raw == DONE
-    # the pending value, shown as every string: quoted, with \\ for a backslash
-    assert notes(cli) == \
-        '"first line\\\\n.a line that began with a dot\\\\ntab\\\\there\\\\nback\\\\\\\\slash\\\\n"'
+    # the pending value: its stored form (\n \t \\ \" escapes) between quotes
+    stored = 'first line\\n.a line that began with a dot\\ntab\\there\\nback\\\\slash\\na \\"quote\\"\\n'
+    assert notes(cli) == f'"{stored}"'
     cli.ok("DONE", "domain-account")
     assert cli.ok("COMMIT", "domain").text == COMMITTED
     v = uservars(c, dom, "ann")
-    assert v["ContactInfo.contactNotes"] == \
-        "first line\\n.a line that began with a dot\\ntab\\there\\nback\\\\slash\\n"
+    assert v["ContactInfo.contactNotes"] == stored
     # an empty text clears the notes
     cli.ok("UPDATE Account name ann", "domain-account")
     cli.ok("CONFIG ContactInfo", "domain-account-contactInfo")
