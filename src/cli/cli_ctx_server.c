@@ -929,7 +929,10 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		for (int i = 0; i < ndrops; i++)
 			cli_detail_add(s, " listener %s removed with its access control", drops[i]);
 		cli_pop(s);
-		cli_ok_text(s, CLI_COMMIT_TEXT);
+		if (v && v->plain)
+			cli_listeners_apply(s, v);
+		else
+			cli_ok_text(s, CLI_COMMIT_TEXT);
 	}
 	free(pairs);
 	free(rules);
