@@ -292,6 +292,31 @@ static bool other_enabled(struct cli_session *s, const struct svc *v, char *cons
 	return found;
 }
 
+/* The CLI service's pending lists keep an enabled listener (true for the
+ * other services, and when the lists are not edited): removing the last
+ * one would lock every admin out at once. */
+bool cli_listener_keeps_one(struct cli_session *s, const struct svc *v)
+{
+	if (strcmp(v->ipmap, "cli") != 0)
+		return true;
+	struct cli_frame *f = cli_cur(s);
+	const char *names[2] = {v->plain, v->tls};
+	char pend[2][4096];
+	bool changed = false;
+	for (int i = 0; i < 2; i++) {
+		char key[80];
+		snprintf(key, sizeof key, "set:%s", names[i]);
+		const struct cli_kv *kv = cli_kv_find(&f->edits, key);
+		changed = changed || kv;
+		if (kv)
+			snprintf(pend[i], sizeof pend[i], "%s", kv->v ? kv->v : "");
+		else
+			settings_get(s->ctx.rd, names[i], pend[i], sizeof pend[i]);
+	}
+	char *lists[2] = {pend[0], pend[1]};
+	return !changed || other_enabled(s, v, lists, "");
+}
+
 /* After a stored listener change: bring the daemon's sockets of the
  * service in line (admin/live_listeners.h). A socket that cannot be
  * opened answers -ERR: the change is stored (and is what the next start

@@ -58,6 +58,8 @@ int cli_srv_ntls_attrs(void);
  * match; +OK, or -ERR saying the change is stored but a socket could not
  * be opened, and why. */
 void cli_listeners_apply(struct cli_session *s, const struct svc *v);
+/* False when the CLI service's pending lists drop its last enabled listener. */
+bool cli_listener_keeps_one(struct cli_session *s, const struct svc *v);
 int cli_listener_drops(struct cli_session *s, const struct svc *v, char (*drops)[80], int max);
 
 /* handlers of the rule commands (service access control and listeners) */

@@ -230,6 +230,14 @@ def test_last_cli_listener_stays(fresh_server):
             "server-cli-listener")
     cli.ok("BACK", "server-cli")
     assert answers(p, "cli")
+    # nor removed: the service's COMMIT is refused, nothing changes
+    cli.ok(f"REMOVE Listener {a}")
+    cli.err("COMMIT", "The last enabled CLI listener cannot be removed: nobody could connect to the CLI any more",
+            "server-cli")
+    cli.back_to_root()
+    enter(cli, "CLI")
+    assert [r.split(" | ")[0] for r in table_rows(cli.cmd("LIST Listeners"))] == [a]
+    assert answers(p, "cli")
     cli.close()
 
 
