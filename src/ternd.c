@@ -33,6 +33,7 @@
 
 #include "admin/admin.h"
 #include "admin/admin_rename.h"
+#include "admin/live_listeners.h"
 #include "admin/settings.h"
 #include "core/dns.h"
 #include "auth/lstacl.h"
@@ -551,6 +552,23 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* the listeners the CLI edits: live changes after a COMMIT */
+	const struct live_svc live_svcs[] = {
+		{"cli", "CliListen", SVC_CLI, false, NULL, NULL, "cli"},
+		{"cli", "CliTlsListen", SVC_CLI, true, NULL, NULL, "cli-tls"},
+		{"smtp", "SmtpListen", SVC_SMTP, false, smtp_accept, smtp, "smtp"},
+		{"smtp", "SmtpsListen", SVC_SMTPS, true, smtp_accept, smtp, "smtps"},
+		{"pop3", "Pop3Listen", SVC_POP3, false, pop3_accept, pop3, "pop3"},
+		{"pop3", "Pop3sListen", SVC_POP3S, true, pop3_accept, pop3, "pop3s"},
+	};
+	struct live_listeners *live =
+		live_listeners_new(env.dir, lp, live_svcs, (int)(sizeof live_svcs / sizeof *live_svcs), dev, tls != NULL);
+	for (int i = 0; i < nls; i++)
+		live_listeners_note(live, ls[i].service, ls[i].tls, ls[i].addr, ls[i].fd);
+	for (int i = 0; i < nmls; i++)
+		live_listeners_note(live, mls[i].service, mls[i].tls, mls[i].addr, mls[i].fd);
+	if (dev)
+		live_listeners_baseline(live);
 	if (evloop_start(lp) < 0)
 		return 1;
 	static struct service_ctl svc_ctl;
@@ -558,6 +576,8 @@ int main(int argc, char **argv)
 	svc_ctl = (struct service_ctl){.lp = lp, .ob = ob};
 	svc_ops = (struct service_ops){&svc_ctl, svc_set_running, svc_running};
 	env.services = &svc_ops;
+	env.listeners_arg = live;
+	env.listeners_sync = live_listeners_sync;
 	deliver_recover(dl);
 	struct poplink *links = poplink_start(&env, dl);
 
@@ -569,6 +589,7 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	poplink_stop(links);
 	env.services = NULL;
+	env.listeners_sync = NULL;
 	env.sends = NULL;
 	evloop_halt(lp);
 	workq_free(io);
@@ -576,6 +597,7 @@ int main(int argc, char **argv)
 	smtp_server_free(smtp);
 	pop3_server_free(pop3);
 	evloop_free(lp);
+	live_listeners_free(live);
 	outbound_halt(ob);
 	deliver_stop(dl);
 	outbound_free(ob);

@@ -35,6 +35,10 @@ struct admin_env {
 	const struct queue_ops *queue;
 	/* Starting and stopping services (NULL outside the daemon). */
 	const struct service_ops *services;
+	/* Opening and closing the CLI-edited listeners after a COMMIT (NULL
+	 * outside the daemon): 0, or -1 with why (admin/live_listeners.h). */
+	int (*listeners_sync)(void *arg, const char *scope, char *why, size_t sz);
+	void *listeners_arg;
 	/* SMTP's sending-limit counters (smtp/send_limits.h; NULL when SMTP
 	 * is not running): the CLI's SHOW/RESET sendQuota. */
 	struct send_counters *sends;

@@ -8,11 +8,12 @@
  * SmtpsListen, Pop3sListen), read at start-up, plus its own access control
  * (auth/lstacl.h, keyed by service and address): enable, the six
  * connection limits, allow and deny rules. The listener's COMMIT stores
- * both in one durable transaction: address and enable changes take effect
- * at the next start (a disabled listener stays configured but is not
- * opened), rules and limits at the next connection. SET address moves the
- * access control along; REMOVE Listener (applied at the service's COMMIT)
- * removes it with the entry.
+ * both in one durable transaction, then the daemon opens and closes its
+ * sockets to match at once (admin/live_listeners.h: a disabled listener
+ * stays configured but is not open; established sessions go on), rules and
+ * limits apply at the next connection. SET address moves the access
+ * control along; REMOVE Listener (applied at the service's COMMIT) removes
+ * it with the entry and closes its socket.
  *
  * At accept the daemon knows the configured address of the listening
  * socket (struct listener.addr) and checks, in this order: the service's
@@ -47,10 +48,9 @@
 #define LIMIT_ATTR(n, k, lo, hi, d, h) {n, CLI_AT_NUMBER, k, NULL, lo, hi, d, 0, h}
 #define LISTENER_ATTRS(idle_key, lo)                                                                              \
 	{"address", CLI_AT_STRING, "@addr", NULL, 0, 0, "", 0,                                                    \
-	 "Address and port; a change moves the listener and its access control at COMMIT (effective at the next " \
-	 "start)."},                                                                                              \
+	 "Address and port; a change moves the listener, its socket and its access control at COMMIT."},         \
 		{"enable", CLI_AT_BOOL, "@enable", NULL, 0, 0, "1", 0,                                            \
-		 "A disabled listener stays configured but is not opened (from the next start)."},                \
+		 "A disabled listener stays configured but its socket is closed (at COMMIT)."},                    \
 		{"sslEnable", CLI_AT_BOOL, "@ssl", NULL, 0, 0, "0", 0, "Speak TLS from the first byte."},          \
 		{"idleTimeout", CLI_AT_NUMBER, "set:" idle_key, NULL, lo, 86400, NULL, 0,                          \
 		 "Idle timeout in seconds (shared by the service's listeners)."},                                 \
@@ -292,9 +292,58 @@ static bool other_enabled(struct cli_session *s, const struct svc *v, char *cons
 	return found;
 }
 
+/* The CLI service's pending lists keep an enabled listener (true for the
+ * other services, and when the lists are not edited): removing the last
+ * one would lock every admin out at once. */
+bool cli_listener_keeps_one(struct cli_session *s, const struct svc *v)
+{
+	if (strcmp(v->ipmap, "cli") != 0)
+		return true;
+	struct cli_frame *f = cli_cur(s);
+	const char *names[2] = {v->plain, v->tls};
+	char pend[2][4096];
+	bool changed = false;
+	for (int i = 0; i < 2; i++) {
+		char key[80];
+		snprintf(key, sizeof key, "set:%s", names[i]);
+		const struct cli_kv *kv = cli_kv_find(&f->edits, key);
+		changed = changed || kv;
+		if (kv)
+			snprintf(pend[i], sizeof pend[i], "%s", kv->v ? kv->v : "");
+		else
+			settings_get(s->ctx.rd, names[i], pend[i], sizeof pend[i]);
+	}
+	char *lists[2] = {pend[0], pend[1]};
+	return !changed || other_enabled(s, v, lists, "");
+}
+
+/* After a stored listener change: bring the daemon's sockets of the
+ * service in line (admin/live_listeners.h). A socket that cannot be
+ * opened answers -ERR: the change is stored (and is what the next start
+ * binds), but it is not served now, and the reply says why. */
+void cli_listeners_apply(struct cli_session *s, const struct svc *v)
+{
+	const struct admin_env *env = s->ctx.env;
+	char why[400];
+	if (!env->listeners_sync) {
+		cli_detail_add(s, "; sockets: not in the daemon");
+		cli_ok_text(s, CLI_COMMIT_TEXT);
+		return;
+	}
+	if (env->listeners_sync(env->listeners_arg, v->ipmap, why, sizeof why) == 0) {
+		cli_detail_add(s, "; listening sockets updated");
+		cli_ok_text(s, CLI_COMMIT_TEXT);
+		return;
+	}
+	cli_detail_add(s, "; socket not opened: %s", why);
+	cli_err(s, "Configuration stored, but the listening socket could not be opened (%.300s); it is retried at "
+		   "the next listener COMMIT and at the next start",
+		why);
+}
+
 /* COMMIT of a listener: its entry in the service's listener lists and its
  * access control, stored at once in one transaction (and in the service's
- * pending copy). Address and enable changes take effect at the next start;
+ * pending copy), then the sockets follow at once (cli_listeners_apply);
  * rules and limits apply to the next connection. */
 static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 {
@@ -347,8 +396,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 	struct lstacl *acl = xcalloc(1, sizeof *acl);
 	acl->enable = strcmp(cli_attr_value(s, s->depth, cli_attr_find(f->ctx, "enable"), tmp, sizeof tmp), "0") != 0;
 	if (!acl->enable && !strcmp(v->ipmap, "cli") && !other_enabled(s, v, vals, to)) {
-		cli_err(s, "The last enabled CLI listener cannot be disabled: after the next start nobody could "
-			   "connect to the CLI");
+		cli_err(s, "The last enabled CLI listener cannot be disabled: nobody could connect to the CLI any more");
 		free(acl);
 		free(vals[0]);
 		free(vals[1]);
@@ -393,8 +441,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 		cli_commit_failed(s, e, "Listener", f->name);
 	} else {
 		cli_detail_add(s,
-			       "%s listener %s%s%s %s (%s)%s: %s=%s %s=%s%s%s%s; address and enable effective at the "
-			       "next start",
+			       "%s listener %s%s%s %s (%s)%s: %s=%s %s=%s%s%s%s",
 			       v->name, f->name, strcmp(to, f->name) ? " -> " : "", strcmp(to, f->name) ? to : "",
 			       f->create ? "added" : "changed", tls ? "TLS" : "plain", acl->enable ? "" : " disabled",
 			       names[0], vals[0], names[1], vals[1], idle ? " " : "", idle ? pairs[4] : "",
@@ -422,7 +469,7 @@ static void h_commit_listener(struct cli_session *s, const struct cli_parsed *p)
 				buf_free(&b);
 			}
 		}
-		cli_ok_text(s, CLI_COMMIT_TEXT);
+		cli_listeners_apply(s, v);
 	}
 	free(vals[0]);
 	free(vals[1]);
@@ -456,15 +503,15 @@ static const struct cli_cmd lst_cmds[] = {
 	{IN(SVC_POP3), "UPDATE Listener", {ADDR_ARG}, CLI_READS | CLI_ENTERS(LST_POP3), h_update_listener,
 	 "Enter a listener."},
 	{WITH_LISTENERS, "REMOVE Listener", {ADDR_ARG}, CLI_PENDING | CLI_DESTRUCTIVE, h_remove_listener,
-	 "Remove a listener and its access control (applied at the service's COMMIT, effective at the next start)."},
+	 "Remove a listener and its access control (applied at the service's COMMIT, which closes its socket)."},
 	{WITH_LISTENERS, "SHOW Listener", {ADDR_ARG, CLI_SHOW_ATTR}, CLI_READS, h_show_listener,
 	 "Print a listener's attributes."},
 	{LISTENERS, "SET", CLI_SET_ARGS, CLI_PENDING, cli_h_set, NULL},
 	{LISTENERS, "SHOW", {CLI_SHOW_ATTR}, CLI_READS, cli_h_show, "Print the listener's attributes."},
 	{LISTENERS, "COMMIT", {{0}}, CLI_CHANGES | CLI_LEAVES(COMMIT), h_commit_listener,
-	 "Store the listener (address and enable: effective at the next start), its access control (rules and "
-	 "limits: for new connections at once) and its TLS parameters (for new connections at once), and return to "
-	 "the service."},
+	 "Store the listener and open, close or move its socket at once (established sessions go on), its access "
+	 "control (rules and limits: for new connections at once) and its TLS parameters (for new connections at "
+	 "once), and return to the service."},
 	{LISTENERS, "LIST AllowRules", {{0}}, CLI_READS, cli_srv_h_list_allow,
 	 "Table of the listener's allow rules, pending changes included."},
 	{LISTENERS, "LIST DenyRules", {{0}}, CLI_READS, cli_srv_h_list_deny,

@@ -854,6 +854,10 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		cli_ok_text(s, CLI_COMMIT_TEXT);
 		return;
 	}
+	if (v && v->plain && !cli_listener_keeps_one(s, v)) {
+		cli_err(s, "The last enabled CLI listener cannot be removed: nobody could connect to the CLI any more");
+		return;
+	}
 	const char **pairs = calloc((size_t)f->edits.n * 2 + 4, sizeof *pairs);
 	int np = 0;
 	bool rules_changed = false;
@@ -929,7 +933,10 @@ static void h_commit_settings(struct cli_session *s, const struct cli_parsed *p)
 		for (int i = 0; i < ndrops; i++)
 			cli_detail_add(s, " listener %s removed with its access control", drops[i]);
 		cli_pop(s);
-		cli_ok_text(s, CLI_COMMIT_TEXT);
+		if (v && v->plain)
+			cli_listeners_apply(s, v);
+		else
+			cli_ok_text(s, CLI_COMMIT_TEXT);
 	}
 	free(pairs);
 	free(rules);

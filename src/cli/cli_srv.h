@@ -54,6 +54,12 @@ int cli_srv_tls_edits(struct cli_session *s, const struct cli_frame *f, const ch
 void cli_srv_tls_reload(struct cli_session *s);
 int cli_srv_ntls_attrs(void);
 /* removed listeners of a service whose COMMIT stores new lists (cli_ctx_listener.c) */
+/* After a stored listener change: open and close the service's sockets to
+ * match; +OK, or -ERR saying the change is stored but a socket could not
+ * be opened, and why. */
+void cli_listeners_apply(struct cli_session *s, const struct svc *v);
+/* False when the CLI service's pending lists drop its last enabled listener. */
+bool cli_listener_keeps_one(struct cli_session *s, const struct svc *v);
 int cli_listener_drops(struct cli_session *s, const struct svc *v, char (*drops)[80], int max);
 
 /* handlers of the rule commands (service access control and listeners) */

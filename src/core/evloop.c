@@ -19,7 +19,7 @@
 #include "tls.h"
 #include "xmalloc.h"
 
-#define MAX_LISTENERS 32
+#define MAX_LISTENERS 64
 #define MAX_SERVICES 16
 
 struct evloop_listener {
@@ -43,8 +43,11 @@ struct evloop {
 	struct event_base *base;
 	pthread_t thread;
 	bool running;
-	struct evloop_listener ls[MAX_LISTENERS];
+	/* loop thread only once the loop runs (evloop_attach/detach go through it) */
+	struct evloop_listener *ls[MAX_LISTENERS];
 	int nls;
+	/* calls run in the loop thread for other threads (in_loop) */
+	pthread_cond_t call_cv;
 	int counters[MAX_SERVICES];
 	/* Services stopped by the admin (START/STOP Service): their
 	 * connections are accepted and closed at once, after the refusal
@@ -69,6 +72,7 @@ struct evloop *evloop_new(void)
 	if (!lp->base)
 		fatal("event_base_new failed");
 	pthread_mutex_init(&lp->mu, NULL);
+	pthread_cond_init(&lp->call_cv, NULL);
 	return lp;
 }
 
@@ -122,17 +126,95 @@ int evloop_listen(struct evloop *lp, struct listener *l, evloop_accept_fn fn, vo
 {
 	if (lp->nls >= MAX_LISTENERS)
 		return -1;
-	struct evloop_listener *x = &lp->ls[lp->nls];
+	struct evloop_listener *x = xcalloc(1, sizeof *x);
 	x->lp = lp;
 	x->l = *l;
 	x->fn = fn;
 	x->arg = arg;
 	evutil_make_socket_nonblocking(l->fd);
 	x->el = evconnlistener_new(lp->base, on_accept, x, LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
-	if (!x->el)
+	if (!x->el) {
+		free(x);
 		return -1;
-	lp->nls++;
+	}
+	lp->ls[lp->nls++] = x;
 	return 0;
+}
+
+static int unlisten(struct evloop *lp, int fd)
+{
+	for (int i = 0; i < lp->nls; i++) {
+		if (lp->ls[i]->l.fd != fd)
+			continue;
+		evconnlistener_free(lp->ls[i]->el); /* closes fd */
+		free(lp->ls[i]);
+		lp->ls[i] = lp->ls[--lp->nls];
+		return 0;
+	}
+	return -1;
+}
+
+/* A call another thread makes in the loop thread (so that no accept
+ * callback of a listener runs while it is created or freed). */
+struct loop_call {
+	struct evloop *lp;
+	bool attach;
+	struct listener *l;
+	evloop_accept_fn fn;
+	void *arg;
+	int rc;
+	bool done;
+};
+
+static void run_call(struct loop_call *c)
+{
+	c->rc = c->attach ? evloop_listen(c->lp, c->l, c->fn, c->arg) : unlisten(c->lp, c->l->fd);
+}
+
+static void loop_call_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct loop_call *c = arg;
+	run_call(c);
+	pthread_mutex_lock(&c->lp->mu);
+	c->done = true;
+	pthread_cond_broadcast(&c->lp->call_cv);
+	pthread_mutex_unlock(&c->lp->mu);
+}
+
+static int in_loop(struct loop_call *c)
+{
+	struct evloop *lp = c->lp;
+	pthread_mutex_lock(&lp->mu);
+	bool running = lp->running && !pthread_equal(pthread_self(), lp->thread);
+	pthread_mutex_unlock(&lp->mu);
+	if (!running) {
+		run_call(c);
+		return c->rc;
+	}
+	struct timeval now = {0, 0};
+	if (event_base_once(lp->base, -1, EV_TIMEOUT, loop_call_cb, c, &now) < 0)
+		return -1;
+	pthread_mutex_lock(&lp->mu);
+	while (!c->done && lp->running) /* evloop_halt() ends the wait */
+		pthread_cond_wait(&lp->call_cv, &lp->mu);
+	int rc = c->done ? c->rc : -1;
+	pthread_mutex_unlock(&lp->mu);
+	return rc;
+}
+
+int evloop_attach(struct evloop *lp, struct listener *l, evloop_accept_fn fn, void *arg)
+{
+	struct loop_call c = {.lp = lp, .attach = true, .l = l, .fn = fn, .arg = arg};
+	return in_loop(&c);
+}
+
+int evloop_detach(struct evloop *lp, int fd)
+{
+	struct listener l = {.fd = fd};
+	struct loop_call c = {.lp = lp, .l = &l};
+	return in_loop(&c);
 }
 
 void evloop_set_stopped(struct evloop *lp, int service, bool stopped, const char *refusal)
@@ -161,10 +243,11 @@ static void *loop_main(void *p)
 
 int evloop_start(struct evloop *lp)
 {
-	if (pthread_create(&lp->thread, NULL, loop_main, lp) != 0)
-		return -1;
-	lp->running = true;
-	return 0;
+	pthread_mutex_lock(&lp->mu);
+	int rc = pthread_create(&lp->thread, NULL, loop_main, lp);
+	lp->running = rc == 0;
+	pthread_mutex_unlock(&lp->mu);
+	return rc == 0 ? 0 : -1;
 }
 
 void evloop_halt(struct evloop *lp)
@@ -173,7 +256,10 @@ void evloop_halt(struct evloop *lp)
 		return;
 	event_base_loopexit(lp->base, NULL);
 	pthread_join(lp->thread, NULL);
+	pthread_mutex_lock(&lp->mu);
 	lp->running = false;
+	pthread_cond_broadcast(&lp->call_cv);
+	pthread_mutex_unlock(&lp->mu);
 }
 
 static void closer_free(struct closer *c)
@@ -235,10 +321,13 @@ void evloop_free(struct evloop *lp)
 	evloop_halt(lp);
 	while (lp->closers)
 		closer_free(lp->closers);
-	for (int i = 0; i < lp->nls; i++)
-		evconnlistener_free(lp->ls[i].el);
+	for (int i = 0; i < lp->nls; i++) {
+		evconnlistener_free(lp->ls[i]->el);
+		free(lp->ls[i]);
+	}
 	event_base_free(lp->base);
 	pthread_mutex_destroy(&lp->mu);
+	pthread_cond_destroy(&lp->call_cv);
 	free(lp);
 }
 

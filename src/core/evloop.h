@@ -26,6 +26,12 @@ typedef void (*evloop_accept_fn)(struct evloop *lp, int fd, const struct listene
 struct evloop *evloop_new(void);
 struct event_base *evloop_base(struct evloop *lp);
 int evloop_listen(struct evloop *lp, struct listener *l, evloop_accept_fn fn, void *arg);
+/* Live changes, any thread: attach a bound listener (the loop owns its fd
+ * from then on), or free the listener with this fd and close it. Both run
+ * in the loop thread (no accept callback of that listener can be under
+ * way) and return when done; 0, or -1. */
+int evloop_attach(struct evloop *lp, struct listener *l, evloop_accept_fn fn, void *arg);
+int evloop_detach(struct evloop *lp, int fd);
 int evloop_start(struct evloop *lp);
 /* Stop accepting, end the loop and join its thread; sessions still hold
  * their bufferevents, so free them before evloop_free(). */

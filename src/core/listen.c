@@ -31,6 +31,19 @@ static int session_fds[MAX_SESSIONS];
 static bool stopped[MAX_SERVICES];
 static char refusal[MAX_SERVICES][128];
 
+/* The live set of listeners the accept loop polls (listen_attach,
+ * listen_detach). Only the loop thread accepts and polls; a detach waits
+ * until the loop has rebuilt its poll set without the socket before it is
+ * closed, so no accept can be in progress on a closed (or reused) fd. */
+#define MAX_LIVE 64
+static pthread_mutex_t set_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t set_cv = PTHREAD_COND_INITIALIZER;
+static struct listener live[MAX_LIVE];
+static int nlive;
+static unsigned set_gen, seen_gen;
+static bool loop_running;
+static int wake_pipe[2] = {-1, -1};
+
 int listen_parse_list(const char *s, int port_offset, struct listen_addr *out, int max)
 {
 	int n = 0;
@@ -106,7 +119,7 @@ int listen_bind(const struct listen_addr *a)
 
 int listen_init(void)
 {
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
 	for (int i = 0; i < MAX_SESSIONS; i++)
 		session_fds[i] = -1;
@@ -165,19 +178,59 @@ int listen_active(int service)
 	return n;
 }
 
+int listen_attach(const struct listener *l)
+{
+	pthread_mutex_lock(&set_mu);
+	if (nlive >= MAX_LIVE) {
+		pthread_mutex_unlock(&set_mu);
+		return -1;
+	}
+	live[nlive++] = *l;
+	set_gen++;
+	pthread_mutex_unlock(&set_mu);
+	if (wake_pipe[1] >= 0) {
+		ssize_t r = write(wake_pipe[1], "w", 1);
+		(void)r;
+	}
+	return 0;
+}
+
+int listen_detach(int fd)
+{
+	pthread_mutex_lock(&set_mu);
+	int i = 0;
+	while (i < nlive && live[i].fd != fd)
+		i++;
+	if (i == nlive) {
+		pthread_mutex_unlock(&set_mu);
+		return -1;
+	}
+	live[i] = live[--nlive];
+	unsigned mine = ++set_gen;
+	if (wake_pipe[1] >= 0) {
+		ssize_t r = write(wake_pipe[1], "w", 1);
+		(void)r;
+	}
+	while (loop_running && (int)(seen_gen - mine) < 0)
+		pthread_cond_wait(&set_cv, &set_mu);
+	pthread_mutex_unlock(&set_mu);
+	close(fd);
+	return 0;
+}
+
 struct session_start {
 	int fd;
 	int slot;
-	const struct listener *l;
+	struct listener l; /* a copy: the listener may be closed while the session runs */
 	listen_session_fn fn;
 };
 
 static void *session_thread(void *arg)
 {
 	struct session_start *s = arg;
-	s->fn(s->fd, s->l);
+	s->fn(s->fd, &s->l);
 	pthread_mutex_lock(&sess_mu);
-	active[s->l->service]--;
+	active[s->l.service]--;
 	active_total--;
 	session_fds[s->slot] = -1;
 	pthread_cond_broadcast(&sess_cv);
@@ -213,7 +266,7 @@ static void start_session(const struct listener *l, int fd, listen_session_fn fn
 	active_total++;
 	pthread_mutex_unlock(&sess_mu);
 	struct session_start *s = xmalloc(sizeof *s);
-	*s = (struct session_start){.fd = fd, .slot = slot, .l = l, .fn = fn};
+	*s = (struct session_start){.fd = fd, .slot = slot, .l = *l, .fn = fn};
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -234,43 +287,70 @@ static void start_session(const struct listener *l, int fd, listen_session_fn fn
 
 void listen_run(struct listener *ls, int n, listen_session_fn fn)
 {
-	struct pollfd *pfd = xcalloc((size_t)n + 1, sizeof *pfd);
-	for (int i = 0; i < n; i++) {
-		pfd[i].fd = ls[i].fd;
-		pfd[i].events = POLLIN;
-	}
-	pfd[n].fd = stop_pipe[0];
-	pfd[n].events = POLLIN;
+	for (int i = 0; i < n; i++)
+		if (listen_attach(&ls[i]) < 0) {
+			log_err("too many listeners: %s not served", ls[i].desc);
+			close(ls[i].fd);
+		}
+	struct listener cur[MAX_LIVE];
+	struct pollfd pfd[MAX_LIVE + 2];
+	int ncur = 0;
+	unsigned built = 0;
+	pthread_mutex_lock(&set_mu);
+	loop_running = true;
+	built = set_gen - 1; /* build at once */
+	pthread_mutex_unlock(&set_mu);
 	for (;;) {
-		int r = poll(pfd, (nfds_t)n + 1, -1);
+		pthread_mutex_lock(&set_mu);
+		if (built != set_gen) {
+			ncur = nlive;
+			memcpy(cur, live, (size_t)nlive * sizeof *cur);
+			built = seen_gen = set_gen;
+			pthread_cond_broadcast(&set_cv);
+		}
+		pthread_mutex_unlock(&set_mu);
+		for (int i = 0; i < ncur; i++)
+			pfd[i] = (struct pollfd){.fd = cur[i].fd, .events = POLLIN};
+		pfd[ncur] = (struct pollfd){.fd = stop_pipe[0], .events = POLLIN};
+		pfd[ncur + 1] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
+		int r = poll(pfd, (nfds_t)ncur + 2, -1);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[n].revents)
+		if (pfd[ncur].revents)
 			break;
-		for (int i = 0; i < n; i++) {
+		if (pfd[ncur + 1].revents) {
+			char drain[64];
+			while (read(wake_pipe[0], drain, sizeof drain) > 0)
+				;
+		}
+		for (int i = 0; i < ncur; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			struct sockaddr_storage ss;
 			socklen_t sl = sizeof ss;
-			int fd = accept4(ls[i].fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+			int fd = accept4(cur[i].fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 			if (fd < 0)
 				continue;
 			if (peer_refused(&ss)) {
 				close(fd);
 				continue;
 			}
-			if (refuse_stopped(&ls[i], fd))
+			if (refuse_stopped(&cur[i], fd))
 				continue;
-			start_session(&ls[i], fd, fn);
+			start_session(&cur[i], fd, fn);
 		}
 	}
-	free(pfd);
-	for (int i = 0; i < n; i++)
-		close(ls[i].fd);
+	pthread_mutex_lock(&set_mu);
+	loop_running = false;
+	pthread_cond_broadcast(&set_cv);
+	for (int i = 0; i < nlive; i++)
+		close(live[i].fd);
+	nlive = 0;
+	pthread_mutex_unlock(&set_mu);
 	/* Ask running sessions to end and wait for them (bounded). */
 	pthread_mutex_lock(&sess_mu);
 	for (int i = 0; i < MAX_SESSIONS; i++)

@@ -40,6 +40,12 @@ int listen_bind(const struct listen_addr *a);
 int listen_init(void);
 void listen_stop(void);
 void listen_run(struct listener *ls, int n, listen_session_fn fn);
+/* Live changes (any thread): attach a bound listener to the accept loop
+ * (it owns the fd from then on), or detach the one with this fd and close
+ * it, once the loop no longer polls it (waits for the loop; -1: no such
+ * listener). Sessions hold a copy of their listener, so they go on. */
+int listen_attach(const struct listener *l);
+int listen_detach(int fd);
 /* The peer's numeric address (IPv6 without brackets), "" if unknown. */
 void listen_peer_text(int fd, char *out, size_t sz);
 /* Stop (or resume) taking connections of a service: while stopped, each

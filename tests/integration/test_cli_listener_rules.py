@@ -52,6 +52,12 @@ def first_line(host, port, timeout=10):
         return data, rest == b""
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def add_live_listener(cli, service, addr):
     """Make addr (a live development listener) one of the service's configured listeners."""
     cli.ok("CONFIG SERVER")
@@ -186,19 +192,22 @@ def test_listener_limits_refuse_the_extra_connection(fresh_server):
     cli.close()
 
 
-def test_listener_disabled_is_not_opened_after_restart(fresh_server):
+def test_listener_disabled_is_closed_and_not_opened_after_restart(fresh_server):
     srv = fresh_server
     addr = f"127.0.0.1:{srv.pop3_port}"
     cli = srv.cli()
     add_live_listener(cli, "POP3", addr)
+    established = poplib.POP3("127.0.0.1", srv.pop3_port, timeout=10)
     cli.ok(f"UPDATE Listener {addr}")
     cli.err("SET enable maybe", None, "server-pop3-listener")
     cli.ok("SET enable no")
     cli.ok("COMMIT", "server-pop3")
-    assert log_has(srv, "COMMIT", f"pop3 listener {addr} changed (plain) disabled",
-                   "address and enable effective at the next start")
+    assert log_has(srv, "COMMIT", f"pop3 listener {addr} changed (plain) disabled", "listening sockets updated")
     assert f"{addr} | no | no" in table_rows(cli.cmd("LIST Listeners"))
-    poplib.POP3("127.0.0.1", srv.pop3_port, timeout=10).quit()    # still open until the restart
+    with pytest.raises(ConnectionRefusedError):                     # closed at once
+        socket.create_connection(("127.0.0.1", srv.pop3_port), timeout=5)
+    assert "USER" in established.capa()                             # the session on it goes on
+    established.quit()
     cli.close()
     srv.restart()
     with pytest.raises(ConnectionRefusedError):
@@ -212,6 +221,7 @@ def test_listener_disabled_is_not_opened_after_restart(fresh_server):
     cli.ok(f"UPDATE Listener {addr}")
     cli.ok("SET enable yes")
     cli.ok("COMMIT")
+    poplib.POP3("127.0.0.1", srv.pop3_port, timeout=10).quit()    # open again at once
     cli.close()
     srv.restart()
     poplib.POP3("127.0.0.1", srv.pop3_port, timeout=10).quit()
@@ -222,7 +232,8 @@ def test_listener_rules_follow_set_address_and_go_with_remove(server, c):
     cli = srv.cli()
     cli.ok("CONFIG SERVER")
     cli.ok("CONFIG SMTP-INCOMING")
-    a, b = "127.0.0.1:40001", "127.0.0.1:40002"     # configured only: never bound by a test server
+    pa, pb = free_port(), free_port()
+    a, b = f"127.0.0.1:{pa}", f"127.0.0.1:{pb}"     # bound at COMMIT (test_cli_listener_live.py)
     cli.ok(f"ADD Listener {a}", "server-smtpIncoming-listener")
     cli.ok("ADD DenyRule 10.1.0.0/16 priority 7")
     cli.ok("ADD AllowRule 10.2.0.0/16", "server-smtpIncoming-listener-allowrule")
@@ -243,9 +254,9 @@ def test_listener_rules_follow_set_address_and_go_with_remove(server, c):
     cli.ok("BACK", "server-smtpIncoming")
     # the listener's settings are in server.tab under its new address, and the file goes back unchanged
     tab = c.listing("cfgfileget", "server.tab")
-    assert '"Listener.smtp.127.0.0.1.40002"\t"1 0 60 9 0 60 0"' in tab
-    assert '"ListenerRuleLimits.smtp.127.0.0.1.40002"\t"10.2.0.0/16 3 60 0 2 60 0"' in tab
-    assert not any("127.0.0.1.40001" in line for line in tab)
+    assert f'"Listener.smtp.127.0.0.1.{pb}"\t"1 0 60 9 0 60 0"' in tab
+    assert f'"ListenerRuleLimits.smtp.127.0.0.1.{pb}"\t"10.2.0.0/16 3 60 0 2 60 0"' in tab
+    assert not any(f"127.0.0.1.{pa}" in line for line in tab)
     check(c.upload(("cfgfileset", "server.tab"), tab), 0)
     # the old address starts empty when added again
     cli.ok(f"ADD Listener {a}")
@@ -424,8 +435,8 @@ def test_last_enabled_cli_listener_cannot_be_disabled(fresh_server):
     assert [r.split(" | ")[0] for r in table_rows(cli.cmd("LIST Listeners"))] == addrs[:1]
     cli.ok(f"UPDATE Listener {addrs[0]}")
     cli.ok("SET enable no")
-    cli.err("COMMIT", "The last enabled CLI listener cannot be disabled: after the next start nobody could "
-            "connect to the CLI", "server-cli-listener")
+    cli.err("COMMIT", "The last enabled CLI listener cannot be disabled: nobody could connect to the CLI any more",
+            "server-cli-listener")
     cli.ok("BACK", "server-cli")
     assert table_rows(cli.cmd("LIST Listeners")) == [f"{addrs[0]} | yes | {rows[0].split(' | ')[2]}"]
     cli.close()

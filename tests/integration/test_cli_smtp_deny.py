@@ -218,9 +218,15 @@ def test_nameserver_set_priority_moves_the_entry(server, cli, c):
     cli.ok("BACK", "")
 
 
+def free_port():
+    with socket.socket() as s6:
+        s6.bind(("127.0.0.1", 0))
+        return s6.getsockname()[1]
+
+
 def test_listener_set_address_moves_the_entry(server, cli, c):
     srv = server
-    p1, p2 = 31001, 31002          # development ports (the offset is added at start)
+    p1, p2 = free_port(), free_port()          # bound at COMMIT, as given
     a1, a2 = f"127.0.0.1:{p1}", f"[::1]:{p2}"
     cli.ok("CONFIG SERVER")
     cli.ok("CONFIG POP3")
@@ -241,7 +247,7 @@ def test_listener_set_address_moves_the_entry(server, cli, c):
     rows = table_rows(cli.cmd("LIST Listeners"))
     assert f"{a2} | yes | no" in rows and not any(r.startswith(a1) for r in rows)
     cli.err(f"UPDATE Listener {a1}", f"Listener {a1} not found", "server-pop3")
-    assert any(f"pop3 listener {a1} -> {a2} changed" in line and "effective at the next start" in line
+    assert any(f"pop3 listener {a1} -> {a2} changed" in line and "listening sockets updated" in line
                for line in srv.log.splitlines())
     cli.ok(f"REMOVE Listener {a2}")
     cli.ok("COMMIT", "server")
