@@ -148,6 +148,11 @@ struct admin_cli_server_edit {
 /* Apply settings (checked against the registry) and access rules in one
  * durable transaction. On TERN_E_INVALID detail_r names the setting or
  * rule at fault. */
+/* After settings changed wholesale (a controller server.tab upload, a
+ * snapshot restore): the TLS parameters and the CLI-edited listeners are
+ * brought in line with the store at once; failures are logged (what: who
+ * asks, for the log). */
+void admin_apply_live_settings(struct admin_env *env, struct dir_conn *rd, const char *what);
 /* Store name/value setting pairs in the open transaction: a NULL value or
  * the default deletes the row. */
 enum tern_err admin_cli_store_settings(struct dir_conn *c, const char *const *pairs, int n);

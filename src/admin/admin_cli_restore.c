@@ -810,6 +810,7 @@ enum tern_err admin_cli_config_restore(struct admin_ctx *ctx, const char *name, 
 		struct snap_scope sc = {scope_domain, scope_account, &sa};
 		e = snapshot_files_apply(ctx->env->rootfd, &rs.files, &sc, &r->files, &r->files_removed);
 	}
+	admin_apply_live_settings(ctx->env, ctx->rd, "snapshot restored");
 	if (!e)
 		log_info("configuration snapshot %s restored by %s from %s (current state saved as %s)", name,
 			 ctx->admin ? ctx->admin : "-", ctx->peer ? ctx->peer : "-", r->before);

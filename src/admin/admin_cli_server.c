@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/log.h"
+#include "../core/tls.h"
 #include "admin_cli.h"
 #include "settings.h"
 #include "../auth/lstacl.h"
@@ -102,4 +104,20 @@ enum tern_err admin_cli_rules_list(struct admin_ctx *ctx, const char *map, dir_r
 	if (strcmp(map, "cli") != 0 && strcmp(map, "ctrl") != 0 && strcmp(map, "pop3") != 0 && strcmp(map, "smtp") != 0)
 		return TERN_E_INVALID;
 	return dir_ipmap_list(ctx->rd, map, fn, arg);
+}
+
+void admin_apply_live_settings(struct admin_env *env, struct dir_conn *rd, const char *what)
+{
+	struct tls_params tp;
+	char why[600];
+	settings_tls_params(rd, &tp);
+	if (tls_server_apply(&tp, why, sizeof why) < 0)
+		log_warn("%s: the TLS settings are not usable (%s): the previous ones stay in force", what, why);
+	if (!env->listeners_sync)
+		return;
+	static const char *const scopes[] = {"cli", "smtp", "pop3"};
+	for (size_t i = 0; i < sizeof scopes / sizeof *scopes; i++)
+		if (env->listeners_sync(env->listeners_arg, scopes[i], why, sizeof why) < 0)
+			log_warn("%s: %s listeners: %s (stored; retried at the next listener COMMIT or start)", what,
+				 scopes[i], why);
 }

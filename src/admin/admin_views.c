@@ -776,16 +776,8 @@ enum tern_err view_replace(struct admin_ctx *ctx, const char *name, const char *
 		rehash_kick();
 	if (!e && ctx->env->sends) /* accounts it dropped: no counters left for their ids */
 		send_counters_prune(ctx->env->sends, ctx->rd);
-	if (!e && !strcmp(name, "server.tab")) {
-		/* its Tls* values apply to new handshakes at once, as a CLI COMMIT does */
-		struct tls_params tp;
-		char why[400];
-		settings_tls_params(ctx->rd, &tp);
-		if (tls_server_apply(&tp, why, sizeof why) < 0)
-			log_warn("server.tab stored, but its TLS settings are not usable (%s): the previous ones stay "
-				 "in force",
-				 why);
-	}
+	if (!e && !strcmp(name, "server.tab")) /* TLS and listeners at once, as a CLI COMMIT does */
+		admin_apply_live_settings(ctx->env, ctx->rd, "server.tab stored");
 	if (!e && !strcmp(name, "domains.tab")) {
 		struct admin_names cur = {0};
 		dir_domain_list(ctx->rd, admin_names_row, &cur);

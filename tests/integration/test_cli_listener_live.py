@@ -312,3 +312,40 @@ def test_after_a_restart_the_stored_lists_bind(fresh_server, tmp_path):
         errf.close()
     assert rc == 0
     srv.start()
+
+
+def test_restore_and_server_tab_upload_apply_listeners_at_once(fresh_server):
+    """A snapshot restore and a controller server.tab upload change the
+    stored listener lists wholesale: the sockets follow at once too."""
+    srv = fresh_server
+    p = free_port()
+    a = f"127.0.0.1:{p}"
+    cli = srv.cli()
+    enter(cli, "POP3")
+    cli.ok(f"ADD Listener {a}", "server-pop3-listener")
+    cli.ok("COMMIT", "server-pop3")
+    assert answers(p, "pop3")
+    cli.back_to_root()
+    cli.ok("SAVE CONFIG with-listener", "")
+    name = next(r.split(" | ")[0] for r in table_rows(cli.cmd("LIST ConfigSnapshots")) if "with-listener" in r)
+    enter(cli, "POP3")
+    cli.ok(f"REMOVE Listener {a}")
+    cli.ok("COMMIT", "server")
+    assert refused(p)
+    cli.back_to_root()
+    cli.ok(f"RESTORE ConfigSnapshot {name}", "")
+    assert answers(p, "pop3")                       # the restored list is bound at once
+    # the controller's server.tab without the listener: closed at once
+    c = srv.connect()
+    lines = c.listing("cfgfileget", "server.tab")
+    rows = []
+    for line in lines:
+        if line.startswith('"Pop3Listen"'):
+            k, v = line.split("\t", 1)
+            v = v.strip('"').split(",")
+            line = k + '\t"' + ",".join(x for x in v if x != a) + '"'
+        rows.append(line)
+    r = c.upload(("cfgfileset", "server.tab"), rows)
+    assert r.code >= 0, r
+    assert refused(p)
+    cli.close()
