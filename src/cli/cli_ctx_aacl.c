@@ -202,50 +202,64 @@ static void h_remove_admin(struct cli_session *s, const struct cli_parsed *p)
 static bool perm_apply_pending(struct cli_session *s, char kind);
 static void perm_stored(struct cli_frame *f);
 
-/* DONE of an admin user: stored now (the AACL has no COMMIT). */
-static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
+/* DONE of an admin user ('u') or group ('g'): stored now (the AACL has
+ * no COMMIT), a rename first, then the other edits, then pending grants. */
+static void done_principal(struct cli_session *s, char kind)
 {
-	(void)p;
+	bool user = kind == 'u';
+	const char *what = user ? "admin user" : "admin group";
 	struct cli_frame *f = cli_cur(s);
-	const struct cli_kv *pw = cli_kv_find(&f->edits, "@password");
-	const struct cli_kv *desc = cli_kv_find(&f->edits, "@desc");
 	const struct cli_kv *ifs = cli_kv_find(&f->edits, "@ifaces");
-	const struct cli_kv *par = cli_kv_find(&f->edits, "@parents");
 	if (ifs && ifs->v && !strcmp(ifs->v, "()")) {
 		cli_err(s, "Invalid value for interfaces (at least one of cli, ctrl)");
 		return;
 	}
 	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
 		return;
-	desc = cli_kv_find(&f->edits, "@desc");
+	const struct cli_kv *pw = user ? cli_kv_find(&f->edits, "@password") : NULL;
+	const struct cli_kv *desc = cli_kv_find(&f->edits, "@desc");
+	const struct cli_kv *par = cli_kv_find(&f->edits, "@parents");
 	ifs = cli_kv_find(&f->edits, "@ifaces");
-	par = cli_kv_find(&f->edits, "@parents");
-	pw = cli_kv_find(&f->edits, "@password");
 	if (f->create || f->edits.n) {
-		enum tern_err e = admin_cli_admin_save(&s->ctx, f->name, f->create, pw ? pw->v : NULL,
-						       desc ? (desc->v ? desc->v : "") : NULL,
-						       ifs ? (ifs->v && strcmp(ifs->v, "(cli ctrl)") ? ifs->v : "") : NULL,
-						       par ? (par->v ? par->v : "()") : NULL);
-		if (e == TERN_E_RECORD_NOT_FOUND && par) {
-			cli_err(s, "Commit failed: admin user %s or one of its parent groups no longer exists", f->name);
+		const char *dv = desc ? (desc->v ? desc->v : "") : NULL;
+		const char *pv = par ? (par->v ? par->v : "()") : NULL;
+		enum tern_err e;
+		if (user)
+			e = admin_cli_admin_save(&s->ctx, f->name, f->create, pw ? pw->v : NULL, dv,
+						 ifs ? (ifs->v && strcmp(ifs->v, "(cli ctrl)") ? ifs->v : "") : NULL, pv);
+		else
+			e = admin_cli_group_save(&s->ctx, f->name, f->create, dv, ifs ? (ifs->v ? ifs->v : "") : NULL, pv);
+		if (!user && e == TERN_E_FORBIDDEN) {
+			cli_err(s, "Commit failed: admin group %s cannot be a member of its own member (a group cannot "
+				   "become its own ancestor)", f->name);
+			return;
+		}
+		if (e == TERN_E_RECORD_NOT_FOUND && (user ? par != NULL : !f->create)) {
+			cli_err(s, "Commit failed: %s %s or one of its parent groups no longer exists", what, f->name);
 			return;
 		}
 		if (e) {
-			cli_commit_failed(s, e, "Admin user", f->name);
+			cli_commit_failed(s, e, user ? "Admin user" : "Admin group", f->name);
 			return;
 		}
-		cli_detail_add(s, "admin user %s %s:%s%s%s%s%s", f->name, f->create ? "created" : "changed",
+		cli_detail_add(s, "%s %s %s:%s%s%s%s%s", what, f->name, f->create ? "created" : "changed",
 			       pw ? " password=***" : "", desc ? " description=" : "", desc && desc->v ? desc->v : "",
 			       ifs ? " interfaces=" : "", ifs && ifs->v ? ifs->v : "");
 		if (par)
 			cli_detail_add(s, " parents=%s", par->v ? par->v : "()");
-		if (!perm_apply_pending(s, 'u')) {
+		if (!perm_apply_pending(s, kind)) {
 			perm_stored(f);
 			return;
 		}
 	}
 	cli_pop(s);
 	cli_ok(s);
+}
+
+static void h_done_admin(struct cli_session *s, const struct cli_parsed *p)
+{
+	(void)p;
+	done_principal(s, 'u');
 }
 
 /* ---- groups ---- */
@@ -358,48 +372,7 @@ static void h_remove_group(struct cli_session *s, const struct cli_parsed *p)
 static void h_done_group(struct cli_session *s, const struct cli_parsed *p)
 {
 	(void)p;
-	struct cli_frame *f = cli_cur(s);
-	const struct cli_kv *desc = cli_kv_find(&f->edits, "@desc");
-	const struct cli_kv *ifs = cli_kv_find(&f->edits, "@ifaces");
-	const struct cli_kv *par = cli_kv_find(&f->edits, "@parents");
-	if (ifs && ifs->v && !strcmp(ifs->v, "()")) {
-		cli_err(s, "Invalid value for interfaces (at least one of cli, ctrl)");
-		return;
-	}
-	if (!cli_rename_apply(s, f)) /* first: the other edits apply to the new name */
-		return;
-	desc = cli_kv_find(&f->edits, "@desc");
-	ifs = cli_kv_find(&f->edits, "@ifaces");
-	par = cli_kv_find(&f->edits, "@parents");
-	if (f->create || f->edits.n) {
-		enum tern_err e = admin_cli_group_save(&s->ctx, f->name, f->create, desc ? (desc->v ? desc->v : "") : NULL,
-						       ifs ? (ifs->v ? ifs->v : "") : NULL,
-						       par ? (par->v ? par->v : "()") : NULL);
-		if (e == TERN_E_FORBIDDEN) {
-			cli_err(s, "Commit failed: admin group %s cannot be a member of its own member (a group cannot "
-				   "become its own ancestor)", f->name);
-			return;
-		}
-		if (e == TERN_E_RECORD_NOT_FOUND && !f->create) {
-			cli_err(s, "Commit failed: admin group %s or one of its parent groups no longer exists", f->name);
-			return;
-		}
-		if (e) {
-			cli_commit_failed(s, e, "Admin group", f->name);
-			return;
-		}
-		cli_detail_add(s, "admin group %s %s:%s%s%s%s", f->name, f->create ? "created" : "changed",
-			       desc ? " description=" : "", desc && desc->v ? desc->v : "", ifs ? " interfaces=" : "",
-			       ifs && ifs->v ? ifs->v : "");
-		if (par)
-			cli_detail_add(s, " parents=%s", par->v ? par->v : "()");
-		if (!perm_apply_pending(s, 'g')) {
-			perm_stored(f);
-			return;
-		}
-	}
-	cli_pop(s);
-	cli_ok(s);
+	done_principal(s, 'g');
 }
 
 /* ---- a user's or group's groups (pending until DONE) ---- */
