@@ -189,6 +189,16 @@ static enum tern_err add_aliases(struct dir_conn *c, struct account_commit *a)
 	return TERN_OK;
 }
 
+enum tern_err admin_cli_name_free(struct dir_conn *c, const char *domain, const char *name,
+				  const struct admin_limits *lim, char type, bool group, char *detail, size_t dsz)
+{
+	if (dir_alias_exists(c, domain, name))
+		return TERN_E_ALIAS_EXISTS;
+	if (dir_user_get(c, domain, name, NULL))
+		return TERN_E_USER_EXISTS;
+	return admin_limits_check_new(c, domain, lim, type, group, detail, dsz);
+}
+
 static enum tern_err tx_account_commit(struct dir_conn *c, void *arg)
 {
 	struct account_commit *a = arg;
@@ -198,11 +208,7 @@ static enum tern_err tx_account_commit(struct dir_conn *c, void *arg)
 	if (!dir_domain_exists(c, a->domain))
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	if (a->create) {
-		if (dir_alias_exists(c, a->domain, a->user))
-			return TERN_E_ALIAS_EXISTS;
-		if (dir_user_get(c, a->domain, a->user, NULL))
-			return TERN_E_USER_EXISTS;
-		if ((e = admin_limits_check_new(c, a->domain, &a->lim, 'U', false, a->detail, sizeof a->detail)))
+		if ((e = admin_cli_name_free(c, a->domain, a->user, &a->lim, 'U', false, a->detail, sizeof a->detail)))
 			return e;
 		if ((e = dir_user_add(c, a->domain, a->user, 'U', a->box.data, a->box.len, a->defvars, 0, &u.id)))
 			return e;

@@ -148,6 +148,12 @@ struct admin_cli_server_edit {
 /* Apply settings (checked against the registry) and access rules in one
  * durable transaction. On TERN_E_INVALID detail_r names the setting or
  * rule at fault. */
+/* Inside a write transaction: may a new account ('U') or group/list ('M')
+ * take name in domain (no alias, account, group or list of that name;
+ * within the domain's admin limits)? */
+struct admin_limits;
+enum tern_err admin_cli_name_free(struct dir_conn *c, const char *domain, const char *name,
+				  const struct admin_limits *lim, char type, bool group, char *detail, size_t dsz);
 /* After settings changed wholesale (a controller server.tab upload, a
  * snapshot restore): the TLS parameters and the CLI-edited listeners are
  * brought in line with the store at once; failures are logged (what: who

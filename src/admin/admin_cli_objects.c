@@ -131,12 +131,8 @@ static enum tern_err tx_list_commit(struct dir_conn *c, void *arg)
 	if (!dir_domain_exists(c, l->domain))
 		return TERN_E_DOMAIN_NOT_HANDLED;
 	if (l->create) {
-		if (dir_alias_exists(c, l->domain, l->name))
-			return TERN_E_ALIAS_EXISTS;
-		if (dir_user_get(c, l->domain, l->name, NULL))
-			return TERN_E_USER_EXISTS;
-		if ((e = admin_limits_check_new(c, l->domain, &l->lim, 'M', !strcmp(ed->kind, "group"), l->detail,
-						sizeof l->detail)))
+		if ((e = admin_cli_name_free(c, l->domain, l->name, &l->lim, 'M', !strcmp(ed->kind, "group"), l->detail,
+					     sizeof l->detail)))
 			return e;
 		char vars[64];
 		snprintf(vars, sizeof vars, "%s\t%s\n", ADMIN_CLI_KIND_VAR, ed->kind);
