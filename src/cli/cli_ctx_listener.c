@@ -240,6 +240,25 @@ static void h_remove_listener(struct cli_session *s, const struct cli_parsed *p)
 	cli_ok(s);
 }
 
+/* The service frame's listener lists (plain, TLS) as they will be after
+ * its COMMIT; true if either is edited. */
+static bool pending_lists(struct cli_session *s, const struct cli_frame *f, const struct svc *v, char pend[2][4096])
+{
+	const char *names[2] = {v->plain, v->tls};
+	bool changed = false;
+	for (int i = 0; i < 2; i++) {
+		char key[80];
+		snprintf(key, sizeof key, "set:%s", names[i]);
+		const struct cli_kv *kv = cli_kv_find(&f->edits, key);
+		changed = changed || kv;
+		if (kv)
+			snprintf(pend[i], 4096, "%s", kv->v ? kv->v : "");
+		else
+			settings_get(s->ctx.rd, names[i], pend[i], 4096);
+	}
+	return changed;
+}
+
 /* The listeners the service frame's pending lists drop (stored in either
  * list, in neither pending one): their access control goes at the
  * service's COMMIT. */
@@ -248,17 +267,7 @@ int cli_listener_drops(struct cli_session *s, const struct svc *v, char (*drops)
 	struct cli_frame *f = cli_cur(s);
 	const char *names[2] = {v->plain, v->tls};
 	char pend[2][4096];
-	bool changed = false;
-	for (int i = 0; i < 2; i++) {
-		char key[80];
-		snprintf(key, sizeof key, "set:%s", names[i]);
-		const struct cli_kv *kv = cli_kv_find(&f->edits, key);
-		changed = changed || kv;
-		if (kv)
-			snprintf(pend[i], sizeof pend[i], "%s", kv->v ? kv->v : "");
-		else
-			settings_get(s->ctx.rd, names[i], pend[i], sizeof pend[i]);
-	}
+	bool changed = pending_lists(s, f, v, pend);
 	if (!changed)
 		return 0;
 	int n = 0;
@@ -300,19 +309,8 @@ bool cli_listener_keeps_one(struct cli_session *s, const struct svc *v)
 	if (strcmp(v->ipmap, "cli") != 0)
 		return true;
 	struct cli_frame *f = cli_cur(s);
-	const char *names[2] = {v->plain, v->tls};
 	char pend[2][4096];
-	bool changed = false;
-	for (int i = 0; i < 2; i++) {
-		char key[80];
-		snprintf(key, sizeof key, "set:%s", names[i]);
-		const struct cli_kv *kv = cli_kv_find(&f->edits, key);
-		changed = changed || kv;
-		if (kv)
-			snprintf(pend[i], sizeof pend[i], "%s", kv->v ? kv->v : "");
-		else
-			settings_get(s->ctx.rd, names[i], pend[i], sizeof pend[i]);
-	}
+	bool changed = pending_lists(s, f, v, pend);
 	char *lists[2] = {pend[0], pend[1]};
 	return !changed || other_enabled(s, v, lists, "");
 }
